@@ -1,0 +1,264 @@
+"""``babelroom bench``: latency, cost and loss with N concurrent real-time speakers in one room.
+
+For each N: N speakers stream real speech at real-time pace into one room, each from a different
+offset of the clip, and N listeners (one per speaker) receive the Spanish captions.
+
+Definitions:
+- **final latency**: the final translated caption reaching a listener, minus the moment the segment's
+  last speech sample was sent (its ``audio_end_ms`` on the speaker's timeline, see
+  :mod:`babelroom.client`). The endpointing wait (trailing silence) is inside it.
+- **first-partial latency**: the first partial caption of a segment reaching a listener, minus the
+  moment the segment's first sample (``audio_start_ms``, pre-speech pad included) was sent.
+- **STT RTF**: Whisper decode time over decoded audio time (partials and finals).
+- **MT ms per sentence**, **cache hit rate**: from the MT workers' Prometheus counters.
+- **CPU s per audio s**: CPU time of every stack process (Redis, gateway, STT, MT) over the audio
+  streamed.
+- **lost finals**: segments the ingest accepted that some listener never got a final (or retraction)
+  for; **dropped finals**: finals shed by the bus. Both must be 0.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import platform
+import time
+import uuid
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import httpx
+import numpy as np
+import psutil
+from prometheus_client.parser import text_string_to_metric_families
+from rich.console import Console
+from rich.table import Table
+
+from babelroom.audio.pcm import decode_file
+from babelroom.client import Received, SpeakerRun, listen, stream_speaker
+from babelroom.devstack import LocalStack
+
+console = Console()
+SAMPLE_RATE = 16_000
+SETTLE_TIMEOUT_S = 60.0
+
+
+@dataclass
+class RunResult:
+    """The figures of one run with ``speakers`` concurrent speakers."""
+
+    speakers: int
+    audio_s: float
+    finals: int
+    final_latency_ms: dict[str, float]
+    first_partial_latency_ms: dict[str, float]
+    stt_rtf: float
+    mt_ms_per_sentence: float
+    cache_hit_rate: float
+    cpu_s_per_audio_s: float
+    lost_finals: int
+    dropped_finals: int
+    latencies_ms: list[float]
+
+
+def percentiles(values: list[float]) -> dict[str, float]:
+    """p50/p95/p99/max of ``values`` (ms), rounded; empty dict when there are none."""
+    if not values:
+        return {}
+    p50, p95, p99 = np.percentile(values, [50, 95, 99])
+    return {"p50": round(p50, 1), "p95": round(p95, 1), "p99": round(p99, 1), "max": round(max(values), 1)}
+
+
+Samples = list[tuple[str, dict[str, str], float]]
+
+
+def scrape(urls: list[str]) -> Samples:
+    """Every sample (name, labels, value) of the given ``/metrics`` endpoints."""
+    return [
+        (sample.name, sample.labels, sample.value)
+        for url in urls
+        for family in text_string_to_metric_families(httpx.get(url, timeout=5).text)
+        for sample in family.samples
+    ]
+
+
+def _delta(after: Samples, before: Samples, name: str, **labels: str) -> float:
+    """Increase of the sum of ``name`` samples whose labels include ``labels``."""
+
+    def total(samples: Samples) -> float:
+        return sum(v for n, lab, v in samples if n == name and labels.items() <= lab.items())
+
+    return total(after) - total(before)
+
+
+def _cpu_seconds(pids: list[int]) -> float:
+    total = 0.0
+    for pid in pids:
+        try:
+            t = psutil.Process(pid).cpu_times()
+            total += t.user + t.system
+        except psutil.NoSuchProcess:
+            pass
+    return total
+
+
+async def _one_run(stack: LocalStack, clip: np.ndarray, speakers: int, seconds: float) -> RunResult:
+    room = f"bench-{speakers}-{uuid.uuid4().hex[:6]}"
+    n = int(seconds * SAMPLE_RATE)
+    offset = len(clip) // max(speakers, 1)
+    audios = [np.roll(clip, -i * offset)[:n] for i in range(speakers)]
+    received: list[list[Received]] = [[] for _ in range(speakers)]
+    stop = asyncio.Event()
+    connected = [asyncio.Event() for _ in range(speakers)]
+    listeners = [
+        asyncio.create_task(
+            listen(stack.ws_url(f"/ws/rooms/{room}/captions?lang=es"), received[i].append, stop, connected[i])
+        )
+        for i in range(speakers)
+    ]
+    await asyncio.gather(*(asyncio.wait_for(c.wait(), 10) for c in connected))
+    urls = stack.metrics_urls("")
+    before = scrape(urls)
+    cpu_before = _cpu_seconds(stack.pids())
+    runs = [SpeakerRun(f"speaker-{i}") for i in range(speakers)]
+    await asyncio.gather(
+        *(
+            stream_speaker(stack.ws_url(f"/ws/rooms/{room}/audio"), runs[i], name=f"Speaker {i}",
+                           language="en", audio=audios[i])
+            for i in range(speakers)
+        )
+    )
+    expected = {n["segment_id"]: (run, n) for run in runs for n in run.accepted()}
+    deadline = time.monotonic() + SETTLE_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if all(set(expected) <= _settled(r) for r in received):
+            break
+        await asyncio.sleep(0.1)
+    stop.set()
+    await asyncio.gather(*listeners)
+    cpu = _cpu_seconds(stack.pids()) - cpu_before
+    after = scrape(urls)
+
+    final_lat, partial_lat = [], []
+    for got in received:
+        first_partial: dict[str, float] = {}
+        for r in got:
+            c = r.caption
+            if c.segment_id not in expected:
+                continue
+            run = expected[c.segment_id][0]
+            if c.type == "final":
+                final_lat.append((r.at - run.speech_end_wall(c.audio_end_ms)) * 1000)
+            elif c.type == "partial" and c.segment_id not in first_partial:
+                first_partial[c.segment_id] = (r.at - run.speech_end_wall(c.audio_start_ms)) * 1000
+        partial_lat.extend(first_partial.values())
+    lost = sum(len(set(expected) - _settled(r)) for r in received)
+    decode_s = _delta(after, before, "babelroom_stt_inference_seconds_sum")
+    decoded_audio_s = _delta(after, before, "babelroom_stt_audio_seconds_total")
+    mt_s = _delta(after, before, "babelroom_mt_inference_seconds_sum")
+    sentences = _delta(after, before, "babelroom_mt_sentences_total")
+    hits = _delta(after, before, "babelroom_mt_cache_hits_total")
+    misses = _delta(after, before, "babelroom_mt_cache_misses_total")
+    dropped = _delta(after, before, "babelroom_bus_dropped_total", kind="final") + _delta(
+        after, before, "babelroom_bus_poison_total"
+    )
+    audio_s = speakers * n / SAMPLE_RATE
+    return RunResult(
+        speakers=speakers,
+        audio_s=audio_s,
+        finals=sum(1 for got in received for r in got if r.caption.type == "final"),
+        final_latency_ms=percentiles(final_lat),
+        first_partial_latency_ms=percentiles(partial_lat),
+        stt_rtf=round(decode_s / decoded_audio_s, 3) if decoded_audio_s else 0.0,
+        mt_ms_per_sentence=round(1000 * mt_s / sentences, 1) if sentences else 0.0,
+        cache_hit_rate=round(hits / (hits + misses), 3) if hits + misses else 0.0,
+        cpu_s_per_audio_s=round(cpu / audio_s, 3),
+        lost_finals=lost,
+        dropped_finals=int(dropped),
+        latencies_ms=[round(x, 1) for x in final_lat],
+    )
+
+
+def _settled(received: list[Received]) -> set[str]:
+    return {r.caption.segment_id for r in received if r.caption.type in ("final", "retract")}
+
+
+def _table(results: list[RunResult]) -> Table:
+    table = Table(title="Babelroom benchmark")
+    for col in ("speakers", "final p50", "final p95", "final p99", "1st partial p50", "STT RTF",
+                "MT ms/sent", "cache hit", "CPU s/audio s", "lost", "dropped"):
+        table.add_column(col, justify="right")
+    for r in results:
+        table.add_row(
+            str(r.speakers), f"{r.final_latency_ms.get('p50', 0):.0f}", f"{r.final_latency_ms.get('p95', 0):.0f}",
+            f"{r.final_latency_ms.get('p99', 0):.0f}", f"{r.first_partial_latency_ms.get('p50', 0):.0f}",
+            f"{r.stt_rtf:.3f}", f"{r.mt_ms_per_sentence:.1f}", f"{r.cache_hit_rate:.0%}",
+            f"{r.cpu_s_per_audio_s:.2f}", str(r.lost_finals), str(r.dropped_finals),
+        )
+    return table
+
+
+def _plot(results: list[RunResult], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4))
+    ax.boxplot([r.latencies_ms for r in results], labels=[str(r.speakers) for r in results])
+    ax.axhline(800, color="tab:green", linestyle="--", label="p50 target 800 ms")
+    ax.axhline(1500, color="tab:orange", linestyle="--", label="p95 target 1.5 s")
+    ax.set_xlabel("concurrent speakers")
+    ax.set_ylabel("final latency (ms)")
+    ax.set_title("Final caption latency (end of speech → translated final at listener)")
+    ax.legend(loc="upper left")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def _markdown(results: list[RunResult], machine: str) -> str:
+    lines = [
+        f"Machine: {machine}",
+        "",
+        "| speakers | final p50 ms | final p95 ms | final p99 ms | first partial p50 ms | STT RTF "
+        "| MT ms/sentence | cache hit | CPU s/audio s | lost finals | dropped finals |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in results:
+        f, p = r.final_latency_ms, r.first_partial_latency_ms
+        lines.append(
+            f"| {r.speakers} | {f.get('p50', 0):.0f} | {f.get('p95', 0):.0f} | {f.get('p99', 0):.0f} "
+            f"| {p.get('p50', 0):.0f} | {r.stt_rtf:.3f} | {r.mt_ms_per_sentence:.1f} | {r.cache_hit_rate:.0%} "
+            f"| {r.cpu_s_per_audio_s:.2f} | {r.lost_finals} | {r.dropped_finals} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def run_bench(
+    *,
+    speaker_counts: list[int],
+    audio: Path,
+    seconds: float,
+    stt_workers: int,
+    out_dir: Path,
+    state_dir: Path,
+) -> list[RunResult]:
+    """Run one fresh local stack and every speaker count on it; write JSON, Markdown and a PNG."""
+    clip = decode_file(audio)
+    machine = f"{platform.node()}: {psutil.cpu_count()} CPUs, {psutil.virtual_memory().total / 2**30:.0f} GiB, {platform.platform()}"
+    results = []
+    with LocalStack(state_dir=state_dir / "bench", stt_workers=stt_workers) as stack:
+        for speakers in speaker_counts:
+            console.print(f"[bold]{speakers} speaker(s)[/], {seconds:.0f} s of real-time audio each…")
+            results.append(asyncio.run(_one_run(stack, clip, speakers, seconds)))
+            console.print(_table(results[-1:]))
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "bench.json").write_text(
+        json.dumps({"machine": machine, "audio": str(audio), "runs": [asdict(r) for r in results]}, indent=1)
+    )
+    (out_dir / "bench.md").write_text(_markdown(results, machine))
+    _plot(results, out_dir / "latency.png")
+    console.print(_table(results))
+    console.print(f"Wrote {out_dir / 'bench.json'}, {out_dir / 'bench.md'}, {out_dir / 'latency.png'}")
+    return results

@@ -1,0 +1,154 @@
+"""Versioned message schemas carried between the stages on Redis Streams.
+
+Every message has ``v`` (the schema version). A stream entry holds two fields: ``m`` (the message as
+JSON) and, for audio, ``pcm`` (raw bytes, kept out of the JSON so it is not base64-inflated).
+
+Timeline conventions:
+- ``audio_start_ms`` / ``audio_end_ms``: the speaker's own audio timeline (ms since the speaker's stream
+  started), so a client can line captions up with what it sent. ``audio_end_ms`` is the end of the last
+  *speech* frame, not of the trailing silence that closed the segment.
+- ``timings``: wall-clock stamps (ms since the Unix epoch) that each stage adds on its way through;
+  :func:`stage_durations` turns them into per-stage milliseconds.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Literal, Self
+
+from pydantic import BaseModel, ConfigDict, Field
+
+SCHEMA_VERSION = 1
+Kind = Literal["partial", "final"]
+
+#: Wall-clock stamps in pipeline order, each with the stage that ends at it.
+TIMING_STAMPS = {
+    "segment_end": "",
+    "published": "ingest",
+    "stt_start": "stt_queue",
+    "stt_end": "stt",
+    "mt_start": "mt_queue",
+    "mt_end": "mt",
+    "sent": "delivery",
+}
+
+
+def now_ms() -> float:
+    """Wall-clock time in ms since the Unix epoch."""
+    return time.time() * 1000.0
+
+
+class Message(BaseModel):
+    """Base of every bus message: a version and JSON (de)serialisation to stream fields."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    v: int = SCHEMA_VERSION
+
+    def to_fields(self) -> dict[str, bytes | str]:
+        """The Redis stream entry for this message."""
+        return {"m": self.model_dump_json()}
+
+    @classmethod
+    def from_fields(cls, fields: dict[bytes, bytes]) -> Self:
+        """Parse a Redis stream entry.
+
+        Raises:
+            pydantic.ValidationError: the entry is not a message of this schema.
+        """
+        return cls.model_validate_json(fields[b"m"])
+
+
+class SegmentHeader(BaseModel):
+    """Who said a segment and where it sits in the speaker's timeline."""
+
+    room: str
+    speaker: str = Field(description="Participant id")
+    speaker_name: str
+    language: str = Field(description="Source language, ISO 639-1 (en, es …)")
+    segment_id: str
+    seq: int = Field(description="Per-speaker segment number, 1-based, shared by its partials")
+    audio_start_ms: int
+    audio_end_ms: int
+
+    def header(self) -> dict[str, object]:
+        """Just the header fields, to build the next stage's message for the same segment."""
+        return self.model_dump(include=set(SegmentHeader.model_fields))
+
+
+class SegmentAudio(Message, SegmentHeader):
+    """A segment's audio so far (partial) or in full (final), for STT. Stream ``audio``.
+
+    ``pcm`` is mono s16le at 16 kHz: ``(n_samples,) int16`` as bytes.
+    """
+
+    kind: Kind
+    revision: int = Field(0, description="Partial number within the segment; finals use -1")
+    dropped: str | None = Field(None, description="Why a final carries no audio (VAD rejected it)")
+    pcm: bytes = Field(b"", exclude=True)
+    timings: dict[str, float] = Field(default_factory=dict)
+
+    def to_fields(self) -> dict[str, bytes | str]:
+        return {"m": self.model_dump_json(), "pcm": self.pcm}
+
+    @classmethod
+    def from_fields(cls, fields: dict[bytes, bytes]) -> Self:
+        msg = cls.model_validate_json(fields[b"m"])
+        msg.pcm = fields.get(b"pcm", b"")
+        return msg
+
+
+class Transcript(Message, SegmentHeader):
+    """A partial or final hypothesis of a segment. Stream ``transcripts``.
+
+    For partials, ``stable_text`` is the prefix LocalAgreement-2 has committed and ``text`` the whole
+    current hypothesis.
+    """
+
+    kind: Kind
+    revision: int = -1
+    text: str
+    stable_text: str = ""
+    avg_logprob: float | None = None
+    no_speech_prob: float | None = None
+    dropped: str | None = Field(None, description="Why a final has no text (VAD or STT filter)")
+    timings: dict[str, float] = Field(default_factory=dict)
+
+
+class Translation(BaseModel):
+    """One rendering of a caption in a listener's language."""
+
+    language: str
+    text: str
+    backend: str = Field(description="Which translator produced it; 'source' when no MT was needed")
+
+
+class Caption(Message, SegmentHeader):
+    """What a listener receives. Stream ``captions:{room}``; one entry per target language.
+
+    ``type`` is ``partial`` (unstable, replaced in place), ``final``, or ``retract`` (the segment
+    turned out not to be speech: remove its partial line). ``room_seq`` numbers the room's finals
+    (1, 2, 3 … across speakers) so that a reconnecting listener can ask for everything after the last
+    one it saw; partials and retractions carry 0.
+    """
+
+    type: Literal["partial", "final", "retract"]
+    room_seq: int
+    text: str
+    translation: Translation
+    avg_logprob: float | None = None
+    timings: dict[str, float] = Field(default_factory=dict)
+    stages_ms: dict[str, float] = Field(default_factory=dict)
+
+
+def stage_durations(timings: dict[str, float]) -> dict[str, float]:
+    """Per-stage durations (ms) from wall-clock stamps, plus ``total`` from first to last stamp.
+
+    >>> stage_durations({"segment_end": 0, "stt_start": 5, "stt_end": 105})
+    {'stt_queue': 5.0, 'stt': 100.0, 'total': 105.0}
+    """
+    present = [(k, timings[k]) for k in TIMING_STAMPS if k in timings]
+    out = {TIMING_STAMPS[k]: round(t - prev, 1) for (_, prev), (k, t) in zip(present, present[1:])}
+    if present:
+        out["total"] = round(present[-1][1] - present[0][1], 1)
+    return out

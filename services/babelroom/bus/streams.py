@@ -1,0 +1,194 @@
+"""Redis Streams with consumer groups: the bus between ingest, STT, MT and delivery.
+
+Guarantees:
+- At-least-once delivery: an entry stays in the group's pending list (PEL) until acknowledged, and a
+  live consumer reclaims entries idle longer than ``claim_idle_ms`` (XAUTOCLAIM), so a stage that dies
+  mid-message loses nothing.
+- Bounded memory: every XADD trims approximately to ``maxlen``.
+- Overload: :class:`Publisher` sheds *partial* messages when the consumer group's backlog exceeds
+  ``overload_depth``; finals are never shed.
+
+Source: https://redis.io/docs/latest/develop/data-types/streams/ (XREADGROUP, XAUTOCLAIM, XINFO GROUPS).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import redis.asyncio as aioredis
+import structlog
+from redis.exceptions import ResponseError
+
+from babelroom import metrics
+from babelroom.bus.schemas import Message
+
+log = structlog.get_logger(__name__)
+
+AUDIO_STREAM = "audio"
+TRANSCRIPT_STREAM = "transcripts"
+STT_GROUP = "stt"
+MT_GROUP = "mt"
+
+
+def captions_stream(room: str) -> str:
+    """The per-room stream of captions (all target languages)."""
+    return f"captions:{room}"
+
+
+async def ensure_group(redis: aioredis.Redis, stream: str, group: str) -> None:
+    """Create ``group`` on ``stream`` (and the stream) if missing, starting from the beginning."""
+    try:
+        await redis.xgroup_create(stream, group, id="0", mkstream=True)
+    except ResponseError as exc:
+        if "BUSYGROUP" not in str(exc):
+            raise
+
+
+async def group_backlog(redis: aioredis.Redis, stream: str, group: str) -> int:
+    """Entries of ``stream`` the group has not yet read (``lag``) plus those read but not acked.
+
+    Uses XINFO GROUPS (``lag`` needs Redis ≥ 7). Returns 0 when the group does not exist yet.
+    """
+    try:
+        groups = await redis.xinfo_groups(stream)
+    except ResponseError:
+        return 0
+    for info in groups:
+        name = info["name"].decode() if isinstance(info["name"], bytes) else info["name"]
+        if name == group:
+            return int(info.get("lag") or 0) + int(info.get("pending") or 0)
+    return 0
+
+
+class Publisher:
+    """Adds messages to one stream, trimming it and shedding partials under overload.
+
+    Args:
+        redis: an asyncio Redis client (``decode_responses=False``).
+        stream: the stream name.
+        group: the consumer group whose backlog decides overload.
+        maxlen: approximate MAXLEN applied on every XADD (entries).
+        overload_depth: backlog (entries) above which partials are shed.
+        depth_ttl_s: how long a measured backlog is reused before XINFO is asked again (s).
+    """
+
+    def __init__(
+        self,
+        redis: aioredis.Redis,
+        stream: str,
+        group: str,
+        *,
+        maxlen: int,
+        overload_depth: int,
+        depth_ttl_s: float = 0.25,
+    ) -> None:
+        self.redis = redis
+        self.stream = stream
+        self.group = group
+        self.maxlen = maxlen
+        self.overload_depth = overload_depth
+        self.depth_ttl_s = depth_ttl_s
+        self._depth = 0
+        self._depth_at = 0.0
+
+    async def depth(self) -> int:
+        """The group's backlog, cached for ``depth_ttl_s``; also exported as a gauge."""
+        now = time.monotonic()
+        if now - self._depth_at > self.depth_ttl_s:
+            self._depth = await group_backlog(self.redis, self.stream, self.group)
+            self._depth_at = now
+            metrics.BUS_QUEUE_DEPTH.labels(self.stream).set(self._depth)
+        return self._depth
+
+    async def publish(self, msg: Message, *, droppable: bool = False) -> str | None:
+        """XADD ``msg``; returns its entry id, or None when a droppable message was shed."""
+        if droppable and await self.depth() > self.overload_depth:
+            metrics.BUS_DROPPED.labels(self.stream, getattr(msg, "kind", "?"), "overload").inc()
+            return None
+        entry_id = await self.redis.xadd(
+            self.stream, msg.to_fields(), maxlen=self.maxlen, approximate=True
+        )
+        return entry_id.decode() if isinstance(entry_id, bytes) else entry_id
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One stream entry handed to a consumer."""
+
+    id: str
+    fields: dict[bytes, bytes]
+    reclaimed: bool = False
+
+
+class Consumer:
+    """One member of a consumer group: reads new entries, reclaims stale pending ones, acks.
+
+    Args:
+        redis: an asyncio Redis client (``decode_responses=False``).
+        stream, group: where to read.
+        name: this consumer's unique name within the group (e.g. host + pid).
+        claim_idle_ms: pending entries idle at least this long are taken over (ms).
+        block_ms: how long XREADGROUP blocks waiting for new entries (ms).
+    """
+
+    def __init__(
+        self,
+        redis: aioredis.Redis,
+        stream: str,
+        group: str,
+        name: str,
+        *,
+        claim_idle_ms: int,
+        block_ms: int = 1000,
+    ) -> None:
+        self.redis = redis
+        self.stream = stream
+        self.group = group
+        self.name = name
+        self.claim_idle_ms = claim_idle_ms
+        self.block_ms = block_ms
+        self._claim_cursor = "0-0"
+
+    async def start(self) -> None:
+        """Create the group if needed."""
+        await ensure_group(self.redis, self.stream, self.group)
+
+    async def reclaim(self, count: int = 10) -> list[Entry]:
+        """Take over entries other consumers left pending longer than ``claim_idle_ms`` (XAUTOCLAIM)."""
+        cursor, claimed, *_ = await self.redis.xautoclaim(
+            self.stream,
+            self.group,
+            self.name,
+            min_idle_time=self.claim_idle_ms,
+            start_id=self._claim_cursor,
+            count=count,
+        )
+        self._claim_cursor = cursor.decode() if isinstance(cursor, bytes) else cursor
+        entries = [
+            Entry(_id(entry_id), fields, reclaimed=True)
+            for entry_id, fields in claimed
+            if fields is not None  # deleted by trimming while pending
+        ]
+        if entries:
+            metrics.BUS_RECLAIMED.labels(self.stream).inc(len(entries))
+            log.warning("bus.reclaimed", stream=self.stream, count=len(entries), consumer=self.name)
+        return entries
+
+    async def read(self, count: int = 1) -> list[Entry]:
+        """Reclaimed entries first, else up to ``count`` new entries (blocking up to ``block_ms``)."""
+        entries = await self.reclaim(count)
+        if entries:
+            return entries
+        response = await self.redis.xreadgroup(
+            self.group, self.name, {self.stream: ">"}, count=count, block=self.block_ms
+        )
+        return [Entry(_id(entry_id), fields) for _, items in response or [] for entry_id, fields in items]
+
+    async def ack(self, entry_id: str) -> None:
+        """Acknowledge (XACK) a processed entry."""
+        await self.redis.xack(self.stream, self.group, entry_id)
+
+
+def _id(entry_id: bytes | str) -> str:
+    return entry_id.decode() if isinstance(entry_id, bytes) else entry_id

@@ -1,0 +1,122 @@
+"""``babelroom``: one command per service, so one image serves every Swarm service.
+
+Examples::
+
+    babelroom gateway            # HTTP + WebSockets on BABELROOM_GATEWAY_PORT
+    babelroom stt                # an STT worker (consumer group "stt")
+    babelroom mt                 # an MT worker (consumer group "mt")
+    babelroom demo --audio clip.wav --source-lang en --target-lang es --out out/
+    babelroom bench --speakers 1,2,4
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import typer
+
+from babelroom.config import get_settings
+from babelroom.logs import configure_logging
+
+app = typer.Typer(help="Babelroom services and tools.", no_args_is_help=True)
+
+DEFAULT_CLIP = Path(__file__).resolve().parents[2] / "assets" / "demo" / "demo_en.wav"
+
+
+def _setup() -> None:
+    settings = get_settings()
+    configure_logging(settings.log_level, settings.log_json)
+
+
+@app.command()
+def gateway(
+    host: str = typer.Option(None, help="Bind address (default: BABELROOM_GATEWAY_HOST)"),
+    port: int = typer.Option(None, help="Port (default: BABELROOM_GATEWAY_PORT)"),
+) -> None:
+    """Run the API gateway: audio ingest and caption WebSockets."""
+    import uvicorn
+
+    from babelroom.gateway.app import create_app
+
+    _setup()
+    settings = get_settings()
+    uvicorn.run(
+        create_app(settings),
+        host=host or settings.gateway_host,
+        port=port or settings.gateway_port,
+        log_config=None,
+        ws_max_size=settings.ingest_max_frame_bytes * 2,
+    )
+
+
+@app.command()
+def stt() -> None:
+    """Run a speech-to-text worker."""
+    from babelroom.stt.worker import serve
+
+    _setup()
+    asyncio.run(serve(get_settings()))
+
+
+@app.command()
+def mt() -> None:
+    """Run a translation worker."""
+    from babelroom.mt.worker import serve
+
+    _setup()
+    asyncio.run(serve(get_settings()))
+
+
+@app.command()
+def demo(
+    audio: Path = typer.Option(DEFAULT_CLIP, exists=True, dir_okay=False, help="wav/flac/mp3/ogg"),
+    source_lang: str = typer.Option("en", help="Language spoken in the clip (ISO 639-1)"),
+    target_lang: str = typer.Option("es", help="Language of the listener (ISO 639-1)"),
+    out: Path = typer.Option(Path("out"), help="Where SRT, WebVTT and JSON are written"),
+    gateway_url: str = typer.Option(None, help="Use a running gateway instead of a local stack"),
+    realtime: bool = typer.Option(True, help="Stream at real-time pace"),
+) -> None:
+    """Stream a clip into a room and show the live translated captions."""
+    from babelroom.demo import run_demo
+
+    settings = get_settings()
+    configure_logging(settings.log_level, json=True)
+    raise typer.Exit(
+        run_demo(
+            audio=audio,
+            source_lang=source_lang,
+            target_lang=target_lang,
+            out_dir=out,
+            gateway_url=gateway_url,
+            realtime=realtime,
+            state_dir=settings.state_dir,
+        )
+    )
+
+
+@app.command()
+def bench(
+    speakers: str = typer.Option("1,2,4", help="Concurrent speaker counts, comma-separated"),
+    audio: Path = typer.Option(DEFAULT_CLIP, exists=True, dir_okay=False),
+    seconds: float = typer.Option(60.0, help="Audio per speaker per run (s)"),
+    stt_workers: int = typer.Option(2, help="STT worker processes"),
+    out: Path = typer.Option(Path("bench-out"), help="Where JSON, Markdown and the plot go"),
+) -> None:
+    """Measure latency and cost with N concurrent real-time speakers."""
+    from babelroom.bench import run_bench
+
+    settings = get_settings()
+    configure_logging("WARNING", json=True)
+    run_bench(
+        speaker_counts=[int(n) for n in speakers.split(",")],
+        audio=audio,
+        seconds=seconds,
+        stt_workers=stt_workers,
+        out_dir=out,
+        state_dir=settings.state_dir,
+    )
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,105 @@
+"""The one configuration object of every Babelroom service.
+
+Values come from environment variables prefixed ``BABELROOM_`` (for example ``BABELROOM_REDIS_URL``).
+Any field can instead be read from a file named by ``BABELROOM_<FIELD>_FILE``: that is how Docker secrets
+(mounted under ``/run/secrets``) reach the services. A variable set directly wins over its ``_FILE`` twin.
+
+Source: pydantic-settings, https://docs.pydantic.dev/latest/concepts/pydantic_settings/
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ENV_PREFIX = "BABELROOM_"
+
+
+class Settings(BaseSettings):
+    """Every setting of every service, with its unit in the field name or description."""
+
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore")
+
+    # --- infrastructure ---
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    models_dir: Path = Field(Path("models"), description="Where `make models` puts the weights")
+    state_dir: Path = Field(Path(".state"), description="Local state (pid files, embedded databases)")
+    log_level: str = "INFO"
+    log_json: bool = True
+    instance_id: str = Field(default_factory=lambda: os.environ.get("HOSTNAME", "local"))
+
+    # --- HTTP ports (each service serves /healthz, /readyz and /metrics) ---
+    gateway_host: str = "0.0.0.0"
+    gateway_port: int = 8000
+    stt_metrics_port: int = 9101
+    mt_metrics_port: int = 9102
+
+    # --- ingest & VAD ---
+    ingest_max_frame_bytes: int = Field(192_000, description="Largest accepted binary frame (bytes)")
+    vad_aggressiveness: int = Field(2, ge=0, le=3, description="webrtcvad mode, 0 (lenient) .. 3")
+    vad_frame_ms: Literal[10, 20, 30] = 30
+    vad_pre_speech_ms: int = Field(300, description="Audio kept before speech onset (ms)")
+    vad_trailing_silence_ms: int = Field(500, description="Silence that ends a segment (ms)")
+    vad_min_speech_ms: int = Field(250, description="Shorter speech bursts are discarded (ms)")
+    vad_max_segment_s: float = Field(5.0, description="A longer segment is cut here (s)")
+    vad_overlap_s: float = Field(0.5, description="Audio repeated at the start of a cut continuation (s)")
+    vad_silero_threshold: float = Field(0.5, description="Silero speech probability that confirms a segment")
+    partial_interval_ms: int = Field(1000, description="How often a growing segment is re-decoded (ms)")
+
+    # --- speech-to-text ---
+    stt_model: str = Field("small", description="faster-whisper model name under models_dir, or a path")
+    stt_compute_type: str = "int8"
+    stt_cpu_threads: int = 2
+    stt_beam_size: int = 1
+    stt_window_s: float = Field(
+        15.0, description="Whisper encoder window (s); 30 is the model's native window"
+    )
+    stt_no_speech_threshold: float = 0.6
+    stt_logprob_threshold: float = -1.0
+    stt_compression_ratio_threshold: float = 2.4
+
+    # --- translation ---
+    mt_backends: str = Field(
+        "auto", description="Comma-separated fallback chain (nllb, apertium, libretranslate) or auto"
+    )
+    mt_nllb_model: str = Field("nllb-200-distilled-600M-int8", description="Directory under models_dir")
+    mt_beam_size: int = 2
+    mt_batch_size: int = Field(8, ge=1, le=64)
+    mt_batch_wait_ms: int = Field(20, description="How long a batch waits for more sentences (ms)")
+    mt_translate_partials: bool = True
+    mt_cache_ttl_s: int = 7 * 24 * 3600
+    libretranslate_url: str | None = None
+    libretranslate_api_key: str | None = None
+
+    # --- bus ---
+    bus_maxlen: int = Field(10_000, description="Approximate MAXLEN of each stream (entries)")
+    bus_overload_depth: int = Field(20, description="Queue depth above which partials are shed")
+    bus_claim_idle_ms: int = Field(5_000, description="Pending entries idle this long are reclaimed")
+    bus_partial_max_age_ms: int = Field(3_000, description="Older partials are dropped by consumers")
+    captions_retention_s: int = Field(6 * 3600, description="How long a room's caption stream is kept")
+
+    # --- secrets (read through *_FILE in production) ---
+    jwt_secret: str = "dev-only-change-me"
+
+    @model_validator(mode="before")
+    @classmethod
+    def _read_secret_files(cls, data: Any) -> Any:
+        """Fill ``field`` from the file named by ``BABELROOM_FIELD_FILE`` when ``field`` is not set."""
+        if not isinstance(data, dict):
+            return data
+        for name in cls.model_fields:
+            env_file = os.environ.get(f"{ENV_PREFIX}{name.upper()}_FILE")
+            if env_file and name not in data and f"{ENV_PREFIX}{name.upper()}" not in os.environ:
+                data[name] = Path(env_file).read_text().strip()
+        return data
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process-wide settings, read once."""
+    return Settings()

@@ -1,0 +1,145 @@
+"""``babelroom demo``: a real clip spoken into a room, live translated captions on screen.
+
+One speaker streams the clip in real time; one listener asks for the target language. The table shows
+each segment's partial (grey) and final captions with the final latency measured as in ``make bench``
+(caption received minus the moment the segment's last speech sample was sent). At the end SRT, WebVTT
+and JSON go to ``--out``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from pathlib import Path
+
+from rich.console import Console
+from rich.live import Live
+from rich.table import Table
+
+from babelroom.audio.pcm import decode_file
+from babelroom.captions.formats import write_all
+from babelroom.client import Received, SpeakerRun, listen, stream_speaker
+from babelroom.devstack import LocalStack
+
+console = Console()
+FINALS_TIMEOUT_S = 60.0
+
+
+class CaptionBoard:
+    """The captions received so far, one row per segment, newest state wins."""
+
+    def __init__(self) -> None:
+        self.rows: dict[str, Received] = {}
+        self.finals: list[Received] = []
+        self.retracted: set[str] = set()
+        self.run: SpeakerRun | None = None
+
+    def add(self, received: Received) -> None:
+        c = received.caption
+        if c.type == "final":
+            self.finals.append(received)
+        if c.type == "retract":
+            self.retracted.add(c.segment_id)
+            self.rows.pop(c.segment_id, None)
+        elif c.segment_id not in self.rows or self.rows[c.segment_id].caption.type != "final":
+            self.rows[c.segment_id] = received
+
+    def settled(self) -> set[str]:
+        """Segments that got their final or were retracted."""
+        return {r.caption.segment_id for r in self.finals} | self.retracted
+
+    def missing(self) -> set[str]:
+        """Segments the ingest accepted that have not settled yet."""
+        expected = {n["segment_id"] for n in (self.run.accepted() if self.run else [])}
+        return expected - self.settled()
+
+    def latency_ms(self, received: Received) -> float | None:
+        if self.run is None or not self.run.t0:
+            return None
+        return (received.at - self.run.speech_end_wall(received.caption.audio_end_ms)) * 1000
+
+    def table(self) -> Table:
+        table = Table(expand=True, title="Babelroom live captions")
+        for col in ("#", "speaker", "original", "translation", "latency"):
+            table.add_column(col, overflow="fold")
+        for r in list(self.rows.values())[-14:]:
+            c = r.caption
+            style = "" if c.type == "final" else "grey50 italic"
+            latency = self.latency_ms(r) if c.type == "final" else None
+            table.add_row(
+                str(c.seq), c.speaker_name, c.text, c.translation.text,
+                f"{latency:.0f} ms" if latency is not None else "…", style=style,
+            )
+        return table
+
+
+async def _run(gateway_ws: str, audio: Path, source_lang: str, target_lang: str, realtime: bool) -> CaptionBoard:
+    room = f"demo-{uuid.uuid4().hex[:8]}"
+    board = CaptionBoard()
+    stop, connected = asyncio.Event(), asyncio.Event()
+    listener = asyncio.create_task(
+        listen(f"{gateway_ws}/ws/rooms/{room}/captions?lang={target_lang}", board.add, stop, connected)
+    )
+    await asyncio.wait_for(connected.wait(), 10)
+    samples = decode_file(audio)
+    with Live(board.table(), console=console, refresh_per_second=8) as live:
+        refresher = asyncio.create_task(_refresh(live, board))
+        board.run = SpeakerRun("speaker-1")
+        await stream_speaker(
+            f"{gateway_ws}/ws/rooms/{room}/audio", board.run, name="Speaker",
+            language=source_lang, audio=samples, realtime=realtime,
+        )
+        deadline = asyncio.get_running_loop().time() + FINALS_TIMEOUT_S
+        while board.missing() and asyncio.get_running_loop().time() < deadline:
+            await asyncio.sleep(0.1)
+        stop.set()
+        refresher.cancel()
+        live.update(board.table())
+    await listener
+    return board
+
+
+async def _refresh(live: Live, board: CaptionBoard) -> None:
+    while True:
+        live.update(board.table())
+        await asyncio.sleep(0.125)
+
+
+def run_demo(
+    *,
+    audio: Path,
+    source_lang: str,
+    target_lang: str,
+    out_dir: Path,
+    gateway_url: str | None,
+    realtime: bool,
+    state_dir: Path,
+) -> int:
+    """Run the demo; returns the process exit code (0 when every accepted segment got its final)."""
+    with contextlib.ExitStack() as stack:
+        if gateway_url is None:
+            console.print("[bold]Starting the local stack[/] (redis, gateway, stt, mt)…")
+            local = stack.enter_context(LocalStack(state_dir=state_dir / "demo"))
+            gateway_url = local.gateway_url
+            console.print(f"Ready: gateway {gateway_url}, logs in {state_dir / 'demo' / 'logs'}")
+        ws = gateway_url.replace("http://", "ws://").replace("https://", "wss://")
+        board = asyncio.run(_run(ws, audio, source_lang, target_lang, realtime))
+    finals = sorted(board.finals, key=lambda r: r.caption.room_seq)
+    paths = write_all(
+        [r.caption for r in finals],
+        out_dir,
+        client_timings=[{"received_at": r.at, "final_latency_ms": board.latency_ms(r)} for r in finals],
+    )
+    latencies = sorted(x for r in finals if (x := board.latency_ms(r)) is not None)
+    for r in finals:
+        console.print(f"[bold]{source_lang}[/] {r.caption.text}\n[bold]{target_lang}[/] {r.caption.translation.text}")
+    if latencies:
+        p50 = latencies[len(latencies) // 2]
+        console.print(f"{len(finals)} finals, final latency p50 {p50:.0f} ms, max {latencies[-1]:.0f} ms")
+    console.print("Wrote " + ", ".join(str(p) for p in paths))
+    missing = board.missing()
+    if missing:
+        console.print(f"[red]{len(missing)} segments got no final[/]")
+        return 1
+    return 0

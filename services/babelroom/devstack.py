@@ -1,0 +1,184 @@
+"""The local stack for ``make demo``, ``make bench`` and the end-to-end tests.
+
+Starts its own ``redis-server`` on a free loopback port and the services as child processes
+(``python -m babelroom.cli gateway|stt|mt``), waits until each answers ``/readyz``, and stops every
+one of them on exit, Ctrl-C included. Logs go to ``<state_dir>/logs/<service>.log``.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+
+import httpx
+import structlog
+
+log = structlog.get_logger(__name__)
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Service:
+    """A child process of the stack."""
+
+    name: str
+    process: subprocess.Popen[bytes]
+    ready_url: str | None
+    log_path: Path
+
+
+@dataclass
+class LocalStack:
+    """Redis plus gateway, ``stt_workers`` STT and ``mt_workers`` MT processes on loopback.
+
+    Args:
+        state_dir: where logs and Redis files go.
+        stt_workers, mt_workers: processes per stage (they share one consumer group each).
+        env: extra ``BABELROOM_*`` variables for every service.
+        ready_timeout_s: how long to wait for every ``/readyz`` (s).
+
+    Raises:
+        RuntimeError: redis-server is missing, or a service exits or is not ready in time.
+    """
+
+    state_dir: Path
+    stt_workers: int = 1
+    mt_workers: int = 1
+    env: dict[str, str] = field(default_factory=dict)
+    ready_timeout_s: float = 180.0
+    services: list[Service] = field(default_factory=list)
+    redis_url: str = ""
+    gateway_url: str = ""
+
+    def __enter__(self) -> LocalStack:
+        previous = signal.getsignal(signal.SIGTERM)
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # run __exit__ on SIGTERM too
+        self._previous_sigterm = previous
+        try:
+            self.start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+        signal.signal(signal.SIGTERM, self._previous_sigterm)
+
+    def start(self) -> None:
+        """Start Redis, then the services; return when all are ready."""
+        redis_server = shutil.which("redis-server")
+        if redis_server is None:
+            raise RuntimeError("redis-server is not installed (Debian package redis-server)")
+        logs = self.state_dir / "logs"
+        logs.mkdir(parents=True, exist_ok=True)
+        redis_port = free_port()
+        self.redis_url = f"redis://127.0.0.1:{redis_port}/0"
+        self._spawn(
+            "redis",
+            [redis_server, "--port", str(redis_port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "no", "--dir", str(self.state_dir)],
+            ready_url=None,
+        )
+        self._wait_redis(redis_port)
+        gateway_port = free_port()
+        self.gateway_url = f"http://127.0.0.1:{gateway_port}"
+        self._spawn_service("gateway", {"BABELROOM_GATEWAY_PORT": str(gateway_port)}, gateway_port)
+        for i in range(self.stt_workers):
+            port = free_port()
+            self._spawn_service(f"stt-{i}", {"BABELROOM_STT_METRICS_PORT": str(port)}, port, "stt")
+        for i in range(self.mt_workers):
+            port = free_port()
+            self._spawn_service(f"mt-{i}", {"BABELROOM_MT_METRICS_PORT": str(port)}, port, "mt")
+        self._wait_ready()
+
+    def ws_url(self, path: str) -> str:
+        """The gateway's WebSocket URL for ``path``."""
+        return self.gateway_url.replace("http://", "ws://") + path
+
+    def metrics_urls(self, prefix: str) -> list[str]:
+        """``/metrics`` URLs of the services whose name starts with ``prefix``."""
+        return [
+            s.ready_url.replace("/readyz", "/metrics")
+            for s in self.services
+            if s.name.startswith(prefix) and s.ready_url
+        ]
+
+    def pids(self) -> list[int]:
+        """Process ids of every child (for CPU accounting)."""
+        return [s.process.pid for s in self.services]
+
+    def _spawn(self, name: str, argv: list[str], ready_url: str | None, env: dict[str, str] | None = None) -> None:
+        log_path = self.state_dir / "logs" / f"{name}.log"
+        with log_path.open("wb") as out:
+            process = subprocess.Popen(
+                argv, stdout=out, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})},
+                start_new_session=True,
+            )
+        self.services.append(Service(name, process, ready_url, log_path))
+
+    def _spawn_service(self, name: str, env: dict[str, str], port: int, command: str | None = None) -> None:
+        self._spawn(
+            name,
+            [sys.executable, "-m", "babelroom.cli", command or name],
+            ready_url=f"http://127.0.0.1:{port}/readyz",
+            env={**self.env, **env, "BABELROOM_REDIS_URL": self.redis_url, "BABELROOM_INSTANCE_ID": name},
+        )
+
+    def _wait_redis(self, port: int) -> None:
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                    return
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError(f"redis-server did not start; see {self.state_dir / 'logs' / 'redis.log'}")
+
+    def _wait_ready(self) -> None:
+        deadline = time.monotonic() + self.ready_timeout_s
+        pending = [s for s in self.services if s.ready_url]
+        while pending:
+            for s in list(pending):
+                if s.process.poll() is not None:
+                    tail = s.log_path.read_text(errors="replace")[-2000:]
+                    raise RuntimeError(f"{s.name} exited with {s.process.returncode}:\n{tail}")
+                try:
+                    if httpx.get(s.ready_url, timeout=1.0).status_code == 200:
+                        pending.remove(s)
+                        log.info("devstack.ready", service=s.name)
+                except httpx.HTTPError:
+                    pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"not ready after {self.ready_timeout_s} s: {[s.name for s in pending]}")
+            time.sleep(0.2)
+
+    def stop(self) -> None:
+        """SIGTERM every child (services first, Redis last), then SIGKILL what is left after 10 s."""
+        for s in reversed(self.services):
+            if s.process.poll() is None:
+                s.process.terminate()
+        deadline = time.monotonic() + 10
+        for s in reversed(self.services):
+            try:
+                s.process.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                s.process.kill()
+                s.process.wait()
+        self.services.clear()

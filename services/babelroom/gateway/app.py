@@ -1,0 +1,37 @@
+"""The gateway's FastAPI application: audio ingest, caption delivery and the ops routes."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import redis.asyncio as aioredis
+from fastapi import FastAPI
+
+from babelroom import __version__
+from babelroom.config import Settings, get_settings
+from babelroom.gateway import captions, ingest
+from babelroom.ingest import audio_publisher
+from babelroom.ops_http import ops_router
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the gateway app; Redis is connected in the lifespan."""
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.settings = settings
+        app.state.redis = aioredis.from_url(settings.redis_url)
+        app.state.audio_publisher = audio_publisher(app.state.redis, settings)
+        yield
+        await app.state.redis.aclose()
+
+    async def redis_ready() -> bool:
+        return bool(await app.state.redis.ping())
+
+    app = FastAPI(title="Babelroom gateway", version=__version__, lifespan=lifespan)
+    app.include_router(ops_router({"redis": redis_ready}))
+    app.include_router(ingest.router)
+    app.include_router(captions.router)
+    return app

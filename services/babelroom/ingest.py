@@ -1,0 +1,158 @@
+"""One speaker's audio after decoding: VAD segmentation and publication to the bus.
+
+Every audio source (the gateway's WebSocket today, the SFU's RTP tap later) decodes to
+``(n,) float32`` mono at 16 kHz and feeds a :class:`SpeakerIngest`; from here on there is one path.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+import numpy as np
+import redis.asyncio as aioredis
+import structlog
+
+from babelroom import metrics
+from babelroom.audio.pcm import float_to_s16le
+from babelroom.audio.segmenter import SegmentDropped, SegmentFinal, Segmenter, SegmentUpdate
+from babelroom.bus.schemas import SegmentAudio, now_ms
+from babelroom.bus.streams import AUDIO_STREAM, STT_GROUP, Publisher
+from babelroom.config import Settings
+
+log = structlog.get_logger(__name__)
+SAMPLE_RATE = 16_000
+
+
+@dataclass(frozen=True)
+class SegmentNotice:
+    """What the speaker's client is told about each of its finished segments."""
+
+    segment_id: str
+    seq: int
+    status: str  # "accepted" or the reason it was dropped
+    audio_start_ms: int
+    audio_end_ms: int
+
+
+def audio_publisher(redis: aioredis.Redis, settings: Settings) -> Publisher:
+    """The publisher of the ``audio`` stream, read by the STT group."""
+    return Publisher(
+        redis,
+        AUDIO_STREAM,
+        STT_GROUP,
+        maxlen=settings.bus_maxlen,
+        overload_depth=settings.bus_overload_depth,
+    )
+
+
+class SpeakerIngest:
+    """Segments one speaker's stream and publishes partial and final segment audio.
+
+    Args:
+        room, speaker, speaker_name, language: who speaks where, in what (ISO 639-1).
+        settings: VAD and bus settings.
+        redis: asyncio Redis client (for per-speaker sequence numbers).
+        publisher: the ``audio`` stream publisher (see :func:`audio_publisher`).
+    """
+
+    def __init__(
+        self,
+        *,
+        room: str,
+        speaker: str,
+        speaker_name: str,
+        language: str,
+        settings: Settings,
+        redis: aioredis.Redis,
+        publisher: Publisher,
+    ) -> None:
+        self.room = room
+        self.speaker = speaker
+        self.speaker_name = speaker_name
+        self.language = language
+        self.redis = redis
+        self.publisher = publisher
+        self.segmenter = Segmenter.from_settings(settings)
+        self._ids: dict[int, tuple[str, int]] = {}
+        self._revisions: dict[int, int] = {}
+
+    async def feed(self, audio: np.ndarray) -> list[SegmentNotice]:
+        """Push ``(n,) float32`` 16 kHz audio; publish what the segmenter emits.
+
+        Returns:
+            A notice for every segment that finished (accepted or dropped) in this call.
+        """
+        metrics.INGEST_AUDIO_SECONDS.inc(len(audio) / SAMPLE_RATE)
+        return await self._publish_events(self.segmenter.feed(audio))
+
+    async def flush(self) -> list[SegmentNotice]:
+        """End of stream: finish the open segment so that accepted speech is never lost."""
+        return await self._publish_events(self.segmenter.flush())
+
+    async def _identify(self, index: int) -> tuple[str, int]:
+        if index not in self._ids:
+            seq = await self.redis.incr(f"room:{self.room}:speaker:{self.speaker}:seq")
+            self._ids[index] = (uuid.uuid4().hex[:16], int(seq))
+        return self._ids[index]
+
+    async def _publish_events(self, events: list) -> list[SegmentNotice]:
+        notices = []
+        for event in events:
+            if isinstance(event, SegmentDropped) and event.index not in self._ids:
+                # Rejected before any partial went out: nothing downstream to retract, no seq used.
+                notices.append(
+                    SegmentNotice("", 0, event.reason, event.audio_start_ms, event.audio_end_ms)
+                )
+                continue
+            segment_id, seq = await self._identify(event.index)
+            header = dict(
+                room=self.room,
+                speaker=self.speaker,
+                speaker_name=self.speaker_name,
+                language=self.language,
+                segment_id=segment_id,
+                seq=seq,
+            )
+            stamp = now_ms()
+            if isinstance(event, SegmentUpdate):
+                revision = self._revisions.get(event.index, 0) + 1
+                self._revisions[event.index] = revision
+                await self.publisher.publish(
+                    SegmentAudio(
+                        **header,
+                        kind="partial",
+                        revision=revision,
+                        audio_start_ms=event.audio_start_ms,
+                        audio_end_ms=event.audio_end_ms,
+                        pcm=float_to_s16le(event.audio),
+                        timings={"published": stamp},
+                    ),
+                    droppable=True,
+                )
+                continue
+            dropped = event.reason if isinstance(event, SegmentDropped) else None
+            final = SegmentAudio(
+                **header,
+                kind="final",
+                revision=-1,
+                dropped=dropped,
+                audio_start_ms=event.audio_start_ms,
+                audio_end_ms=event.audio_end_ms,
+                pcm=b"" if dropped else float_to_s16le(event.audio),
+                timings={"segment_end": stamp, "published": now_ms()},
+            )
+            await self.publisher.publish(final)
+            self._ids.pop(event.index)
+            self._revisions.pop(event.index, None)
+            notices.append(
+                SegmentNotice(
+                    segment_id=segment_id,
+                    seq=seq,
+                    status=dropped or "accepted",
+                    audio_start_ms=event.audio_start_ms,
+                    audio_end_ms=event.audio_end_ms,
+                )
+            )
+            log.debug("ingest.segment", room=self.room, speaker=self.speaker, seq=seq, status=dropped)
+        return notices

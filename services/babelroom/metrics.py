@@ -1,0 +1,237 @@
+"""Every Prometheus metric the services export, defined once.
+
+Names follow https://prometheus.io/docs/practices/naming/ (base units: seconds, bytes). Alerts in
+``monitoring/`` and the Grafana dashboards refer to these names; a test checks that they exist.
+The default ``process_*`` collectors (``process_cpu_seconds_total`` …) are exported too.
+"""
+
+from __future__ import annotations
+
+import os
+
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.core import GaugeMetricFamily
+
+LATENCY_BUCKETS = (0.025, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0, 10.0)
+
+# --- pipeline latency ---
+STAGE_LATENCY = Histogram(
+    "babelroom_stage_latency_seconds",
+    "Time spent in one pipeline stage (queue waits are their own stages)",
+    ["stage"],
+    buckets=LATENCY_BUCKETS,
+)
+CAPTION_LATENCY = Histogram(
+    "babelroom_caption_latency_seconds",
+    "From the end of a segment's speech (ingest wall clock) to the caption leaving the gateway",
+    ["kind"],
+    buckets=LATENCY_BUCKETS,
+)
+
+# --- ingest ---
+INGEST_AUDIO_SECONDS = Counter("babelroom_ingest_audio_seconds_total", "Audio received (s)")
+INGEST_REJECTED = Counter(
+    "babelroom_ingest_rejected_total", "Audio sockets or frames refused", ["reason"]
+)
+SEGMENTS = Counter("babelroom_segments_total", "VAD segments by outcome", ["outcome"])
+WS_CONNECTIONS = Gauge("babelroom_ws_connections", "Open WebSockets", ["endpoint"])
+WS_CLOSED = Counter("babelroom_ws_closed_total", "WebSockets closed", ["endpoint", "code"])
+
+# --- bus ---
+BUS_QUEUE_DEPTH = Gauge(
+    "babelroom_bus_queue_depth", "Entries not yet delivered to a consumer group", ["stream"]
+)
+BUS_DROPPED = Counter("babelroom_bus_dropped_total", "Messages shed", ["stream", "kind", "reason"])
+BUS_RECLAIMED = Counter(
+    "babelroom_bus_reclaimed_total", "Pending entries taken over from a dead consumer", ["stream"]
+)
+BUS_POISON = Counter("babelroom_bus_poison_total", "Malformed entries acknowledged and skipped", ["stream"])
+
+# --- speech-to-text ---
+STT_INFERENCE = Histogram(
+    "babelroom_stt_inference_seconds", "One Whisper decode", ["kind"], buckets=LATENCY_BUCKETS
+)
+STT_AUDIO_SECONDS = Counter(
+    "babelroom_stt_audio_seconds_total", "Audio decoded by Whisper (s)", ["kind"]
+)
+STT_AVG_LOGPROB = Histogram(
+    "babelroom_stt_avg_logprob",
+    "Average token log-probability of final hypotheses",
+    buckets=(-3.0, -2.0, -1.5, -1.0, -0.75, -0.5, -0.3, -0.2, -0.1, 0.0),
+)
+STT_NO_SPEECH_PROB = Histogram(
+    "babelroom_stt_no_speech_prob",
+    "Whisper's no-speech probability of final hypotheses",
+    buckets=(0.05, 0.1, 0.2, 0.4, 0.6, 0.8, 1.0),
+)
+STT_DROPPED = Counter(
+    "babelroom_stt_hallucination_drops_total", "Hypotheses dropped as non-speech", ["reason"]
+)
+STT_MODEL_INFO = Gauge("babelroom_stt_model_info", "Loaded STT model", ["model", "compute_type"])
+
+# --- translation ---
+MT_INFERENCE = Histogram(
+    "babelroom_mt_inference_seconds", "One translation batch", ["backend"], buckets=LATENCY_BUCKETS
+)
+MT_SENTENCES = Counter("babelroom_mt_sentences_total", "Sentences translated", ["backend"])
+MT_FALLBACK = Counter(
+    "babelroom_mt_fallback_total", "Batches a backend failed, handed to the next", ["backend"]
+)
+MT_CACHE_HITS = Counter("babelroom_mt_cache_hits_total", "Translation cache hits")
+MT_CACHE_MISSES = Counter("babelroom_mt_cache_misses_total", "Translation cache misses")
+MT_CIRCUIT_OPEN = Gauge("babelroom_mt_circuit_open", "1 while a backend's breaker is open", ["backend"])
+
+# --- delivery ---
+CAPTIONS_DELIVERED = Counter(
+    "babelroom_captions_delivered_total", "Caption messages sent to listeners", ["kind"]
+)
+
+
+def render_latest() -> tuple[bytes, str]:
+    """The text exposition of the default registry, and its content type."""
+    return generate_latest(), CONTENT_TYPE_LATEST
+
+
+# ---------------------------------------------------------------------------------------------------
+# Added for the deployment issue (stack, alerts, dashboards, autoscaler). Each says who updates it.
+# ---------------------------------------------------------------------------------------------------
+
+# --- gateway HTTP (updated by the gateway's request middleware; WebSocket routes are not observed) ---
+HTTP_REQUEST_LATENCY = Histogram(
+    "babelroom_http_request_duration_seconds",
+    "HTTP request handling time, by route template (not raw path), method and status code",
+    ["route", "method", "status"],
+    buckets=LATENCY_BUCKETS,
+)
+
+# --- capacity (updated by the gateway's room manager from its Redis state) ---
+ROOMS_ACTIVE = Gauge("babelroom_rooms_active", "Rooms open right now (whole deployment)")
+CAPACITY_SLOTS = Gauge(
+    "babelroom_capacity_slots",
+    "Configured concurrent speaking streams of one STT or MT worker instance",
+    ["pool", "worker"],
+)
+CAPACITY_SLOTS_USED = Gauge(
+    "babelroom_capacity_slots_used",
+    "Speaking streams currently admitted on one STT or MT worker instance",
+    ["pool", "worker"],
+)
+
+# --- dependencies (updated by each service's /readyz probe: 1 reached, 0 not) ---
+DEPENDENCY_UP = Gauge(
+    "babelroom_dependency_up",
+    "1 when this process last reached the dependency (redis, postgres …), else 0",
+    ["dependency"],
+)
+
+# --- autoscaler (updated by babelroom.autoscaler itself) ---
+AUTOSCALER_REPLICAS = Gauge(
+    "babelroom_autoscaler_replicas", "Replicas of a scaled service as last seen", ["service"]
+)
+AUTOSCALER_DECISIONS = Counter(
+    "babelroom_autoscaler_decisions_total",
+    "Scaling decisions carried out",
+    ["service", "direction"],
+)
+AUTOSCALER_ERRORS = Counter(
+    "babelroom_autoscaler_errors_total", "Failed Prometheus queries or Docker calls", ["kind"]
+)
+
+
+# --- container resources: read at scrape time, nothing needs to update them ---
+class ResourceCollector:
+    """The limits this container runs under and the free space of its filesystems.
+
+    ``process_cpu_seconds_total`` and ``process_resident_memory_bytes`` say how much a process uses;
+    these say out of how much, so that alerts can be written as ratios without a node exporter:
+
+    - ``babelroom_cpu_limit_cores``: the cgroup CPU quota (Swarm ``limits.cpus``), else the CPUs usable.
+    - ``babelroom_memory_limit_bytes``: the cgroup memory limit, else the machine's RAM.
+    - ``babelroom_filesystem_size_bytes`` / ``babelroom_filesystem_avail_bytes`` ``{path}``: ``/`` (in a
+      container: the node's Docker data disk, where the volumes live too) and the models and state
+      directories named by ``BABELROOM_MODELS_DIR`` / ``BABELROOM_STATE_DIR`` when they exist.
+    """
+
+    def __init__(self, root: str = "/sys/fs/cgroup") -> None:
+        self.root = root
+
+    def _read(self, *parts: str) -> str | None:
+        try:
+            with open(os.path.join(self.root, *parts)) as f:
+                return f.read().strip()
+        except OSError:
+            return None
+
+    def cpu_limit_cores(self) -> float:
+        """cgroup v2 ``cpu.max``, then v1 ``cfs_quota/cfs_period``, then the CPUs this process may use."""
+        v2 = self._read("cpu.max")
+        if v2:
+            quota, _, period = v2.partition(" ")
+            if quota != "max" and period:
+                return int(quota) / int(period)
+        quota_v1, period_v1 = self._read("cpu", "cpu.cfs_quota_us"), self._read("cpu", "cpu.cfs_period_us")
+        if quota_v1 and period_v1 and int(quota_v1) > 0:
+            return int(quota_v1) / int(period_v1)
+        try:
+            return float(len(os.sched_getaffinity(0)))
+        except AttributeError:  # not Linux
+            return float(os.cpu_count() or 1)
+
+    def memory_limit_bytes(self) -> float:
+        """cgroup v2 ``memory.max``, then v1 ``memory.limit_in_bytes``, then physical RAM."""
+        ram = float(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
+        for parts in (("memory.max",), ("memory", "memory.limit_in_bytes")):
+            raw = self._read(*parts)
+            if raw and raw != "max":
+                return min(float(raw), ram)  # v1 reports an enormous number when unlimited
+        return ram
+
+    @staticmethod
+    def paths() -> list[str]:
+        out = ["/"]
+        for env in ("BABELROOM_MODELS_DIR", "BABELROOM_STATE_DIR"):
+            path = os.environ.get(env)
+            if path and os.path.isdir(path) and os.path.abspath(path) not in out:
+                out.append(os.path.abspath(path))
+        return out
+
+    def collect(self):  # noqa: ANN201 - prometheus_client collector protocol
+        yield GaugeMetricFamily(
+            "babelroom_cpu_limit_cores", "CPU quota of this container (cores)", value=self.cpu_limit_cores()
+        )
+        yield GaugeMetricFamily(
+            "babelroom_memory_limit_bytes", "Memory limit of this container", value=self.memory_limit_bytes()
+        )
+        size = GaugeMetricFamily(
+            "babelroom_filesystem_size_bytes", "Size of the filesystem holding path", labels=["path"]
+        )
+        avail = GaugeMetricFamily(
+            "babelroom_filesystem_avail_bytes",
+            "Space on the filesystem holding path that this (non-root) process may still use",
+            labels=["path"],
+        )
+        for path in self.paths():
+            try:
+                st = os.statvfs(path)
+            except OSError:
+                continue
+            size.add_metric([path], float(st.f_blocks * st.f_frsize))
+            avail.add_metric([path], float(st.f_bavail * st.f_frsize))
+        yield size
+        yield avail
+
+    def describe(self):  # noqa: ANN201 - so that registering does not call collect()
+        yield GaugeMetricFamily("babelroom_cpu_limit_cores", "")
+        yield GaugeMetricFamily("babelroom_memory_limit_bytes", "")
+        yield GaugeMetricFamily("babelroom_filesystem_size_bytes", "", labels=["path"])
+        yield GaugeMetricFamily("babelroom_filesystem_avail_bytes", "", labels=["path"])
+
+
+def _register_resource_collector() -> None:
+    try:
+        REGISTRY.register(ResourceCollector())
+    except ValueError:  # already registered (module reloaded)
+        pass
+
+
+_register_resource_collector()

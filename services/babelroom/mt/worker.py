@@ -1,0 +1,147 @@
+"""The MT stage (``babelroom mt``): transcripts in, captions in every wanted language out.
+
+Reads :class:`Transcript` from ``transcripts`` (consumer group ``mt``) and publishes one
+:class:`Caption` per target language to ``captions:{room}``. The targets are the languages the
+room's live listeners asked for, plus the source language itself (no MT needed). Sentences of one
+batch that share a language pair are translated in one call. When every backend fails the caption
+still goes out with the source text and ``backend="unavailable"``: captions degrade, never stop.
+
+Finals get a room-wide ``room_seq``; assigning it is idempotent per segment, so a final redelivered
+after a crash keeps its number (listeners de-duplicate by ``segment_id``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import defaultdict
+
+import redis.asyncio as aioredis
+import structlog
+from redis import Redis
+
+from babelroom import metrics
+from babelroom.bus.schemas import Caption, Transcript, Translation, now_ms
+from babelroom.bus.stage import BatchHandler, prioritise
+from babelroom.bus.streams import MT_GROUP, TRANSCRIPT_STREAM, Entry, captions_stream
+from babelroom.captions import listeners
+from babelroom.config import Settings
+from babelroom.mt.base import TranslationError
+from babelroom.mt.cache import CachedTranslator
+from babelroom.mt.factory import build_translator
+from babelroom.runner import run_worker
+
+log = structlog.get_logger(__name__)
+
+SEQ_TTL_S = 24 * 3600
+
+
+async def assign_room_seq(redis: aioredis.Redis, room: str, segment_id: str) -> int:
+    """The room-wide number of a final: a new one the first time, the same one on redelivery."""
+    key = f"room:{room}:final:{segment_id}"
+    existing = await redis.get(key)
+    if existing is not None:
+        return int(existing)
+    candidate = await redis.incr(f"room:{room}:seq")
+    await redis.set(key, candidate, nx=True, ex=SEQ_TTL_S)
+    return int(await redis.get(key))
+
+
+class MtStage:
+    """Translates a batch of transcripts into captions.
+
+    Args:
+        settings: the service settings (partials on/off, stream sizes …).
+        redis: asyncio Redis client (bytes responses).
+        translator: the cached fallback chain; blocking, so it runs in a worker thread.
+    """
+
+    def __init__(self, settings: Settings, redis: aioredis.Redis, translator: CachedTranslator) -> None:
+        self.settings = settings
+        self.redis = redis
+        self.translator = translator
+
+    async def handle(self, batch: list[tuple[Entry, Transcript]]) -> None:
+        """Translate and publish every transcript of the batch (finals first)."""
+        messages = [m for _, m in batch]
+        if not self.settings.mt_translate_partials:
+            messages = [m for m in messages if m.kind == "final"]
+        messages = prioritise(
+            messages, TRANSCRIPT_STREAM, max_age_ms=self.settings.bus_partial_max_age_ms, stamp="stt_end"
+        )
+        targets = {room: await listeners.languages(self.redis, room) for room in {m.room for m in messages}}
+        jobs: dict[tuple[str, str], list[str]] = defaultdict(list)
+        for m in messages:
+            for lang in targets[m.room] - {m.language}:
+                if m.text and m.text not in jobs[(m.language, lang)]:
+                    jobs[(m.language, lang)].append(m.text)
+        start = now_ms()
+        results = await asyncio.gather(*(self._translate(texts, *pair) for pair, texts in jobs.items()))
+        translated = {pair: r for pair, r in zip(jobs, results)}
+        end = now_ms()
+        for m in messages:
+            await self._publish(m, targets[m.room], translated, start, end)
+
+    async def _translate(self, texts: list[str], src: str, tgt: str) -> dict[str, Translation]:
+        try:
+            out, backend = await asyncio.to_thread(
+                self.translator.translate_batch_with_backend, texts, src, tgt
+            )
+        except TranslationError as exc:
+            log.error("mt.unavailable", src=src, tgt=tgt, error=str(exc))
+            out, backend = texts, "unavailable"
+        return {t: Translation(language=tgt, text=o, backend=backend) for t, o in zip(texts, out)}
+
+    async def _publish(
+        self,
+        m: Transcript,
+        langs: set[str],
+        translated: dict[tuple[str, str], dict[str, Translation]],
+        mt_start: float,
+        mt_end: float,
+    ) -> None:
+        if m.kind == "final" and not m.text:
+            kind, room_seq = "retract", 0
+        elif m.kind == "final":
+            kind, room_seq = "final", await assign_room_seq(self.redis, m.room, m.segment_id)
+        else:
+            kind, room_seq = "partial", 0
+        timings = {**m.timings, "mt_start": mt_start, "mt_end": mt_end}
+        stream = captions_stream(m.room)
+        for lang in sorted(langs | {m.language}):
+            if lang == m.language or not m.text:
+                translation = Translation(language=lang, text=m.text, backend="source")
+            else:
+                translation = translated[(m.language, lang)][m.text]
+            caption = Caption(
+                **m.header(),
+                type=kind,
+                room_seq=room_seq,
+                text=m.text,
+                translation=translation,
+                avg_logprob=m.avg_logprob,
+                timings=timings,
+            )
+            await self.redis.xadd(stream, caption.to_fields(), maxlen=self.settings.bus_maxlen, approximate=True)
+        await self.redis.expire(stream, self.settings.captions_retention_s)
+        metrics.STAGE_LATENCY.labels("mt").observe((mt_end - mt_start) / 1000)
+
+
+async def serve(settings: Settings) -> None:
+    """``babelroom mt``: build the translator chain, then consume ``transcripts`` until SIGTERM."""
+    redis = aioredis.from_url(settings.redis_url)
+
+    async def load() -> BatchHandler[Transcript]:
+        sync_redis = Redis.from_url(settings.redis_url)
+        translator = await asyncio.to_thread(build_translator, settings, sync_redis)
+        return MtStage(settings, redis, translator).handle
+
+    await run_worker(
+        settings=settings,
+        redis=redis,
+        stream=TRANSCRIPT_STREAM,
+        group=MT_GROUP,
+        schema=Transcript,
+        load=load,
+        port=settings.mt_metrics_port,
+        batch_size=settings.mt_batch_size,
+    )

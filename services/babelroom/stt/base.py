@@ -1,0 +1,47 @@
+"""The speech-to-text interface every backend implements (pattern: livekit-agents' ``stt.STT``)."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Hypothesis:
+    """One decode of one audio buffer.
+
+    Attributes:
+        text: the transcript, stripped.
+        avg_logprob: mean token log-probability (Whisper's confidence; ≤ 0).
+        no_speech_prob: probability of the no-speech token at the first step (0..1).
+        compression_ratio: zlib compression ratio of the text (high = repetitive).
+        audio_s: length of the decoded audio (s).
+        inference_s: wall time of the decode (s).
+    """
+
+    text: str
+    avg_logprob: float
+    no_speech_prob: float
+    compression_ratio: float
+    audio_s: float
+    inference_s: float
+
+
+class SpeechToText(ABC):
+    """Transcribes one segment at a time. Implementations are blocking; call them from a thread."""
+
+    name: str
+
+    @abstractmethod
+    def transcribe(self, audio: np.ndarray, language: str, prompt: str | None = None) -> Hypothesis:
+        """Decode ``audio``: ``(n_samples,) float32`` at 16 kHz in [-1, 1].
+
+        Args:
+            language: ISO 639-1 code of the speech.
+            prompt: previous text of the same speaker, to condition the decoder (optional).
+
+        Raises:
+            ValueError: the language is not supported by the loaded model.
+        """

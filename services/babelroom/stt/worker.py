@@ -1,0 +1,180 @@
+"""The STT stage (``babelroom stt``): segment audio in, partial and final transcripts out.
+
+Reads :class:`SegmentAudio` from the ``audio`` stream (consumer group ``stt``; N workers share it) and
+publishes :class:`Transcript` to ``transcripts``. Within a batch finals go first and only the newest
+partial of each segment is decoded. Partials are stabilised with LocalAgreement-2, whose state lives
+in Redis so that consecutive partials of one segment may land on different workers. Stale partials
+and partials of already-finished segments are dropped and counted; finals are never dropped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import numpy as np
+import redis.asyncio as aioredis
+import structlog
+
+from babelroom import metrics
+from babelroom.bus.schemas import SegmentAudio, Transcript, now_ms
+from babelroom.bus.stage import BatchHandler, prioritise
+from babelroom.bus.streams import (
+    AUDIO_STREAM,
+    MT_GROUP,
+    STT_GROUP,
+    TRANSCRIPT_STREAM,
+    Entry,
+    Publisher,
+)
+from babelroom.config import Settings
+from babelroom.stt.base import Hypothesis, SpeechToText
+from babelroom.stt.hallucination import HallucinationFilter
+from babelroom.stt.local_agreement import LocalAgreement
+from babelroom.stt.whisper import WhisperSTT
+from babelroom.runner import run_worker
+
+log = structlog.get_logger(__name__)
+
+STATE_TTL_S = 300
+
+
+def pcm_to_float(pcm: bytes) -> np.ndarray:
+    """s16le bytes → ``(n_samples,) float32`` in [-1, 1]."""
+    return np.frombuffer(pcm, dtype="<i2").astype(np.float32) / 32768.0
+
+
+class SttStage:
+    """Turns segment audio into transcripts with one :class:`SpeechToText` engine.
+
+    Args:
+        settings: the service settings (partial age limit …).
+        redis: asyncio Redis client (bytes responses).
+        engine: the STT backend; called in a worker thread.
+        hallucination_filter: decides which hypotheses are not speech.
+        publisher: publishes to the ``transcripts`` stream.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        redis: aioredis.Redis,
+        engine: SpeechToText,
+        hallucination_filter: HallucinationFilter,
+        publisher: Publisher,
+    ) -> None:
+        self.settings = settings
+        self.redis = redis
+        self.engine = engine
+        self.filter = hallucination_filter
+        self.publisher = publisher
+
+    async def handle(self, batch: list[tuple[Entry, SegmentAudio]]) -> None:
+        """Process one batch read from the bus (see the module docstring for the order)."""
+        for m in prioritise(
+            [m for _, m in batch],
+            AUDIO_STREAM,
+            max_age_ms=self.settings.bus_partial_max_age_ms,
+            stamp="published",
+        ):
+            await (self._final(m) if m.kind == "final" else self._partial(m))
+
+    async def _decode(self, msg: SegmentAudio) -> Hypothesis:
+        audio = pcm_to_float(msg.pcm)
+        hyp = await asyncio.to_thread(self.engine.transcribe, audio, msg.language)
+        metrics.STT_INFERENCE.labels(msg.kind).observe(hyp.inference_s)
+        metrics.STT_AUDIO_SECONDS.labels(msg.kind).inc(hyp.audio_s)
+        metrics.STAGE_LATENCY.labels(f"stt_{msg.kind}").observe(hyp.inference_s)
+        return hyp
+
+    async def _partial(self, msg: SegmentAudio) -> None:
+        if await self.redis.exists(f"stt:done:{msg.segment_id}"):
+            metrics.BUS_DROPPED.labels(AUDIO_STREAM, "partial", "superseded").inc()
+            return
+        timings = {**msg.timings, "stt_start": now_ms()}
+        hyp = await self._decode(msg)
+        timings["stt_end"] = now_ms()
+        if not hyp.text or self.filter.check(hyp) is not None:
+            return
+        key = f"stt:la:{msg.segment_id}"
+        state = await self.redis.get(key)
+        agreement = LocalAgreement.from_state(json.loads(state)) if state else LocalAgreement()
+        committed, _unstable = agreement.update(hyp.text.split())
+        await self.redis.set(key, json.dumps(agreement.state()), ex=STATE_TTL_S)
+        await self.publisher.publish(
+            Transcript(
+                **msg.header(),
+                kind="partial",
+                revision=msg.revision,
+                text=hyp.text,
+                stable_text=" ".join(committed),
+                avg_logprob=hyp.avg_logprob,
+                no_speech_prob=hyp.no_speech_prob,
+                timings=timings,
+            ),
+            droppable=True,
+        )
+
+    async def _final(self, msg: SegmentAudio) -> None:
+        timings = {**msg.timings, "stt_start": now_ms()}
+        text, dropped, hyp = "", msg.dropped, None
+        if msg.pcm and not dropped:
+            hyp = await self._decode(msg)
+            metrics.STT_AVG_LOGPROB.observe(hyp.avg_logprob)
+            metrics.STT_NO_SPEECH_PROB.observe(hyp.no_speech_prob)
+            dropped = "empty" if not hyp.text else self.filter.check(hyp)
+            text = "" if dropped else hyp.text
+        timings["stt_end"] = now_ms()
+        await self.publisher.publish(
+            Transcript(
+                **msg.header(),
+                kind="final",
+                text=text,
+                avg_logprob=hyp.avg_logprob if hyp else None,
+                no_speech_prob=hyp.no_speech_prob if hyp else None,
+                dropped=dropped,
+                timings=timings,
+            )
+        )
+        await self.redis.set(f"stt:done:{msg.segment_id}", 1, ex=STATE_TTL_S)
+        await self.redis.delete(f"stt:la:{msg.segment_id}")
+        log.info(
+            "stt.final",
+            segment=msg.segment_id,
+            text=text,
+            dropped=dropped,
+            ms=round(timings["stt_end"] - timings["stt_start"]),
+        )
+
+
+def transcript_publisher(redis: aioredis.Redis, settings: Settings) -> Publisher:
+    """The publisher of the ``transcripts`` stream, read by the MT group."""
+    return Publisher(
+        redis,
+        TRANSCRIPT_STREAM,
+        MT_GROUP,
+        maxlen=settings.bus_maxlen,
+        overload_depth=settings.bus_overload_depth,
+    )
+
+
+async def serve(settings: Settings) -> None:
+    """``babelroom stt``: load the model, then consume ``audio`` until SIGTERM."""
+    redis = aioredis.from_url(settings.redis_url)
+
+    async def load() -> BatchHandler[SegmentAudio]:
+        engine = await asyncio.to_thread(WhisperSTT, settings)
+        hallucination_filter = HallucinationFilter(settings)
+        publisher = transcript_publisher(redis, settings)
+        return SttStage(settings, redis, engine, hallucination_filter, publisher).handle
+
+    await run_worker(
+        settings=settings,
+        redis=redis,
+        stream=AUDIO_STREAM,
+        group=STT_GROUP,
+        schema=SegmentAudio,
+        load=load,
+        port=settings.stt_metrics_port,
+        batch_size=8,
+    )
