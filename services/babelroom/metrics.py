@@ -65,7 +65,9 @@ STT_NO_SPEECH_PROB = Histogram(
     buckets=(0.05, 0.1, 0.2, 0.4, 0.6, 0.8, 1.0),
 )
 STT_DROPPED = Counter(
-    "babelroom_stt_hallucination_drops_total", "Hypotheses dropped as non-speech", ["reason"]
+    "babelroom_stt_hallucination_drops_total",
+    "Hypotheses (partials and finals) dropped as non-speech",
+    ["reason"],
 )
 STT_MODEL_INFO = Gauge("babelroom_stt_model_info", "Loaded STT model", ["model", "compute_type"])
 

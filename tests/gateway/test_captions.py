@@ -1,6 +1,10 @@
 """The caption WebSocket: language filtering, live delivery, replay with since=, bad queries."""
 
+import asyncio
+import time
+
 import pytest
+import redis.asyncio as aioredis
 import redis as sync_redis
 from fastapi.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
@@ -47,10 +51,6 @@ def test_since_replays_missed_finals_in_my_language_then_goes_live(client, redis
 
 
 def test_listener_language_is_registered_while_connected(client, redis_url):
-    import asyncio
-
-    import redis.asyncio as aioredis
-
     async def langs():
         r = aioredis.from_url(redis_url)
         try:
@@ -61,6 +61,9 @@ def test_listener_language_is_registered_while_connected(client, redis_url):
     with client.websocket_connect("/ws/rooms/r1/captions?lang=de"):
         with client.websocket_connect("/ws/rooms/r1/captions?lang=fr"):
             assert asyncio.run(langs()) == {"de", "fr"}
+    deadline = time.monotonic() + 5  # the server unregisters right after the close handshake
+    while asyncio.run(langs()) and time.monotonic() < deadline:
+        time.sleep(0.05)
     assert asyncio.run(langs()) == set()
 
 

@@ -85,7 +85,6 @@ async def _until_disconnect(ws: WebSocket) -> None:
 async def captions_socket(ws: WebSocket, room: str) -> None:
     """Stream a room's captions in one language to a listener."""
     redis: aioredis.Redis = ws.app.state.redis
-    await ws.accept()
     try:
         lang = language_code(ws.query_params.get("lang"))
         since_raw = ws.query_params.get("since")
@@ -93,10 +92,13 @@ async def captions_socket(ws: WebSocket, room: str) -> None:
         if since is not None and since < 0:
             raise ValueError("since must be ≥ 0")
     except ValueError as exc:
+        await ws.accept()
         await close_with(ws, ENDPOINT, 4400, f"bad query: {exc}")
         return
     conn_id = uuid.uuid4().hex
+    # Registered before the socket opens: once a client is connected, MT translates for it.
     await listeners.register(redis, room, lang, conn_id)
+    await ws.accept()
     metrics.WS_CONNECTIONS.labels(ENDPOINT).inc()
     tasks: list[asyncio.Task[None]] = []
     try:
@@ -116,6 +118,7 @@ async def captions_socket(ws: WebSocket, room: str) -> None:
     finally:
         for task in tasks:
             task.cancel()
-        await listeners.unregister(redis, room, lang, conn_id)
+        # Shielded: a server shutting down cancels this handler, and the entry must still go.
+        await asyncio.shield(listeners.unregister(redis, room, lang, conn_id))
         metrics.WS_CONNECTIONS.labels(ENDPOINT).dec()
         metrics.WS_CLOSED.labels(ENDPOINT, "1000").inc()

@@ -81,7 +81,9 @@ async def _pump(ws: WebSocket, decoder: PcmDecoder, ingest: SpeakerIngest) -> No
         except (ValueError, AttributeError):
             end = False
         if not end:
-            raise IngestRejected(1003, "unexpected_text", 'text after the header must be {"type": "end"}')
+            raise IngestRejected(
+                1003, "unexpected_text", 'unexpected_text: after the header only {"type": "end"} is text'
+            )
         await _notify(ws, await ingest.feed(decoder.flush()))
         await _notify(ws, await ingest.flush())
         await ws.close(code=1000, reason="end of stream")

@@ -1,0 +1,247 @@
+"""Whisper speech-to-text on CTranslate2, decoding one short segment per call.
+
+Built from faster-whisper's public pieces (``WhisperModel`` for loading, ``FeatureExtractor``,
+``Tokenizer``, ``get_compression_ratio``, ``get_suppressed_tokens``) but calling the CTranslate2 model
+directly instead of ``WhisperModel.transcribe()``:
+
+- ``transcribe()`` always pads the log-Mel features to Whisper's native 30 s window (3000 frames),
+  so every decode of tiny.en costs ~400 ms on the 2-core target whatever the segment length. Our
+  segments are ≤ 5 s (``vad_max_segment_s``), so the features are cut to ``stt_window_s`` (15 s,
+  1500 frames) and the encoder runs on half the frames. Measured on the 11 clips of the shared speech
+  set (1.8–11 s) with tiny.en, int8, greedy, 2 threads: WER 0.054 at 15 s vs 0.070 at 30 s (lower-case,
+  punctuation removed), median decode 200 ms vs 402 ms (180 ms vs 376 ms on 5 s cuts); faster-whisper's
+  ``transcribe()`` gave WER 0.059 in 453 ms. A 10 s window (1000 frames) produced repetition loops: the
+  models were trained on 30 s windows only, so do not shorten the window much below 15 s.
+- one greedy (by default) decode without timestamps and without temperature fallback: a partial is
+  re-decoded every second anyway, and hallucinations are dropped by
+  :class:`babelroom.stt.hallucination.HallucinationFilter` instead of being re-sampled.
+
+Sources: faster-whisper 1.2.1 ``faster_whisper/transcribe.py`` (``get_prompt``,
+``generate_with_fallback``); Radford et al. 2022, "Robust Speech Recognition via Large-Scale Weak
+Supervision" (prompt format, 448-token decoder context).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+import ctranslate2
+import numpy as np
+import structlog
+from faster_whisper import WhisperModel
+from faster_whisper.feature_extractor import FeatureExtractor
+from faster_whisper.tokenizer import Tokenizer
+from faster_whisper.transcribe import get_compression_ratio, get_suppressed_tokens
+
+from babelroom.config import Settings
+from babelroom.metrics import STT_MODEL_INFO
+from babelroom.stt.base import Hypothesis, SpeechToText
+from babelroom.stt.models import ResolvedModel, resolve_model
+
+log = structlog.get_logger(__name__)
+
+SAMPLE_RATE = 16_000
+#: The window every Whisper model was trained on (s); ``stt_window_s`` may only shorten it.
+WHISPER_WINDOW_S = 30.0
+#: Whisper's decoder context (tokens), prompt included.
+DECODER_CONTEXT = 448
+#: Previous-text tokens kept in the prompt, as faster-whisper's ``get_prompt`` (``max_length // 2 - 1``).
+MAX_PROMPT_TOKENS = DECODER_CONTEXT // 2 - 1
+#: Upper bound of generated tokens: half the context, the other half being the prompt.
+MAX_NEW_TOKENS = DECODER_CONTEXT // 2
+#: Generated tokens allowed per second of audio, plus a floor for very short segments. Fast English
+#: speech is ~4 words/s ≈ 6 tokens/s with punctuation; the cap stops a repetition loop early.
+NEW_TOKENS_PER_SECOND = 10
+MIN_NEW_TOKENS = 16
+
+
+class WhisperSTT(SpeechToText):
+    """Whisper on CPU through CTranslate2, for segments no longer than ``settings.stt_window_s``.
+
+    Load once per process; :meth:`transcribe` is blocking and may be called from several threads
+    (CTranslate2 runs them one at a time on its single replica). The model sets
+    ``babelroom_stt_model_info``; per-decode metrics are the caller's (it knows partial from final,
+    see :mod:`babelroom.stt.worker`), from :attr:`Hypothesis.inference_s` and :attr:`Hypothesis.audio_s`.
+
+    Raises (constructor):
+        ValueError: ``stt_window_s`` is shorter than the longest segment the segmenter can send
+            (``vad_max_segment_s`` + ``vad_pre_speech_ms``) or longer than Whisper's 30 s.
+        FileNotFoundError: see :func:`babelroom.stt.models.resolve_model`.
+    """
+
+    name = "whisper"
+
+    def __init__(self, settings: Settings) -> None:
+        longest_segment_s = settings.vad_max_segment_s + settings.vad_pre_speech_ms / 1000
+        if not longest_segment_s <= settings.stt_window_s <= WHISPER_WINDOW_S:
+            raise ValueError(
+                f"stt_window_s={settings.stt_window_s} must be in [{longest_segment_s}, "
+                f"{WHISPER_WINDOW_S}] s: at least the longest segment (vad_max_segment_s plus the "
+                "vad_pre_speech_ms of padding) and at most Whisper's window"
+            )
+        self.window_s = settings.stt_window_s
+        self.model_info: ResolvedModel = resolve_model(settings)
+        self._model = WhisperModel(
+            str(self.model_info.path),
+            device="cpu",
+            compute_type=settings.stt_compute_type,
+            cpu_threads=settings.stt_cpu_threads,
+        )
+        self._features = self._model.feature_extractor
+        #: Encoder input length (log-Mel frames, 10 ms each).
+        self.window_frames = round(
+            settings.stt_window_s * self._features.sampling_rate / self._features.hop_length
+        )
+        self._beam_size = settings.stt_beam_size
+        self._tokenizers: dict[str, Tokenizer] = {}
+        self._suppress_tokens = list(get_suppressed_tokens(self._tokenizer("en"), [-1]))
+        STT_MODEL_INFO.labels(model=self.model_info.name, compute_type=settings.stt_compute_type).set(1)
+        log.info(
+            "stt_model_loaded",
+            model=self.model_info.name,
+            path=str(self.model_info.path),
+            fallback=self.model_info.fallback,
+            english_only=self.english_only,
+            compute_type=settings.stt_compute_type,
+            cpu_threads=settings.stt_cpu_threads,
+            beam_size=self._beam_size,
+            window_s=self.window_s,
+        )
+
+    @property
+    def english_only(self) -> bool:
+        """Whether the loaded model only transcribes English (the ``*.en`` models)."""
+        return not self._model.model.is_multilingual
+
+    @property
+    def supported_languages(self) -> list[str]:
+        """ISO 639-1 codes the loaded model accepts."""
+        return self._model.supported_languages
+
+    def transcribe(self, audio: np.ndarray, language: str, prompt: str | None = None) -> Hypothesis:
+        """Decode one segment.
+
+        Args:
+            audio: ``(n_samples,)`` float32 mono at 16 kHz in [-1, 1], 0 < length ≤ ``window_s``.
+            language: ISO 639-1 code; English-only models accept only ``"en"``.
+            prompt: previous text of the same speaker; its last :data:`MAX_PROMPT_TOKENS` tokens follow
+                ``<|startofprev|>`` before the start-of-transcript sequence.
+
+        Raises:
+            ValueError: unsupported language, audio not 1-D, empty, or longer than ``window_s``
+                (the caller must cut it; the segmenter caps segments at ``vad_max_segment_s``).
+        """
+        tokenizer = self._tokenizer(language)
+        samples = np.asarray(audio, dtype=np.float32)
+        if samples.ndim != 1 or samples.size == 0:
+            raise ValueError(f"audio must be a non-empty 1-D array, got shape {samples.shape}")
+        audio_s = samples.size / SAMPLE_RATE
+        if audio_s > self.window_s:
+            raise ValueError(f"audio is {audio_s:.2f} s, longer than the {self.window_s} s window")
+
+        started = time.perf_counter()
+        mel = log_mel(self._features, samples, self.window_frames)
+        features = ctranslate2.StorageView.from_array(mel[np.newaxis])
+        prompt_tokens = self._prompt_tokens(tokenizer, prompt)
+        result = self._model.model.generate(
+            features,
+            [prompt_tokens],
+            beam_size=self._beam_size,
+            max_length=_max_length(len(prompt_tokens), audio_s),
+            return_scores=True,
+            return_no_speech_prob=True,
+            suppress_blank=True,
+            suppress_tokens=self._suppress_tokens,
+        )[0]
+        tokens = result.sequences_ids[0]
+        # As generate_with_fallback: the score is the cumulated log-prob divided by
+        # seq_len ** length_penalty (CTranslate2's default 1); the +1 counts the end-of-text token.
+        avg_logprob = result.scores[0] * len(tokens) / (len(tokens) + 1)
+        text = tokenizer.decode(tokens).strip()
+        inference_s = time.perf_counter() - started
+
+        hypothesis = Hypothesis(
+            text=text,
+            avg_logprob=avg_logprob,
+            no_speech_prob=result.no_speech_prob,
+            compression_ratio=get_compression_ratio(text),
+            audio_s=audio_s,
+            inference_s=inference_s,
+        )
+        log.debug(
+            "stt_decoded",
+            language=language,
+            audio_s=round(audio_s, 3),
+            inference_ms=round(inference_s * 1000, 1),
+            tokens=len(tokens),
+            avg_logprob=round(avg_logprob, 3),
+            no_speech_prob=round(result.no_speech_prob, 3),
+        )
+        return hypothesis
+
+    def _tokenizer(self, language: str) -> Tokenizer:
+        """The tokenizer whose start-of-transcript sequence is ``<|sot|><|lang|><|transcribe|>``.
+
+        Raises:
+            ValueError: the model does not support ``language``.
+        """
+        if language not in self.supported_languages:
+            raise ValueError(
+                f"language {language!r} is not supported by {self.model_info.name}"
+                + (" (English-only)" if self.english_only else "")
+            )
+        if language not in self._tokenizers:
+            self._tokenizers[language] = Tokenizer(
+                self._model.hf_tokenizer,
+                self._model.model.is_multilingual,
+                task="transcribe",
+                language=language,
+            )
+        return self._tokenizers[language]
+
+    @staticmethod
+    def _prompt_tokens(tokenizer: Tokenizer, prompt: str | None) -> list[int]:
+        """``[<|startofprev|>, *previous text]`` (when given) + sot sequence + ``<|notimestamps|>``.
+
+        Same layout as faster-whisper's ``get_prompt(..., without_timestamps=True)``, the previous text
+        being encoded with a leading space as its ``initial_prompt``.
+        """
+        tokens: list[int] = []
+        if prompt and prompt.strip():
+            previous = tokenizer.encode(" " + prompt.strip())
+            tokens = [tokenizer.sot_prev, *previous[-MAX_PROMPT_TOKENS:]]
+        return [*tokens, *tokenizer.sot_sequence, tokenizer.no_timestamps]
+
+
+def log_mel(extractor: FeatureExtractor, samples: np.ndarray, window_frames: int) -> np.ndarray:
+    """Whisper's normalised log-Mel features of ``samples``, zero-padded audio, cut to the window.
+
+    Args:
+        extractor: the model's feature extractor (80 or 128 Mel bins, 10 ms hop).
+        samples: ``(n_samples,)`` float32 at 16 kHz, at most ``window_frames`` hops long.
+        window_frames: frames to return.
+
+    Returns:
+        ``(n_mels, window_frames)`` float32, C-contiguous. Equal to faster-whisper's
+        ``extractor(samples, padding=extractor.n_samples)[:, :window_frames]`` (30 s of zeros appended),
+        but appending only one window of zeros: the frames kept see the same signal, the padding never
+        raises the spectrogram's maximum (the normalisation reference), and the STFT is half as long
+        (~20 ms instead of ~45 ms for a 5 s segment on the 2-core target).
+    """
+    padding = window_frames * extractor.hop_length
+    return np.ascontiguousarray(extractor(samples, padding=padding)[:, :window_frames])
+
+
+def _max_length(prompt_length: int, audio_s: float) -> int:
+    """CTranslate2's ``max_length`` letting the decoder generate about ``max_new`` tokens.
+
+    ``max_new`` is ``MIN_NEW_TOKENS + NEW_TOKENS_PER_SECOND * audio_s``, at most :data:`MAX_NEW_TOKENS`.
+    CTranslate2's ``max_length`` is the decoder context, not the number of new tokens: it generates at
+    most ``min(max_length // 2, max_length - prompt_length + 1)`` tokens (``whisper.cc`` sets the
+    decoding length to ``max_length / 2``, like Whisper's ``sample_len = n_text_ctx // 2``; measured
+    with ctranslate2 4.8.5). The result never exceeds :data:`DECODER_CONTEXT`, so a long prompt
+    leaves fewer new tokens.
+    """
+    max_new = min(MAX_NEW_TOKENS, MIN_NEW_TOKENS + math.ceil(NEW_TOKENS_PER_SECOND * audio_s))
+    return min(DECODER_CONTEXT, max(2 * max_new, prompt_length + max_new - 1))
