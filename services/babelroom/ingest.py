@@ -74,8 +74,10 @@ class SpeakerIngest:
         self.redis = redis
         self.publisher = publisher
         self.segmenter = Segmenter.from_settings(settings)
+        self._overlap_ms = round(settings.vad_overlap_s * 1000)
         self._ids: dict[int, tuple[str, int]] = {}
         self._revisions: dict[int, int] = {}
+        self._continuations: set[int] = set()  # indices whose audio starts with a cut's overlap
 
     async def feed(self, audio: np.ndarray) -> list[SegmentNotice]:
         """Push ``(n,) float32`` 16 kHz audio; publish what the segmenter emits.
@@ -115,6 +117,7 @@ class SpeakerIngest:
                 seq=seq,
             )
             stamp = now_ms()
+            overlap_ms = self._overlap_ms if event.index in self._continuations else 0
             if isinstance(event, SegmentUpdate):
                 revision = self._revisions.get(event.index, 0) + 1
                 self._revisions[event.index] = revision
@@ -123,6 +126,7 @@ class SpeakerIngest:
                         **header,
                         kind="partial",
                         revision=revision,
+                        overlap_ms=overlap_ms,
                         audio_start_ms=event.audio_start_ms,
                         audio_end_ms=event.audio_end_ms,
                         pcm=float_to_s16le(event.audio),
@@ -137,6 +141,7 @@ class SpeakerIngest:
                 kind="final",
                 revision=-1,
                 dropped=dropped,
+                overlap_ms=overlap_ms,
                 audio_start_ms=event.audio_start_ms,
                 audio_end_ms=event.audio_end_ms,
                 pcm=b"" if dropped else float_to_s16le(event.audio),
@@ -145,6 +150,9 @@ class SpeakerIngest:
             await self.publisher.publish(final)
             self._ids.pop(event.index)
             self._revisions.pop(event.index, None)
+            self._continuations.discard(event.index)
+            if isinstance(event, SegmentFinal) and event.cut:
+                self._continuations.add(event.index + 1)
             notices.append(
                 SegmentNotice(
                     segment_id=segment_id,

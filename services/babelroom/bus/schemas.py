@@ -85,6 +85,7 @@ class SegmentAudio(Message, SegmentHeader):
     kind: Kind
     revision: int = Field(0, description="Partial number within the segment; finals use -1")
     dropped: str | None = Field(None, description="Why a final carries no audio (VAD rejected it)")
+    overlap_ms: int = Field(0, description="Leading audio repeated from the previous, cut segment (ms)")
     pcm: bytes = Field(b"", exclude=True)
     timings: dict[str, float] = Field(default_factory=dict)
 

@@ -18,6 +18,8 @@ from collections import defaultdict
 import redis.asyncio as aioredis
 import structlog
 from redis import Redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from babelroom import metrics
 from babelroom.bus.schemas import Caption, Transcript, Translation, now_ms
@@ -83,13 +85,16 @@ class MtStage:
 
     async def _translate(self, texts: list[str], src: str, tgt: str) -> dict[str, Translation]:
         try:
-            out, backend = await asyncio.to_thread(
-                self.translator.translate_batch_with_backend, texts, src, tgt
+            out, backends = await asyncio.to_thread(
+                self.translator.translate_batch_with_backends, texts, src, tgt
             )
         except TranslationError as exc:
             log.error("mt.unavailable", src=src, tgt=tgt, error=str(exc))
-            out, backend = texts, "unavailable"
-        return {t: Translation(language=tgt, text=o, backend=backend) for t, o in zip(texts, out)}
+            out, backends = texts, ["unavailable"] * len(texts)
+        return {
+            t: Translation(language=tgt, text=o, backend=b)
+            for t, o, b in zip(texts, out, backends, strict=True)
+        }
 
     async def _publish(
         self,
@@ -131,7 +136,10 @@ async def serve(settings: Settings) -> None:
     redis = aioredis.from_url(settings.redis_url)
 
     async def load() -> BatchHandler[Transcript]:
-        sync_redis = Redis.from_url(settings.redis_url)
+        # The cache must never stall translation: no retries, short timeouts (it degrades to uncached).
+        sync_redis = Redis.from_url(
+            settings.redis_url, socket_timeout=0.5, socket_connect_timeout=0.5, retry=Retry(NoBackoff(), 0)
+        )
         translator = await asyncio.to_thread(build_translator, settings, sync_redis)
         return MtStage(settings, redis, translator).handle
 

@@ -10,6 +10,7 @@ and partials of already-finished segments are dropped and counted; finals are ne
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 
 import numpy as np
@@ -31,6 +32,7 @@ from babelroom.config import Settings
 from babelroom.stt.base import Hypothesis, SpeechToText
 from babelroom.stt.hallucination import HallucinationFilter
 from babelroom.stt.local_agreement import LocalAgreement
+from babelroom.stt.overlap import strip_repeated_prefix
 from babelroom.stt.whisper import WhisperSTT
 from babelroom.runner import run_worker
 
@@ -80,11 +82,16 @@ class SttStage:
             await (self._final(m) if m.kind == "final" else self._partial(m))
 
     async def _decode(self, msg: SegmentAudio) -> Hypothesis:
+        """Decode the segment; a continuation loses the words repeated from its cut predecessor."""
         audio = pcm_to_float(msg.pcm)
         hyp = await asyncio.to_thread(self.engine.transcribe, audio, msg.language)
         metrics.STT_INFERENCE.labels(msg.kind).observe(hyp.inference_s)
         metrics.STT_AUDIO_SECONDS.labels(msg.kind).inc(hyp.audio_s)
         metrics.STAGE_LATENCY.labels(f"stt_{msg.kind}").observe(hyp.inference_s)
+        if msg.overlap_ms and hyp.text:
+            previous = await self.redis.get(_last_final_key(msg))
+            if previous:
+                hyp = dataclasses.replace(hyp, text=strip_repeated_prefix(previous.decode(), hyp.text))
         return hyp
 
     async def _partial(self, msg: SegmentAudio) -> None:
@@ -136,6 +143,8 @@ class SttStage:
                 timings=timings,
             )
         )
+        if text:
+            await self.redis.set(_last_final_key(msg), text, ex=STATE_TTL_S)
         await self.redis.set(f"stt:done:{msg.segment_id}", 1, ex=STATE_TTL_S)
         await self.redis.delete(f"stt:la:{msg.segment_id}")
         log.info(
@@ -145,6 +154,10 @@ class SttStage:
             dropped=dropped,
             ms=round(timings["stt_end"] - timings["stt_start"]),
         )
+
+
+def _last_final_key(msg: SegmentAudio) -> str:
+    return f"stt:last:{msg.room}:{msg.speaker}"
 
 
 def transcript_publisher(redis: aioredis.Redis, settings: Settings) -> Publisher:
