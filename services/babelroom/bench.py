@@ -38,7 +38,7 @@ from babelroom.audio.pcm import decode_file
 from babelroom.client import Received, SpeakerRun, listen, stream_speaker
 from babelroom.devstack import LocalStack
 
-console = Console()
+console = Console(width=150)
 SAMPLE_RATE = 16_000
 SETTLE_TIMEOUT_S = 60.0
 
@@ -205,7 +205,7 @@ def _plot(results: list[RunResult], path: Path) -> None:
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(7, 4))
-    ax.boxplot([r.latencies_ms for r in results], labels=[str(r.speakers) for r in results])
+    ax.boxplot([r.latencies_ms for r in results], tick_labels=[str(r.speakers) for r in results])
     ax.axhline(800, color="tab:green", linestyle="--", label="p50 target 800 ms")
     ax.axhline(1500, color="tab:orange", linestyle="--", label="p95 target 1.5 s")
     ax.set_xlabel("concurrent speakers")

@@ -81,7 +81,7 @@ def demo(
     from babelroom.demo import run_demo
 
     settings = get_settings()
-    configure_logging(settings.log_level, json=True)
+    configure_logging("WARNING", json=True)  # the live table owns the terminal
     raise typer.Exit(
         run_demo(
             audio=audio,

@@ -17,7 +17,7 @@ from babelroom import metrics
 from babelroom.audio.pcm import float_to_s16le
 from babelroom.audio.segmenter import SegmentDropped, SegmentFinal, Segmenter, SegmentUpdate
 from babelroom.bus.schemas import SegmentAudio, now_ms
-from babelroom.bus.streams import AUDIO_STREAM, STT_GROUP, Publisher
+from babelroom.bus.streams import Publisher
 from babelroom.config import Settings
 
 log = structlog.get_logger(__name__)
@@ -35,17 +35,6 @@ class SegmentNotice:
     audio_end_ms: int
 
 
-def audio_publisher(redis: aioredis.Redis, settings: Settings) -> Publisher:
-    """The publisher of the ``audio`` stream, read by the STT group."""
-    return Publisher(
-        redis,
-        AUDIO_STREAM,
-        STT_GROUP,
-        maxlen=settings.bus_maxlen,
-        overload_depth=settings.bus_overload_depth,
-    )
-
-
 class SpeakerIngest:
     """Segments one speaker's stream and publishes partial and final segment audio.
 
@@ -53,7 +42,7 @@ class SpeakerIngest:
         room, speaker, speaker_name, language: who speaks where, in what (ISO 639-1).
         settings: VAD and bus settings.
         redis: asyncio Redis client (for per-speaker sequence numbers).
-        publisher: the ``audio`` stream publisher (see :func:`audio_publisher`).
+        publisher: the ``audio`` stream publisher (:meth:`Publisher.for_stream`).
     """
 
     def __init__(

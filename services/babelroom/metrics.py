@@ -197,7 +197,7 @@ class ResourceCollector:
                 out.append(os.path.abspath(path))
         return out
 
-    def collect(self):  # noqa: ANN201 - prometheus_client collector protocol
+    def collect(self):
         yield GaugeMetricFamily(
             "babelroom_cpu_limit_cores", "CPU quota of this container (cores)", value=self.cpu_limit_cores()
         )
@@ -222,7 +222,7 @@ class ResourceCollector:
         yield size
         yield avail
 
-    def describe(self):  # noqa: ANN201 - so that registering does not call collect()
+    def describe(self):
         yield GaugeMetricFamily("babelroom_cpu_limit_cores", "")
         yield GaugeMetricFamily("babelroom_memory_limit_bytes", "")
         yield GaugeMetricFamily("babelroom_filesystem_size_bytes", "", labels=["path"])

@@ -22,6 +22,7 @@ from redis.exceptions import ResponseError
 
 from babelroom import metrics
 from babelroom.bus.schemas import Message
+from babelroom.config import Settings
 
 log = structlog.get_logger(__name__)
 
@@ -61,6 +62,10 @@ async def group_backlog(redis: aioredis.Redis, stream: str, group: str) -> int:
     return 0
 
 
+#: The consumer group that reads each stage's output stream.
+READER_GROUP = {AUDIO_STREAM: STT_GROUP, TRANSCRIPT_STREAM: MT_GROUP}
+
+
 class Publisher:
     """Adds messages to one stream, trimming it and shedding partials under overload.
 
@@ -91,6 +96,17 @@ class Publisher:
         self.depth_ttl_s = depth_ttl_s
         self._depth = 0
         self._depth_at = 0.0
+
+    @classmethod
+    def for_stream(cls, redis: aioredis.Redis, stream: str, settings: Settings) -> Publisher:
+        """The publisher of a stage's output ``stream`` (``audio`` or ``transcripts``), sized by settings."""
+        return cls(
+            redis,
+            stream,
+            READER_GROUP[stream],
+            maxlen=settings.bus_maxlen,
+            overload_depth=settings.bus_overload_depth,
+        )
 
     async def depth(self) -> int:
         """The group's backlog, cached for ``depth_ttl_s``; also exported as a gauge."""

@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from babelroom import __version__
 from babelroom.config import Settings, get_settings
 from babelroom.gateway import captions, ingest
-from babelroom.ingest import audio_publisher
+from babelroom.bus.streams import AUDIO_STREAM, Publisher
 from babelroom.ops_http import ops_router
 
 
@@ -23,7 +23,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.settings = settings
         app.state.redis = aioredis.from_url(settings.redis_url)
-        app.state.audio_publisher = audio_publisher(app.state.redis, settings)
+        app.state.audio_publisher = Publisher.for_stream(app.state.redis, AUDIO_STREAM, settings)
         yield
         await app.state.redis.aclose()
 

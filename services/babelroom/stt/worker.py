@@ -22,7 +22,6 @@ from babelroom.bus.schemas import SegmentAudio, Transcript, now_ms
 from babelroom.bus.stage import BatchHandler, prioritise
 from babelroom.bus.streams import (
     AUDIO_STREAM,
-    MT_GROUP,
     STT_GROUP,
     TRANSCRIPT_STREAM,
     Entry,
@@ -160,17 +159,6 @@ def _last_final_key(msg: SegmentAudio) -> str:
     return f"stt:last:{msg.room}:{msg.speaker}"
 
 
-def transcript_publisher(redis: aioredis.Redis, settings: Settings) -> Publisher:
-    """The publisher of the ``transcripts`` stream, read by the MT group."""
-    return Publisher(
-        redis,
-        TRANSCRIPT_STREAM,
-        MT_GROUP,
-        maxlen=settings.bus_maxlen,
-        overload_depth=settings.bus_overload_depth,
-    )
-
-
 async def serve(settings: Settings) -> None:
     """``babelroom stt``: load the model, then consume ``audio`` until SIGTERM."""
     redis = aioredis.from_url(settings.redis_url)
@@ -178,7 +166,7 @@ async def serve(settings: Settings) -> None:
     async def load() -> BatchHandler[SegmentAudio]:
         engine = await asyncio.to_thread(WhisperSTT, settings)
         hallucination_filter = HallucinationFilter(settings)
-        publisher = transcript_publisher(redis, settings)
+        publisher = Publisher.for_stream(redis, TRANSCRIPT_STREAM, settings)
         return SttStage(settings, redis, engine, hallucination_filter, publisher).handle
 
     await run_worker(
