@@ -66,7 +66,7 @@ def percentiles(values: list[float]) -> dict[str, float]:
     if not values:
         return {}
     p50, p95, p99 = np.percentile(values, [50, 95, 99])
-    return {"p50": round(p50, 1), "p95": round(p95, 1), "p99": round(p99, 1), "max": round(max(values), 1)}
+    return {"p50": round(float(p50), 1), "p95": round(float(p95), 1), "p99": round(float(p99), 1), "max": round(max(values), 1)}
 
 
 Samples = list[tuple[str, dict[str, str], float]]
