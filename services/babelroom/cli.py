@@ -16,10 +16,12 @@ from pathlib import Path
 
 import typer
 
+from babelroom.autoscaler.cli import run as autoscaler_run
 from babelroom.config import get_settings
 from babelroom.logs import configure_logging
 
 app = typer.Typer(help="Babelroom services and tools.", no_args_is_help=True)
+app.command("autoscaler")(autoscaler_run)
 
 DEFAULT_CLIP = Path(__file__).resolve().parents[2] / "assets" / "demo" / "demo_en.wav"
 

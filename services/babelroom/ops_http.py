@@ -12,13 +12,29 @@ import uvicorn
 from fastapi import APIRouter, FastAPI, Response
 from fastapi.responses import JSONResponse
 
-from babelroom.metrics import render_latest
+from babelroom.metrics import DEPENDENCY_UP, render_latest
 
 ReadinessCheck = Callable[[], Awaitable[bool]]
 
 
+async def run_checks(checks: dict[str, ReadinessCheck]) -> dict[str, bool]:
+    """Run every readiness check (an exception counts as failed) and export each result as
+    ``babelroom_dependency_up{dependency=name}``."""
+    results: dict[str, bool] = {}
+    for name, check in checks.items():
+        try:
+            results[name] = bool(await check())
+        except Exception:  # noqa: BLE001 - a failing check is a "not ready", never a 500
+            results[name] = False
+        DEPENDENCY_UP.labels(name).set(1 if results[name] else 0)
+    return results
+
+
 def ops_router(checks: dict[str, ReadinessCheck]) -> APIRouter:
-    """Routes for liveness, readiness (``checks``: name → async predicate) and Prometheus metrics."""
+    """Routes for liveness, readiness (``checks``: name → async predicate) and Prometheus metrics.
+
+    Both ``/readyz`` and ``/metrics`` run the checks, so the dependency gauges are fresh at every scrape.
+    """
     router = APIRouter(tags=["ops"])
 
     @router.get("/healthz")
@@ -27,17 +43,13 @@ def ops_router(checks: dict[str, ReadinessCheck]) -> APIRouter:
 
     @router.get("/readyz")
     async def readyz() -> JSONResponse:
-        results: dict[str, bool] = {}
-        for name, check in checks.items():
-            try:
-                results[name] = await check()
-            except Exception:  # noqa: BLE001 - a failing check is a "not ready", never a 500
-                results[name] = False
+        results = await run_checks(checks)
         ready = all(results.values())
         return JSONResponse({"ready": ready, "checks": results}, status_code=200 if ready else 503)
 
     @router.get("/metrics")
     async def metrics() -> Response:
+        await run_checks(checks)
         body, content_type = render_latest()
         return Response(body, media_type=content_type)
 

@@ -1,0 +1,98 @@
+# syntax=docker/dockerfile:1
+#
+# One image for every Babelroom Python service; the CLI argument picks the service:
+#   docker run IMAGE gateway | stt | mt | tts | autoscaler ...
+# Targets:
+#   runtime (default, last stage)  gateway, STT, MT, quick TTS, autoscaler — no torch
+#   jobs                            the heavy Celery workers (XTTS, pyannote) — adds CPU-only torch
+#
+#   docker build -t babelroom:0.1.0 .
+#   docker build --target jobs -t babelroom:0.1.0-jobs .
+#
+# Models are never baked in: they are read from the volume mounted at /models (see docs/deploy.md,
+# `make models`). The hub is switched off at run time (HF_HUB_OFFLINE=1).
+#
+# Frontend (planned, not built yet): the gateway will serve the static build. When frontend/ has a
+# package.json, add before `runtime`:
+#   FROM node:20-bookworm-slim AS frontend
+#   WORKDIR /src/frontend
+#   COPY frontend/package.json frontend/package-lock.json ./
+#   RUN npm ci
+#   COPY frontend/ ./
+#   RUN npm run build
+# and in `runtime`: COPY --from=frontend /src/frontend/dist /app/frontend/dist
+
+ARG PYTHON_IMAGE=python:3.11-slim-bookworm
+
+# ---------------------------------------------------------------------------------------------------
+FROM ${PYTHON_IMAGE} AS base
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    VIRTUAL_ENV=/opt/venv \
+    PATH=/opt/venv/bin:$PATH
+
+# ---------------------------------------------------------------------------------------------------
+FROM base AS builder
+RUN python -m venv /opt/venv
+WORKDIR /src
+# Dependencies first, from pyproject.toml alone, so that a code change does not reinstall them.
+COPY services/pyproject.toml services/pyproject.toml
+RUN mkdir -p services/babelroom \
+    && touch services/babelroom/__init__.py \
+    && pip install ./services \
+    && pip uninstall -y babelroom
+COPY services/ services/
+RUN pip install --no-deps ./services \
+    && python -c "import importlib.util, sys; sys.exit('torch must stay out of the runtime image' if importlib.util.find_spec('torch') else 0)"
+
+# ---------------------------------------------------------------------------------------------------
+FROM builder AS jobs-builder
+# CPU-only torch from PyTorch's CPU index (PyPI's Linux wheels are CUDA builds of several GB), then the
+# jobs extra under a constraint that keeps exactly that torch.
+ARG TORCH_VERSION=2.5.1
+ARG TORCH_INDEX=https://download.pytorch.org/whl/cpu
+RUN pip install --index-url "${TORCH_INDEX}" "torch==${TORCH_VERSION}" "torchaudio==${TORCH_VERSION}" \
+    && printf 'torch==%s\ntorchaudio==%s\n' "${TORCH_VERSION}" "${TORCH_VERSION}" > /tmp/torch-cpu.txt \
+    && pip install --constraint /tmp/torch-cpu.txt "./services[jobs]" \
+    && python -c "import sys, torch; sys.exit('a CUDA torch got in' if torch.version.cuda else 0)"
+
+# ---------------------------------------------------------------------------------------------------
+FROM base AS os
+# apertium + apertium-eng-spa: the offline MT fallback; espeak-ng: quick TTS; ffmpeg: decoding.
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends apertium apertium-eng-spa espeak-ng ffmpeg \
+    && rm -rf /var/lib/apt/lists/*
+RUN groupadd --system --gid 10001 babelroom \
+    && useradd --system --uid 10001 --gid babelroom --create-home --home-dir /home/babelroom \
+       --shell /usr/sbin/nologin babelroom \
+    && mkdir -p /models /state \
+    && chown babelroom:babelroom /models /state
+COPY --chmod=0755 docker/healthcheck.py /usr/local/bin/babelroom-healthcheck
+ENV BABELROOM_MODELS_DIR=/models \
+    BABELROOM_STATE_DIR=/state \
+    HF_HOME=/tmp/hf \
+    HF_HUB_OFFLINE=1 \
+    TRANSFORMERS_OFFLINE=1
+WORKDIR /home/babelroom
+
+# ---------------------------------------------------------------------------------------------------
+FROM os AS jobs
+COPY --from=jobs-builder /opt/venv /opt/venv
+USER 10001:10001
+EXPOSE 9104
+HEALTHCHECK --interval=10s --timeout=5s --start-period=180s --retries=3 \
+    CMD ["python", "/usr/local/bin/babelroom-healthcheck"]
+ENTRYPOINT ["babelroom"]
+CMD ["--help"]
+
+# ---------------------------------------------------------------------------------------------------
+FROM os AS runtime
+COPY --from=builder /opt/venv /opt/venv
+USER 10001:10001
+EXPOSE 8000 9101 9102 9103 9105
+HEALTHCHECK --interval=10s --timeout=5s --start-period=120s --retries=3 \
+    CMD ["python", "/usr/local/bin/babelroom-healthcheck"]
+ENTRYPOINT ["babelroom"]
+CMD ["--help"]

@@ -1,0 +1,127 @@
+"""stack/docker-stack.yml: valid for `docker stack config`, and saying what the design asks."""
+
+from __future__ import annotations
+
+import re
+import warnings
+
+import opschecks
+
+
+def test_docker_stack_config_passes(docker_cli):
+    result = opschecks.check_stack_file()
+    assert result.ok, result.output
+    assert set(opschecks.DESIGN_RESOURCES) <= set(result.data["services"])
+
+
+def test_required_variables_fail_loudly_when_unset(docker_cli):
+    env = opschecks.load_env_file()
+    del env["DOMAIN"]
+    result = opschecks.check_stack_file(env=env)
+    assert not result.ok
+    assert "DOMAIN" in result.output
+
+
+def test_env_example_sets_every_variable_the_stack_uses(stack_raw):
+    text = opschecks.STACK.read_text()
+    used = set(re.findall(r"\$\{([A-Z_][A-Z0-9_]*)", text))
+    missing = used - set(opschecks.load_env_file())
+    assert not missing, f"stack/.env.example does not mention {sorted(missing)}"
+
+
+def test_design_resources_placement_policies_secrets_and_routes(stack_config, stack_raw, traefik_dynamic,
+                                                                 traefik_static):
+    problems = opschecks.stack_problems(stack_config, stack_raw, traefik_dynamic, traefik_static)
+    assert not problems, "\n".join(problems)
+    for field, why in opschecks.PENDING_SETTINGS.items():
+        if field not in opschecks.settings_fields():
+            warnings.warn(f"stack sets BABELROOM_{field.upper()}_FILE before Settings has {field}: {why}")
+
+
+def test_routing_labels_only_under_deploy_labels(stack_raw):
+    for name, svc in stack_raw["services"].items():
+        assert not any(str(k).startswith("traefik.") for k in opschecks.parse_labels(svc.get("labels"))), name
+
+
+def test_stt_and_mt_sit_on_the_ai_node_with_the_manager(stack_config):
+    for name in ("stt", "mt"):
+        constraints = stack_config["services"][name]["deploy"]["placement"]["constraints"]
+        assert constraints == ["node.labels.babelroom.role == ai"]
+
+
+def test_secrets_reach_services_through_FILE_variables(stack_config):
+    gateway = stack_config["services"]["gateway"]["environment"]
+    assert gateway["BABELROOM_JWT_SECRET_FILE"] == "/run/secrets/jwt_secret"
+    assert gateway["BABELROOM_REDIS_URL_FILE"] == "/run/secrets/redis_url"
+    assert "jwt_secret" in opschecks.settings_fields() and "redis_url" in opschecks.settings_fields()
+    pg = stack_config["services"]["postgres"]["environment"]
+    assert pg["POSTGRES_PASSWORD_FILE"] == "/run/secrets/postgres_password"
+    assert stack_config["services"]["grafana"]["environment"]["GF_SECURITY_ADMIN_PASSWORD__FILE"].startswith("/run/secrets/")
+    for name, secret in stack_config["secrets"].items():
+        assert secret.get("external") is True, f"secret {name} must be created by the admin, not from a file"
+
+
+def test_no_plain_secret_values_in_environment(stack_config):
+    for name, svc in stack_config["services"].items():
+        for key, value in (svc.get("environment") or {}).items():
+            if re.search(r"PASSWORD|SECRET|TOKEN", key) and not key.endswith(("_FILE", "__FILE")):
+                raise AssertionError(f"{name}: {key}={value!r} in clear; use a secret and *_FILE")
+
+
+def test_templated_configs_get_their_variables_and_secrets(stack_config, stack_raw):
+    problems = opschecks.template_problems(stack_config, stack_raw)
+    assert not problems, "\n".join(problems)
+
+
+def test_networks_and_volumes(stack_config):
+    nets = stack_config["networks"]
+    assert nets["public"]["name"] == "babelroom_public" and nets["public"]["driver"] == "overlay"
+    assert nets["backend"]["driver"] == "overlay" and nets["backend"].get("internal") is True
+    for vol in ("models", "pgdata", "redis-data"):
+        assert vol in stack_config["volumes"]
+    for name in ("stt", "mt", "xtts", "diarization", "tts"):
+        mounts = stack_config["services"][name]["volumes"]
+        assert {"type": "volume", "source": "models", "target": "/models", "read_only": True} in mounts, name
+
+
+def test_janus_rtp_ports_match_its_config(stack_config):
+    jcfg = (opschecks.JANUS_DIR / "janus.jcfg").read_text()
+    low, high = map(int, re.search(r'rtp_port_range = "(\d+)-(\d+)"', jcfg).groups())
+    ports = stack_config["services"]["janus"]["ports"]
+    udp = sorted(p["published"] for p in ports if p["protocol"] == "udp")
+    assert udp == list(range(low, high + 1))
+    assert all(p["mode"] == "host" and p["target"] == p["published"] for p in ports)
+
+
+def test_prometheus_retention_and_configs(stack_config):
+    cmd = stack_config["services"]["prometheus"]["command"]
+    assert "--storage.tsdb.retention.time=15d" in cmd
+    for svc in stack_config["services"].values():
+        for cfg in svc.get("configs") or []:
+            assert cfg["source"] in stack_config["configs"]
+    for cfg in stack_config["configs"].values():
+        assert cfg["name"].endswith("_1"), "configs are versioned by CONFIG_VERSION"
+
+
+#: Commands the stack runs that the CLI does not have yet, and who adds them.
+PENDING_COMMANDS = {
+    "tts": "the quick-TTS issue adds `babelroom tts` (HTTP :9103)",
+    "jobs": "the jobs-worker issue adds `babelroom jobs --queue xtts|diarization` (HTTP :9104)",
+}
+
+
+def test_every_babelroom_command_in_the_stack_exists(stack_config, stack_raw):
+    import typer.main
+
+    from babelroom.cli import app
+
+    commands = set(typer.main.get_command(app).commands)
+    for name, svc in stack_raw["services"].items():
+        if not str(svc.get("image", "")).startswith(opschecks.BABELROOM_IMAGES):
+            continue
+        command = stack_config["services"][name]["command"][0]
+        if command in commands:
+            assert command not in PENDING_COMMANDS, f"`babelroom {command}` exists now: drop it from PENDING_COMMANDS"
+        else:
+            assert command in PENDING_COMMANDS, f"{name}: `babelroom {command}` is no command of the CLI"
+            warnings.warn(f"{name}: `babelroom {command}` not in the CLI yet: {PENDING_COMMANDS[command]}")
