@@ -1,11 +1,14 @@
 """`babelroom demo` end to end on the bundled clip: English and Spanish finals, SRT/VTT/JSON written."""
 
 import json
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import jiwer
+import psutil
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -31,3 +34,24 @@ def test_demo_on_the_bundled_clip(tmp_path):
     vtt_en = (out / "captions.en.vtt").read_text()
     assert srt_es.startswith("1\n00:00:") and " --> " in srt_es
     assert vtt_en.startswith("WEBVTT") and "Speaker: " in vtt_en
+
+
+def test_ctrl_c_stops_everything_the_demo_started(tmp_path):
+    state = tmp_path / "state"
+    demo = subprocess.Popen(
+        [sys.executable, "-m", "babelroom.cli", "demo", "--out", str(tmp_path / "out")],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        env={"PATH": "/usr/bin:/bin", "BABELROOM_STATE_DIR": str(state), "HOME": str(tmp_path)},
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # as in a terminal
+    )
+    for line in demo.stdout:
+        if line.startswith("Ready: gateway"):
+            break
+    time.sleep(3)  # mid-stream
+    children = psutil.Process(demo.pid).children(recursive=True)
+    names = {" ".join(c.cmdline()).split("babelroom.cli ")[-1].split()[0] for c in children}
+    assert {"gateway", "stt", "mt", "/usr/bin/redis-server"} <= names
+    demo.send_signal(signal.SIGINT)
+    assert demo.wait(30) != 0
+    _, alive = psutil.wait_procs(children, timeout=15)
+    assert alive == []
