@@ -83,6 +83,34 @@ class Settings(BaseSettings):
     bus_partial_max_age_ms: int = Field(3_000, description="Older partials are dropped by consumers")
     captions_retention_s: int = Field(6 * 3600, description="How long a room's caption stream is kept")
 
+    # --- media service: the SFU's RTP audio tap (babelroom media) ---
+    media_host: str = Field("0.0.0.0", description="Address the RTP socket binds")
+    media_rtp_port: int = Field(5004, description="UDP port receiving Janus's RTP forwards")
+    media_metrics_port: int = 9103
+    media_advertise_host: str = Field(
+        "127.0.0.1", description="Address Janus forwards RTP to (this service as Janus reaches it)"
+    )
+    media_jitter_ms: int = Field(60, ge=0, description="Longest wait for a missing packet (ms)")
+    media_jitter_max_packets: int = Field(50, ge=1, description="Most packets held behind a gap")
+    media_idle_flush_ms: int = Field(
+        1000, description="No packet for this long ends the speaker's open segment (ms)"
+    )
+    media_max_gap_fill_ms: int = Field(
+        2000, description="Longest silence inserted for an RTP timestamp jump (DTX, pause) (ms)"
+    )
+    media_queue_packets: int = Field(500, description="Packets queued per stream before dropping")
+
+    # --- Janus SFU (VideoRoom over the HTTP API) ---
+    janus_url: str = Field("http://127.0.0.1:8088/janus", description="Janus HTTP API base URL")
+    janus_api_secret: str | None = Field(None, description="Janus core api_secret, if set")
+    janus_admin_key: str | None = Field(
+        None, description="VideoRoom admin_key: needed to create rooms and RTP forwards"
+    )
+    janus_ice_enforce_list: str = Field(
+        "", description="Interfaces Janus gathers ICE candidates on (comma-separated; empty: all)"
+    )
+    janus_timeout_s: float = Field(10.0, description="Janus API request timeout (s)")
+
     # --- secrets (read through *_FILE in production) ---
     jwt_secret: str = "dev-only-change-me"
 

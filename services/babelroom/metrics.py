@@ -83,6 +83,36 @@ MT_CACHE_HITS = Counter("babelroom_mt_cache_hits_total", "Translation cache hits
 MT_CACHE_MISSES = Counter("babelroom_mt_cache_misses_total", "Translation cache misses")
 MT_CIRCUIT_OPEN = Gauge("babelroom_mt_circuit_open", "1 while a backend's breaker is open", ["backend"])
 
+# --- media service: RTP audio tap (updated by babelroom.media) ---
+MEDIA_PACKETS = Counter(
+    "babelroom_media_rtp_packets_total",
+    "RTP datagrams received, by outcome: accepted, duplicate, late, unknown_ssrc, malformed, "
+    "rtcp, overflow",
+    ["outcome"],
+)
+MEDIA_REORDERED = Counter(
+    "babelroom_media_rtp_reordered_total", "Packets that arrived after a later one (still used)"
+)
+MEDIA_LOST = Counter(
+    "babelroom_media_rtp_lost_total",
+    "Packets never received, by concealment: fec (rebuilt from the next packet's in-band FEC, "
+    "libopus falling back to PLC if it has none) or plc",
+    ["concealment"],
+)
+MEDIA_DECODE_ERRORS = Counter(
+    "babelroom_media_opus_decode_errors_total", "Opus packets libopus refused (concealed instead)"
+)
+MEDIA_JITTER_DELAY = Histogram(
+    "babelroom_media_jitter_delay_seconds",
+    "Time a packet waited in the jitter buffer",
+    buckets=(0.0005, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.2),
+)
+MEDIA_SILENCE_INSERTED = Counter(
+    "babelroom_media_silence_inserted_seconds_total",
+    "Silence inserted where RTP timestamps jump (DTX, paused sender) (s)",
+)
+MEDIA_STREAMS = Gauge("babelroom_media_streams", "RTP audio streams being decoded")
+
 # --- delivery ---
 CAPTIONS_DELIVERED = Counter(
     "babelroom_captions_delivered_total", "Caption messages sent to listeners", ["kind"]

@@ -1,0 +1,1 @@
+"""The media service: the SFU's RTP audio tap into the pipeline (``babelroom media``)."""
