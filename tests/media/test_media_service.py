@@ -54,8 +54,7 @@ async def run_service(settings, aredis, packets, *, register=True, pace_s=0.02, 
     forward = None
     if register:
         forward = await ForwardRegistry(aredis).register(**SPEAKER)
-        packets = [p.__class__(**{**p.__dict__, "ssrc": forward.ssrc}) if False else
-                   type(p)(p.payload_type, p.marker, p.sequence, p.timestamp, forward.ssrc, p.payload)
+        packets = [type(p)(p.payload_type, p.marker, p.sequence, p.timestamp, forward.ssrc, p.payload)
                    for p in packets]
     await asyncio.to_thread(send, packets, address, pace_s=pace_s)
     if after is not None:
@@ -71,7 +70,6 @@ def media_settings(settings):
 
 
 def same_segments(got: list[SegmentAudio], ref: list[SegmentAudio], *, tolerance_ms: int = 0) -> None:
-    print([(g.audio_start_ms, g.audio_end_ms, g.dropped) for g in got], [(r.audio_start_ms, r.audio_end_ms, r.dropped) for r in ref])
     assert len(got) == len(ref) > 0
     for g, r in zip(got, ref):
         assert abs(g.audio_start_ms - r.audio_start_ms) <= tolerance_ms
@@ -118,7 +116,6 @@ async def test_lost_packets_are_concealed_and_counted(media_settings, aredis, jf
     assert metric("babelroom_media_rtp_lost_total", concealment="plc") == plc0
     assert metric("babelroom_media_rtp_packets_total", outcome="late") == late0
     got = await bus_finals(aredis)
-    print([(g.audio_start_ms, g.audio_end_ms) for g in got], [(r.audio_start_ms, r.audio_end_ms) for r in ref])
     # Where the 5 s cap cuts depends on the quietest frame, which concealment may move: compare the
     # speech covered, not every cut.
     assert all(g.dropped is None for g in got) and len(ref) - 1 <= len(got) <= len(ref) + 1
