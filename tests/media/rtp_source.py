@@ -18,6 +18,13 @@ from babelroom.media.rtp import RtpPacket
 OPUS_RATE = 48_000
 FRAME = 960  # 20 ms
 OPUS_PT = 111
+SPEECH = Path(__file__).resolve().parents[1] / "data" / "speech"
+JFK = SPEECH / "jfk.flac"
+
+
+def s16(pcm: bytes) -> np.ndarray:
+    """s16le bytes as float32 in [-1, 1]."""
+    return np.frombuffer(pcm, "<i2").astype(np.float32) / 32768.0
 
 
 def opus_payloads(path: Path, *, bitrate: int = 32_000, fec: bool = True, loss_pct: int = 10) -> list[bytes]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import av
 import numpy as np
 import pytest
-from conftest import JFK, s16
+from rtp_source import JFK, s16
 
 from babelroom.media.opus import OpusDecoder, OpusError, packet_samples
 

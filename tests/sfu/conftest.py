@@ -15,14 +15,14 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
+sys.path.insert(0, str(Path(__file__).parents[1] / "media"))  # bus_captions, rtp_source
 
 from babelroom.devstack import free_port  # noqa: E402
 from babelroom.sfu.janus_client import JanusClient, VideoRoomAdmin  # noqa: E402
 from babelroom.sfu.janus_config import render  # noqa: E402
 from babelroom.sfu.janus_process import JanusProcess  # noqa: E402
 
-API_SECRET = "test-api-secret"
-ADMIN_KEY = "test-admin-key"
+from janus_secrets import ADMIN_KEY, API_SECRET  # noqa: E402
 
 
 @pytest.fixture(scope="session")

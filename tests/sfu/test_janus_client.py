@@ -8,7 +8,7 @@ import uuid
 
 import httpx
 import pytest
-from conftest import ADMIN_KEY, API_SECRET
+from janus_secrets import ADMIN_KEY, API_SECRET
 
 from babelroom.media.forwards import ForwardRegistry
 from babelroom.sfu.janus_client import (
