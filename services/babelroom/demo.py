@@ -1,16 +1,22 @@
 """``babelroom demo``: a real clip spoken into a room, live translated captions on screen.
 
-One speaker streams the clip in real time; one listener asks for the target language. The table shows
-each segment's partial (grey) and final captions with the final latency measured as in ``make bench``
-(caption received minus the moment the segment's last speech sample was sent). At the end SRT, WebVTT
-and JSON go to ``--out``.
+Through the HTTP API, a speaker and a listener sign up, the speaker opens a room and the listener joins
+it (listen-only). The speaker streams the clip in real time; the listener asks for the target language.
+The table shows each segment's partial (grey) and final captions with the final latency measured as
+in ``make bench`` (caption received minus the moment the segment's last speech sample was sent). At
+the end SRT, WebVTT and JSON go to ``--out``; then the demo reads the room's transcript back from the
+database through the API (every final must be there) and saves its export
+(``history.<lang>.srt``, ``history.original.txt``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import secrets
+import time
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 
 from rich.console import Console
@@ -19,11 +25,12 @@ from rich.table import Table
 
 from babelroom.audio.pcm import decode_file
 from babelroom.captions.formats import write_all
-from babelroom.client import Received, SpeakerRun, listen, stream_speaker
+from babelroom.client import ApiClient, Received, SpeakerRun, listen, stream_speaker
 from babelroom.devstack import LocalStack
 
 console = Console()
 FINALS_TIMEOUT_S = 60.0
+PERSIST_TIMEOUT_S = 20.0
 
 
 class CaptionBoard:
@@ -74,12 +81,54 @@ class CaptionBoard:
         return table
 
 
-async def _run(gateway_ws: str, audio: Path, source_lang: str, target_lang: str, realtime: bool) -> CaptionBoard:
-    room = f"demo-{uuid.uuid4().hex[:8]}"
+@dataclass
+class History:
+    """What the database holds for the demo's room, read back through the API."""
+
+    room_id: str
+    segments: list[dict]
+    exports: dict[str, str]
+
+
+async def _open_room(speaker: ApiClient, listener: ApiClient) -> str:
+    """Sign both up through the API; the speaker opens a room, the listener joins it."""
+    tag = uuid.uuid4().hex[:8]
+    await speaker.register(f"speaker-{tag}@demo.babelroom.local", secrets.token_urlsafe(16), "Speaker")
+    await listener.register(f"listener-{tag}@demo.babelroom.local", secrets.token_urlsafe(16), "Listener")
+    room = await speaker.create_room(f"Demo {tag}")
+    await listener.join(room["id"], listen_only=True)
+    return room["id"]
+
+
+async def _history(api: ApiClient, room: str, expected: int, target_lang: str) -> History:
+    """The room's persisted finals (waiting up to PERSIST_TIMEOUT_S for ``expected`` of them) and exports."""
+    deadline = time.monotonic() + PERSIST_TIMEOUT_S
+    segments = await api.transcript(room)
+    while len(segments) < expected and time.monotonic() < deadline:
+        await asyncio.sleep(0.5)
+        segments = await api.transcript(room)
+    exports = {f"history.{target_lang}.srt": await api.export(room, "srt", target_lang),
+               "history.original.txt": await api.export(room, "txt")}
+    return History(room, segments, exports)
+
+
+async def _run(api_url: str, audio: Path, source_lang: str, target_lang: str,
+               realtime: bool) -> tuple[CaptionBoard, History]:
+    async with ApiClient(api_url) as speaker, ApiClient(api_url) as listener_api:
+        room = await _open_room(speaker, listener_api)
+        board = await _stream(api_url, room, speaker, listener_api, audio, source_lang, target_lang, realtime)
+        finals = {r.caption.segment_id for r in board.finals if r.caption.text}
+        return board, await _history(speaker, room, len(finals), target_lang)
+
+
+async def _stream(api_url: str, room: str, speaker: ApiClient, listener_api: ApiClient, audio: Path,
+                  source_lang: str, target_lang: str, realtime: bool) -> CaptionBoard:
+    gateway_ws = api_url.replace("http://", "ws://").replace("https://", "wss://")
     board = CaptionBoard()
     stop, connected = asyncio.Event(), asyncio.Event()
     listener = asyncio.create_task(
-        listen(f"{gateway_ws}/ws/rooms/{room}/captions?lang={target_lang}", board.add, stop, connected)
+        listen(f"{gateway_ws}/ws/rooms/{room}/captions?lang={target_lang}", board.add, stop, connected,
+               token=listener_api.token)
     )
     await asyncio.wait_for(connected.wait(), 10)
     samples = decode_file(audio)
@@ -87,7 +136,7 @@ async def _run(gateway_ws: str, audio: Path, source_lang: str, target_lang: str,
         refresher = asyncio.create_task(_refresh(live, board))
         board.run = SpeakerRun("speaker-1")
         await stream_speaker(
-            f"{gateway_ws}/ws/rooms/{room}/audio", board.run, name="Speaker",
+            f"{gateway_ws}/ws/rooms/{room}/audio", board.run, token=speaker.token, name="Speaker",
             language=source_lang, audio=samples, realtime=realtime,
         )
         deadline = asyncio.get_running_loop().time() + FINALS_TIMEOUT_S
@@ -119,12 +168,11 @@ def run_demo(
     """Run the demo; returns the process exit code (0 when every accepted segment got its final)."""
     with contextlib.ExitStack() as stack:
         if gateway_url is None:
-            console.print("[bold]Starting the local stack[/] (redis, gateway, stt, mt)…")
+            console.print("[bold]Starting the local stack[/] (postgres, redis, gateway, stt, mt)…")
             local = stack.enter_context(LocalStack(state_dir=state_dir / "demo"))
             gateway_url = local.gateway_url
             console.print(f"Ready: gateway {gateway_url}, logs in {state_dir / 'demo' / 'logs'}")
-        ws = gateway_url.replace("http://", "ws://").replace("https://", "wss://")
-        board = asyncio.run(_run(ws, audio, source_lang, target_lang, realtime))
+        board, history = asyncio.run(_run(gateway_url, audio, source_lang, target_lang, realtime))
     finals = sorted(board.finals, key=lambda r: r.caption.room_seq)
     paths = write_all(
         [r.caption for r in finals],
@@ -137,9 +185,17 @@ def run_demo(
     if latencies:
         p50 = latencies[len(latencies) // 2]
         console.print(f"{len(finals)} finals, final latency p50 {p50:.0f} ms, max {latencies[-1]:.0f} ms")
+    for name, body in history.exports.items():
+        (out_dir / name).write_text(body, encoding="utf-8")
+        paths.append(out_dir / name)
     console.print("Wrote " + ", ".join(str(p) for p in paths))
+    stored = {s["segment_id"] for s in history.segments if s["translations"].get(target_lang)}
+    unsaved = {r.caption.segment_id for r in finals if r.caption.text} - stored
+    console.print(f"Database: {len(history.segments)} transcript segments of room {history.room_id} "
+                  f"({len(unsaved)} finals missing)")
     missing = board.missing()
     if missing:
         console.print(f"[red]{len(missing)} segments got no final[/]")
-        return 1
-    return 0
+    if unsaved:
+        console.print(f"[red]{len(unsaved)} finals are not in the database[/]")
+    return 1 if missing or unsaved else 0

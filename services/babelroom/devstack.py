@@ -1,8 +1,10 @@
 """The local stack for ``make demo``, ``make bench`` and the end-to-end tests.
 
-Starts its own ``redis-server`` on a free loopback port and the services as child processes
-(``python -m babelroom.cli gateway|stt|mt``), waits until each answers ``/readyz``, and stops every
-one of them on exit, Ctrl-C included. Logs go to ``<state_dir>/logs/<service>.log``.
+Starts the embedded PostgreSQL (``<state_dir>/postgres``, unix socket) and migrates it, its own
+``redis-server`` on a free loopback port, and the services as child processes
+(``python -m babelroom.cli gateway|stt|mt``; the gateway also runs the ``persist`` consumer), waits
+until each answers ``/readyz``, and stops every one of them on exit, Ctrl-C included. Logs go to
+``<state_dir>/logs/<service>.log``.
 """
 
 from __future__ import annotations
@@ -20,6 +22,9 @@ from types import TracebackType
 
 import httpx
 import structlog
+
+from babelroom.db.embedded import embedded_database, stop_embedded
+from babelroom.db.migrate import upgrade
 
 log = structlog.get_logger(__name__)
 
@@ -43,7 +48,7 @@ class Service:
 
 @dataclass
 class LocalStack:
-    """Redis plus gateway, ``stt_workers`` STT and ``mt_workers`` MT processes on loopback.
+    """PostgreSQL and Redis plus gateway, ``stt_workers`` STT and ``mt_workers`` MT processes on loopback.
 
     Args:
         state_dir: where logs and Redis files go.
@@ -62,6 +67,7 @@ class LocalStack:
     ready_timeout_s: float = 180.0
     services: list[Service] = field(default_factory=list)
     redis_url: str = ""
+    database_url: str = ""
     gateway_url: str = ""
 
     def __enter__(self) -> LocalStack:
@@ -82,12 +88,14 @@ class LocalStack:
         signal.signal(signal.SIGTERM, self._previous_sigterm)
 
     def start(self) -> None:
-        """Start Redis, then the services; return when all are ready."""
+        """Start PostgreSQL (migrated) and Redis, then the services; return when all are ready."""
         redis_server = shutil.which("redis-server")
         if redis_server is None:
             raise RuntimeError("redis-server is not installed (Debian package redis-server)")
         logs = self.state_dir / "logs"
         logs.mkdir(parents=True, exist_ok=True)
+        self.database_url = embedded_database(self._pgdata())
+        upgrade(self.database_url)
         redis_port = free_port()
         self.redis_url = f"redis://127.0.0.1:{redis_port}/0"
         self._spawn(
@@ -138,7 +146,8 @@ class LocalStack:
             name,
             [sys.executable, "-m", "babelroom.cli", command or name],
             ready_url=f"http://127.0.0.1:{port}/readyz",
-            env={**self.env, **env, "BABELROOM_REDIS_URL": self.redis_url, "BABELROOM_INSTANCE_ID": name},
+            env={**self.env, **env, "BABELROOM_REDIS_URL": self.redis_url, "BABELROOM_INSTANCE_ID": name,
+                 "BABELROOM_DATABASE_URL": self.database_url},
         )
 
     def _wait_redis(self, port: int) -> None:
@@ -169,8 +178,12 @@ class LocalStack:
                 raise RuntimeError(f"not ready after {self.ready_timeout_s} s: {[s.name for s in pending]}")
             time.sleep(0.2)
 
+    def _pgdata(self) -> Path:
+        return (self.state_dir / "postgres").resolve()
+
     def stop(self) -> None:
-        """SIGTERM every child (services first, Redis last), then SIGKILL what is left after 10 s."""
+        """SIGTERM every child (services first, Redis last), then SIGKILL what is left after 10 s;
+        then stop PostgreSQL."""
         for s in reversed(self.services):
             if s.process.poll() is None:
                 s.process.terminate()
@@ -182,3 +195,6 @@ class LocalStack:
                 s.process.kill()
                 s.process.wait()
         self.services.clear()
+        if self.database_url:
+            stop_embedded(self._pgdata())
+            self.database_url = ""

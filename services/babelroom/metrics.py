@@ -149,6 +149,40 @@ CAPACITY_SLOTS_USED = Gauge(
     ["pool", "worker"],
 )
 
+CAPACITY_UTILISATION = Gauge(
+    "babelroom_capacity_utilisation_ratio",
+    "Admitted speaking streams over configured slots of one STT or MT worker instance (0..1)",
+    ["pool", "worker"],
+)
+CAPACITY_DRAINING = Gauge(
+    "babelroom_capacity_draining",
+    "1 while an admin drains the instance (no new streams are placed on it)",
+    ["pool", "worker"],
+)
+CAPACITY_REFUSED = Counter(
+    "babelroom_capacity_refused_total", "Room creations or joins answered 503 (no slot left)", ["pool"]
+)
+
+# --- accounts, tiers and transcripts (issue 3; updated by the gateway and the jobs worker) ---
+TIER_LIMIT_HITS = Counter(
+    "babelroom_tier_limit_hits_total", "Requests refused by a tier limit (403 or 429)", ["limit"]
+)
+RATE_LIMITED = Counter(
+    "babelroom_rate_limited_total", "Requests answered 429 by a sliding window", ["scope"]
+)
+ROOM_EVENTS = Counter(
+    "babelroom_room_events_total", "Room lifecycle events (created, warned, closed_*, participant_*)", ["event"]
+)
+TRANSCRIPT_SEGMENTS_PERSISTED = Counter(
+    "babelroom_transcript_segments_persisted_total",
+    "Finals written to transcript_segments by the persist consumer (replays excluded)",
+)
+RETENTION_DELETED = Counter(
+    "babelroom_retention_deleted_total",
+    "Transcript segments deleted by the retention task, by the room owner's tier",
+    ["tier"],
+)
+
 # --- dependencies (updated by each service's /readyz probe: 1 reached, 0 not) ---
 DEPENDENCY_UP = Gauge(
     "babelroom_dependency_up",

@@ -1,5 +1,9 @@
 """Runs a pipeline stage as a service: the consume loop plus its ops HTTP server.
 
+Once its model is loaded, the worker registers in the capacity state of its pool (the consumer
+group: ``stt`` or ``mt``) as ``instance_id`` with ``worker_capacity_streams`` slots, renewed every
+``capacity_heartbeat_s`` (see :mod:`babelroom.rooms.capacity`); it deregisters when it stops.
+
 The process stops on SIGINT/SIGTERM: uvicorn catches the signal, the consume loop is cancelled,
 and entries it had read but not acknowledged are reclaimed by another worker (XAUTOCLAIM).
 """
@@ -20,6 +24,7 @@ from babelroom.bus.stage import BatchHandler, run_stage
 from babelroom.bus.streams import Consumer
 from babelroom.config import Settings
 from babelroom.ops_http import serve_ops
+from babelroom.rooms.capacity import Capacity, keep_registered
 
 log = structlog.get_logger(__name__)
 M = TypeVar("M", bound=Message)
@@ -55,7 +60,15 @@ async def run_worker(
         handler = await load()
         loaded.set()
         log.info("worker.started", stream=stream, group=group, consumer=consumer.name, port=port)
-        await run_stage(consumer, schema, handler, batch_size=batch_size)
+        registration = asyncio.create_task(keep_registered(
+            Capacity(redis, settings.room_lease_ttl_s), group, settings.instance_id,
+            settings.worker_capacity_streams, settings.capacity_heartbeat_s, settings.capacity_instance_ttl_s,
+        ))
+        try:
+            await run_stage(consumer, schema, handler, batch_size=batch_size)
+        finally:
+            registration.cancel()
+            await asyncio.gather(registration, return_exceptions=True)
 
     async def model_ready() -> bool:
         return loaded.is_set()

@@ -1,4 +1,5 @@
-"""The caption WebSocket: language filtering, live delivery, replay with since=, bad queries."""
+"""The caption WebSocket: language filtering, live delivery, replay with since=, bad queries.
+(Authentication and admission: test_socket_auth.py.)"""
 
 import asyncio
 import time
@@ -6,60 +7,69 @@ import time
 import pytest
 import redis.asyncio as aioredis
 import redis as sync_redis
-from fastapi.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
 from babelroom.bus.schemas import Caption, Translation
 from babelroom.bus.streams import captions_stream
 from babelroom.captions import listeners
-from babelroom.gateway.app import create_app
 
-HEADER = dict(room="r1", speaker="alice", speaker_name="Alice", language="en", audio_start_ms=0, audio_end_ms=900)
+HEADER = dict(speaker="alice", speaker_name="Alice", language="en", audio_start_ms=0, audio_end_ms=900)
 
 
-def caption(seq, lang, kind="final", text="hello"):
+@pytest.fixture
+def room(gateway, accounts):
+    """A room and its owner's caption-socket path prefix (the token is in the query)."""
+    owner = accounts.create()
+    room_id = gateway.post("/api/rooms", json={"name": "r"}, headers=owner.headers).json()["id"]
+    return room_id, owner.token
+
+
+@pytest.fixture
+def client(gateway):
+    return gateway
+
+
+def caption(room, seq, lang, kind="final", text="hello"):
     return Caption(
-        **HEADER, segment_id=f"s{seq}", seq=seq, type=kind, room_seq=seq if kind == "final" else 0, text=text,
-        translation=Translation(language=lang, text=f"{lang}:{text}", backend="test"),
+        **HEADER, room=room[0], segment_id=f"s{seq}", seq=seq, type=kind, room_seq=seq if kind == "final" else 0,
+        text=text, translation=Translation(language=lang, text=f"{lang}:{text}", backend="test"),
         timings={"segment_end": 1.0, "stt_end": 2.0},
     )
 
 
-@pytest.fixture
-def client(settings):
-    with TestClient(create_app(settings)) as c:
-        yield c
+def url(room, query):
+    return f"/ws/rooms/{room[0]}/captions?token={room[1]}{query}"
 
 
 def add(redis_url, c: Caption):
-    sync_redis.Redis.from_url(redis_url).xadd(captions_stream("r1"), c.to_fields())
+    sync_redis.Redis.from_url(redis_url).xadd(captions_stream(c.room), c.to_fields())
 
 
-def test_since_replays_missed_finals_in_my_language_then_goes_live(client, redis_url):
+def test_since_replays_missed_finals_in_my_language_then_goes_live(client, room, redis_url):
     for seq in (1, 2, 3):
-        add(redis_url, caption(seq, "es"))
-        add(redis_url, caption(seq, "en"))
-    add(redis_url, caption(4, "es", kind="partial"))
-    with client.websocket_connect("/ws/rooms/r1/captions?lang=es&since=1") as ws:
+        add(redis_url, caption(room, seq, "es"))
+        add(redis_url, caption(room, seq, "en"))
+    add(redis_url, caption(room, 4, "es", kind="partial"))
+    with client.websocket_connect(url(room, "&lang=es&since=1")) as ws:
         replayed = [Caption.model_validate_json(ws.receive_text()) for _ in range(2)]
         assert [(c.room_seq, c.translation.text) for c in replayed] == [(2, "es:hello"), (3, "es:hello")]
         assert all(c.stages_ms["total"] > 0 and "sent" in c.timings for c in replayed)
-        add(redis_url, caption(5, "en"))
-        add(redis_url, caption(5, "es", kind="partial", text="live"))
+        add(redis_url, caption(room, 5, "en"))
+        add(redis_url, caption(room, 5, "es", kind="partial", text="live"))
         live = Caption.model_validate_json(ws.receive_text())
         assert (live.type, live.translation.text) == ("partial", "es:live")
 
 
-def test_listener_language_is_registered_while_connected(client, redis_url):
+def test_listener_language_is_registered_while_connected(client, room, redis_url):
     async def langs():
         r = aioredis.from_url(redis_url)
         try:
-            return await listeners.languages(r, "r1")
+            return await listeners.languages(r, room[0])
         finally:
             await r.aclose()
 
-    with client.websocket_connect("/ws/rooms/r1/captions?lang=de"):
-        with client.websocket_connect("/ws/rooms/r1/captions?lang=fr"):
+    with client.websocket_connect(url(room, "&lang=de")):
+        with client.websocket_connect(url(room, "&lang=fr")):
             assert asyncio.run(langs()) == {"de", "fr"}
     deadline = time.monotonic() + 5  # the server unregisters right after the close handshake
     while asyncio.run(langs()) and time.monotonic() < deadline:
@@ -67,9 +77,9 @@ def test_listener_language_is_registered_while_connected(client, redis_url):
     assert asyncio.run(langs()) == set()
 
 
-@pytest.mark.parametrize("query", ["", "?lang=spanish", "?lang=es&since=-1", "?lang=es&since=abc"])
-def test_bad_query_closes_4400(client, query):
-    with client.websocket_connect(f"/ws/rooms/r1/captions{query}") as ws:
+@pytest.mark.parametrize("query", ["", "&lang=spanish", "&lang=es&since=-1", "&lang=es&since=abc"])
+def test_bad_query_closes_4400(client, room, query):
+    with client.websocket_connect(url(room, query)) as ws:
         with pytest.raises(WebSocketDisconnect) as info:
             ws.receive_text()
     assert info.value.code == 4400 and info.value.reason.startswith("bad query")

@@ -7,14 +7,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 import redis as sync_redis
-from fastapi.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
 from babelroom import metrics
 from babelroom.audio.pcm import decode_file, float_to_s16le
 from babelroom.bus.schemas import SegmentAudio
 from babelroom.bus.streams import AUDIO_STREAM
-from babelroom.gateway.app import create_app
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 
@@ -23,9 +21,16 @@ HEADER = {"participant": "alice", "name": "Alice", "language": "en", "sample_rat
 
 
 @pytest.fixture
-def client(settings):
-    with TestClient(create_app(settings)) as c:
-        yield c
+def client(gateway):
+    return gateway
+
+
+@pytest.fixture
+def audio_url(gateway, accounts):
+    """The audio socket of a new room, with its owner's token."""
+    owner = accounts.create(name="Alice")
+    room_id = gateway.post("/api/rooms", json={"name": "r"}, headers=owner.headers).json()["id"]
+    return f"/ws/rooms/{room_id}/audio?token={owner.token}", owner
 
 
 @pytest.fixture(scope="module")
@@ -51,8 +56,8 @@ def close_of(ws) -> WebSocketDisconnect:
     return info.value
 
 
-def test_clean_stream_is_segmented_and_published(client, speech, redis_url):
-    with client.websocket_connect("/ws/rooms/r1/audio") as ws:
+def test_clean_stream_is_segmented_and_published(client, audio_url, speech, redis_url):
+    with client.websocket_connect(audio_url[0]) as ws:
         ws.send_text(json.dumps(HEADER))
         assert json.loads(ws.receive_text()) == {"type": "ready"}
         for i in range(0, len(speech), 640):
@@ -68,7 +73,8 @@ def test_clean_stream_is_segmented_and_published(client, speech, redis_url):
     assert closed.code == 1000
     assert [n["status"] for n in notices] == ["accepted"]
     (final,) = finals(redis_url)
-    assert final.segment_id == notices[0]["segment_id"] and final.seq == 1 and final.speaker == "alice"
+    # the speaker is the token's user, not the header's participant
+    assert final.segment_id == notices[0]["segment_id"] and final.seq == 1 and final.speaker == audio_url[1].id
     assert 1000 < final.audio_end_ms - final.audio_start_ms < 3000  # the clip is 1.9 s of speech
     assert len(final.pcm) > 2 * 16000
 
@@ -83,9 +89,9 @@ def test_clean_stream_is_segmented_and_published(client, speech, redis_url):
         (b"\x00\x01", "no_header"),
     ],
 )
-def test_bad_header_closes_4400_with_reason(client, first, reason):
+def test_bad_header_closes_4400_with_reason(client, audio_url, first, reason):
     before = rejected(reason)
-    with client.websocket_connect("/ws/rooms/r1/audio") as ws:
+    with client.websocket_connect(audio_url[0]) as ws:
         ws.send_bytes(first) if isinstance(first, bytes) else ws.send_text(first)
         closed = close_of(ws)
     assert closed.code == 4400 and closed.reason
@@ -101,9 +107,9 @@ def test_bad_header_closes_4400_with_reason(client, first, reason):
         ("hello", 1003, "unexpected_text"),
     ],
 )
-def test_bad_frame_closes_and_keeps_accepted_speech(client, speech, redis_url, frame, code, reason):
+def test_bad_frame_closes_and_keeps_accepted_speech(client, audio_url, speech, redis_url, frame, code, reason):
     before = rejected(reason)
-    with client.websocket_connect("/ws/rooms/r1/audio") as ws:
+    with client.websocket_connect(audio_url[0]) as ws:
         ws.send_text(json.dumps(HEADER))
         ws.receive_text()
         for i in range(0, len(speech), 1600):

@@ -142,6 +142,43 @@ class Caption(Message, SegmentHeader):
     stages_ms: dict[str, float] = Field(default_factory=dict)
 
 
+class FinalRecord(Message, SegmentHeader):
+    """A final with every translation made of it, for the transcript history. Stream ``finals``
+    (consumer group ``persist``); one entry per final, published by MT after its captions.
+
+    ``translations`` maps each listener language to its rendering (the source language included, with
+    backend ``source``). Empty finals (retractions) are not recorded.
+    """
+
+    room_seq: int
+    text: str
+    translations: dict[str, Translation]
+    avg_logprob: float | None = None
+    timings: dict[str, float] = Field(default_factory=dict)
+
+
+NoticeCode = Literal["room_expiring", "room_closed", "participant_left"]
+
+
+class Notice(Message):
+    """A room event for its sockets. Stream ``notices:{room}``; sent to caption and audio sockets as
+    ``{"type": "notice", "code": …}``.
+
+    - ``room_expiring``: the room closes at ``closes_at_ms`` (sent ``room_warning_s`` before);
+    - ``room_closed``: the room is closed (``reason``: closed, expired, empty); sockets close with 4410;
+    - ``participant_left``: ``user`` left or vanished; that user's sockets close with 4403.
+    """
+
+    type: Literal["notice"] = "notice"
+    room: str
+    code: NoticeCode
+    message: str
+    reason: str | None = None
+    user: str | None = None
+    closes_at_ms: float | None = Field(None, description="Wall clock, ms since the Unix epoch")
+    at_ms: float = Field(default_factory=now_ms)
+
+
 def stage_durations(timings: dict[str, float]) -> dict[str, float]:
     """Per-stage durations (ms) from wall-clock stamps, plus ``total`` from first to last stamp.
 

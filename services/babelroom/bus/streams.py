@@ -28,13 +28,20 @@ log = structlog.get_logger(__name__)
 
 AUDIO_STREAM = "audio"
 TRANSCRIPT_STREAM = "transcripts"
+FINALS_STREAM = "finals"
 STT_GROUP = "stt"
 MT_GROUP = "mt"
+PERSIST_GROUP = "persist"
 
 
 def captions_stream(room: str) -> str:
     """The per-room stream of captions (all target languages)."""
     return f"captions:{room}"
+
+
+def notices_stream(room: str) -> str:
+    """The per-room stream of room events (:class:`~babelroom.bus.schemas.Notice`)."""
+    return f"notices:{room}"
 
 
 async def ensure_group(redis: aioredis.Redis, stream: str, group: str) -> None:
@@ -63,7 +70,7 @@ async def group_backlog(redis: aioredis.Redis, stream: str, group: str) -> int:
 
 
 #: The consumer group that reads each stage's output stream.
-READER_GROUP = {AUDIO_STREAM: STT_GROUP, TRANSCRIPT_STREAM: MT_GROUP}
+READER_GROUP = {AUDIO_STREAM: STT_GROUP, TRANSCRIPT_STREAM: MT_GROUP, FINALS_STREAM: PERSIST_GROUP}
 
 
 class Publisher:

@@ -1,4 +1,4 @@
-"""Subtitle files from final captions: SRT (via ``srt``), WebVTT (via ``webvtt-py``) and JSON.
+"""Subtitle files from final captions: SRT (via ``srt``), WebVTT (via ``webvtt-py``), plain text and JSON.
 
 Cue times are the segment's ``audio_start_ms``/``audio_end_ms`` in the speaker's timeline.
 Sources: SRT as de-facto specified by SubRip; WebVTT, https://www.w3.org/TR/webvtt1/
@@ -49,6 +49,11 @@ def to_vtt(captions: Iterable[Caption], *, original: bool = False) -> str:
     for a, b, text in _cues(captions, original):
         vtt.captions.append(webvtt.Caption(_vtt_time(a), _vtt_time(b), text))
     return vtt.content
+
+
+def to_txt(captions: Iterable[Caption], *, original: bool = False) -> str:
+    """Plain text, one ``[hh:mm:ss] Speaker: text`` line per final."""
+    return "".join(f"[{_vtt_time(a)[:8]}] {text}\n" for a, _, text in _cues(captions, original))
 
 
 def write_all(

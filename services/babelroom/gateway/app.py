@@ -1,7 +1,14 @@
-"""The gateway's FastAPI application: audio ingest, caption delivery and the ops routes."""
+"""The gateway's FastAPI application: the HTTP API, audio ingest, caption delivery and the ops routes.
+
+Besides serving requests, each replica runs in its lifespan: the migrations (when
+``database_migrate_on_start``), a member of the ``persist`` consumer group (finals → transcript
+history, :mod:`babelroom.persist`) and the room upkeep (expiry, vanished participants, gauges,
+:mod:`babelroom.rooms.upkeep`). The OpenAPI schema is at ``/openapi.json``, the docs at ``/docs``.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -13,12 +20,20 @@ from babelroom import __version__
 from babelroom.config import Settings, get_settings
 from babelroom.metrics import HTTP_REQUEST_LATENCY
 from babelroom.gateway import captions, ingest
+from babelroom.api import account, admin, auth, errors, rooms, transcripts
+from babelroom.api.ratelimit import RateLimiter
 from babelroom.bus.streams import AUDIO_STREAM, Publisher
+from babelroom.db.migrate import upgrade
+from babelroom.db.session import Database, database_url
 from babelroom.ops_http import ops_router
+from babelroom.persist import run_persist
+from babelroom.rooms.capacity import Capacity
+from babelroom.rooms.manager import RoomManager
+from babelroom.rooms.upkeep import run_upkeep
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
-    """Build the gateway app; Redis is connected in the lifespan."""
+    """Build the gateway app; Redis and PostgreSQL are connected in the lifespan."""
     settings = settings or get_settings()
 
     @asynccontextmanager
@@ -26,13 +41,49 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.settings = settings
         app.state.redis = aioredis.from_url(settings.redis_url)
         app.state.audio_publisher = Publisher.for_stream(app.state.redis, AUDIO_STREAM, settings)
+        url = await asyncio.to_thread(database_url, settings)
+        if settings.database_migrate_on_start:
+            await asyncio.to_thread(upgrade, url)
+        app.state.db = Database(url, settings.database_pool_size)
+        app.state.capacity = Capacity(app.state.redis, settings.room_lease_ttl_s)
+        app.state.rooms = RoomManager(settings, app.state.redis, app.state.capacity)
+        app.state.rate_limiter = RateLimiter(app.state.redis)
+        stop = asyncio.Event()
+        background = [
+            asyncio.create_task(run_persist(settings, app.state.redis, app.state.db, stop)),
+            asyncio.create_task(run_upkeep(app.state.rooms, app.state.db, settings.room_sweep_interval_s)),
+        ]
         yield
+        stop.set()
+        for task in background:
+            task.cancel()
+        await asyncio.gather(*background, return_exceptions=True)
+        await app.state.db.close()
         await app.state.redis.aclose()
 
     async def redis_ready() -> bool:
         return bool(await app.state.redis.ping())
 
-    app = FastAPI(title="Babelroom gateway", version=__version__, lifespan=lifespan)
+    async def postgres_ready() -> bool:
+        return await app.state.db.ping()
+
+    app = FastAPI(
+        title="Babelroom API",
+        version=__version__,
+        lifespan=lifespan,
+        description="Accounts and tiers, rooms with capacity admission, transcript history and "
+        "administration. Errors are JSON `{error, detail}`; tier limits add `limit`, `allowed`, `tier`, "
+        "`resets_at`. Every `/api` response carries `RateLimit-*` headers.",
+    )
+    errors.install(app)
+
+    @app.middleware("http")
+    async def rate_limit_headers(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        """Copy the ``RateLimit-*`` headers the route's rate check computed onto its answer."""
+        response = await call_next(request)
+        for name, value in getattr(request.state, "rate_limit_headers", {}).items():
+            response.headers.setdefault(name, value)
+        return response
 
     @app.middleware("http")
     async def observe_latency(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
@@ -49,7 +100,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             HTTP_REQUEST_LATENCY.labels(template, request.method, str(status)).observe(
                 time.perf_counter() - started
             )
-    app.include_router(ops_router({"redis": redis_ready}))
+    app.include_router(ops_router({"redis": redis_ready, "postgres": postgres_ready}))
+    for module in (auth, account, rooms, transcripts, admin):
+        app.include_router(module.router)
     app.include_router(ingest.router)
     app.include_router(captions.router)
     return app

@@ -5,7 +5,13 @@ retract) whose ``translation.language`` is ``lang``, with the server's per-stage
 ``stages_ms``. ``since=N`` first replays every final with ``room_seq > N`` still in the room's stream
 (a reconnecting client passes the last ``room_seq`` it saw), then continues live without a gap.
 
-Close codes: 4400 bad query (reason says which parameter).
+The socket needs an access token of a participant of the room (``?token=`` or the ``bearer``
+subprotocol, see :mod:`babelroom.gateway.admission`). Room notices arrive in between captions as
+``{"type": "notice", "code": "room_expiring" | "room_closed" | "participant_left", …}``
+(:class:`~babelroom.bus.schemas.Notice`): the room's expiry warning 5 minutes before it closes, then
+its closing.
+
+Close codes: 4400 bad query (reason says which parameter); 4401, 4403, 4410 see admission.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ from babelroom import metrics
 from babelroom.bus.schemas import Caption, now_ms, stage_durations
 from babelroom.bus.streams import captions_stream
 from babelroom.captions import listeners
+from babelroom.gateway.admission import admit, closing, watch_room
 from babelroom.gateway.deps import close_with, language_code
 
 log = structlog.get_logger(__name__)
@@ -85,6 +92,9 @@ async def _until_disconnect(ws: WebSocket) -> None:
 async def captions_socket(ws: WebSocket, room: str) -> None:
     """Stream a room's captions in one language to a listener."""
     redis: aioredis.Redis = ws.app.state.redis
+    admitted = await admit(ws, ENDPOINT, room)
+    if admitted is None:
+        return
     try:
         lang = language_code(ws.query_params.get("lang"))
         since_raw = ws.query_params.get("since")
@@ -92,25 +102,31 @@ async def captions_socket(ws: WebSocket, room: str) -> None:
         if since is not None and since < 0:
             raise ValueError("since must be ≥ 0")
     except ValueError as exc:
-        await ws.accept()
+        await ws.accept(subprotocol=admitted.subprotocol)
         await close_with(ws, ENDPOINT, 4400, f"bad query: {exc}")
         return
     conn_id = uuid.uuid4().hex
     # Registered before the socket opens: once a client is connected, MT translates for it.
     await listeners.register(redis, room, lang, conn_id)
-    await ws.accept()
+    await ws.accept(subprotocol=admitted.subprotocol)
     metrics.WS_CONNECTIONS.labels(ENDPOINT).inc()
-    tasks: list[asyncio.Task[None]] = []
+    tasks: list[asyncio.Task] = []
+    code = 1000
     try:
         stream = captions_stream(room)
         last_id = await _replay(ws, redis, stream, lang, since)
+        watcher = asyncio.create_task(watch_room(ws, admitted))
         tasks = [
             asyncio.create_task(_follow(ws, redis, stream, lang, last_id)),
             asyncio.create_task(_heartbeat(redis, room, lang, conn_id)),
             asyncio.create_task(_until_disconnect(ws)),
+            watcher,
         ]
         done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-        for task in done:
+        if watcher in done:
+            code, reason = closing(watcher)
+            await close_with(ws, ENDPOINT, code, reason)
+        for task in done - {watcher}:
             if task.exception() and not isinstance(task.exception(), WebSocketDisconnect):
                 log.error("captions.failed", room=room, error=repr(task.exception()))
     except WebSocketDisconnect:
@@ -121,4 +137,5 @@ async def captions_socket(ws: WebSocket, room: str) -> None:
         # Shielded: a server shutting down cancels this handler, and the entry must still go.
         await asyncio.shield(listeners.unregister(redis, room, lang, conn_id))
         metrics.WS_CONNECTIONS.labels(ENDPOINT).dec()
-        metrics.WS_CLOSED.labels(ENDPOINT, "1000").inc()
+        if code == 1000:
+            metrics.WS_CLOSED.labels(ENDPOINT, "1000").inc()

@@ -7,10 +7,16 @@ cleanly. For every finished segment the server sends
 ``{"type": "segment", "segment_id", "seq", "status", "audio_start_ms", "audio_end_ms"}``
 (status ``accepted`` or the reason VAD dropped it), so a client knows which finals to expect.
 
+The socket needs an access token of a participant of the room (``?token=`` or the ``bearer``
+subprotocol, see :mod:`babelroom.gateway.admission`); the speaker is that user (the header's
+``participant`` is not trusted), the name and language come from the header. Room notices
+(``{"type": "notice", …}``: the room closes in 5 minutes, …) arrive on this socket too.
+
 Close codes (each counted in ``babelroom_ingest_rejected_total`` by reason):
 - 4400: no or invalid header, or a malformed frame (reason says which);
 - 1009: a frame larger than ``ingest_max_frame_bytes``;
-- 1003: text where audio was expected.
+- 1003: text where audio was expected;
+- 4401, 4403, 4410: bad token, not admitted or no longer, room closed (see admission).
 Whatever the close, the open segment is flushed first: speech already received is transcribed.
 """
 
@@ -26,6 +32,7 @@ from pydantic import ValidationError
 
 from babelroom import metrics
 from babelroom.audio.pcm import FrameError, PcmDecoder, StreamFormat
+from babelroom.gateway.admission import admit, closing, watch_room
 from babelroom.gateway.deps import close_with
 from babelroom.ingest import SegmentNotice, SpeakerIngest
 
@@ -95,15 +102,19 @@ async def _pump(ws: WebSocket, decoder: PcmDecoder, ingest: SpeakerIngest) -> No
 async def audio_socket(ws: WebSocket, room: str) -> None:
     """Take one speaker's PCM stream, segment it and put the segments on the bus."""
     settings, redis = ws.app.state.settings, ws.app.state.redis
-    await ws.accept()
+    admitted = await admit(ws, ENDPOINT, room)
+    if admitted is None:
+        return
+    await ws.accept(subprotocol=admitted.subprotocol)
     metrics.WS_CONNECTIONS.labels(ENDPOINT).inc()
     ingest: SpeakerIngest | None = None
+    watcher = asyncio.create_task(watch_room(ws, admitted))
     try:
         fmt = await _read_header(ws)
         decoder = PcmDecoder(fmt, max_frame_bytes=settings.ingest_max_frame_bytes)
         ingest = SpeakerIngest(
             room=room,
-            speaker=fmt.participant,
+            speaker=str(admitted.user_id),
             speaker_name=fmt.name,
             language=fmt.language,
             settings=settings,
@@ -111,12 +122,20 @@ async def audio_socket(ws: WebSocket, room: str) -> None:
             publisher=ws.app.state.audio_publisher,
         )
         await ws.send_text(json.dumps({"type": "ready"}))
-        await _pump(ws, decoder, ingest)
+        pump = asyncio.create_task(_pump(ws, decoder, ingest))
+        await asyncio.wait({pump, watcher}, return_when=asyncio.FIRST_COMPLETED)
+        if not pump.done():
+            pump.cancel()
+            await asyncio.gather(pump, return_exceptions=True)
+            await close_with(ws, ENDPOINT, *closing(watcher))
+        else:
+            pump.result()  # raises IngestRejected
     except IngestRejected as exc:
         metrics.INGEST_REJECTED.labels(exc.metric_reason).inc()
         log.warning("ingest.rejected", room=room, reason=exc.reason)
         await close_with(ws, ENDPOINT, exc.code, exc.reason)
     finally:
+        watcher.cancel()
         if ingest is not None:
             await ingest.flush()  # keeps accepted speech after a drop or a rejection
         metrics.WS_CONNECTIONS.labels(ENDPOINT).dec()

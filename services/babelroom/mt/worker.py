@@ -7,7 +7,9 @@ batch that share a language pair are translated in one call. When every backend 
 still goes out with the source text and ``backend="unavailable"``: captions degrade, never stop.
 
 Finals get a room-wide ``room_seq``; assigning it is idempotent per segment, so a final redelivered
-after a crash keeps its number (listeners de-duplicate by ``segment_id``).
+after a crash keeps its number (listeners de-duplicate by ``segment_id``). Each non-empty final is also
+published once, with all its translations, as a :class:`FinalRecord` to ``finals`` (consumer group
+``persist``, which writes the transcript history; a redelivered final is written once).
 """
 
 from __future__ import annotations
@@ -22,9 +24,9 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from babelroom import metrics
-from babelroom.bus.schemas import Caption, Transcript, Translation, now_ms
+from babelroom.bus.schemas import Caption, FinalRecord, Transcript, Translation, now_ms
 from babelroom.bus.stage import BatchHandler, prioritise
-from babelroom.bus.streams import MT_GROUP, TRANSCRIPT_STREAM, Entry, captions_stream
+from babelroom.bus.streams import FINALS_STREAM, MT_GROUP, TRANSCRIPT_STREAM, Entry, Publisher, captions_stream
 from babelroom.captions import listeners
 from babelroom.config import Settings
 from babelroom.mt.base import TranslationError
@@ -61,6 +63,7 @@ class MtStage:
         self.settings = settings
         self.redis = redis
         self.translator = translator
+        self.finals = Publisher.for_stream(redis, FINALS_STREAM, settings)
 
     async def handle(self, batch: list[tuple[Entry, Transcript]]) -> None:
         """Translate and publish every transcript of the batch (finals first)."""
@@ -112,11 +115,13 @@ class MtStage:
             kind, room_seq = "partial", 0
         timings = {**m.timings, "mt_start": mt_start, "mt_end": mt_end}
         stream = captions_stream(m.room)
+        translations: dict[str, Translation] = {}
         for lang in sorted(langs | {m.language}):
             if lang == m.language or not m.text:
                 translation = Translation(language=lang, text=m.text, backend="source")
             else:
                 translation = translated[(m.language, lang)][m.text]
+            translations[lang] = translation
             caption = Caption(
                 **m.header(),
                 type=kind,
@@ -128,6 +133,11 @@ class MtStage:
             )
             await self.redis.xadd(stream, caption.to_fields(), maxlen=self.settings.bus_maxlen, approximate=True)
         await self.redis.expire(stream, self.settings.captions_retention_s)
+        if kind == "final":
+            await self.finals.publish(
+                FinalRecord(**m.header(), room_seq=room_seq, text=m.text, translations=translations,
+                            avg_logprob=m.avg_logprob, timings=timings)
+            )
         metrics.STAGE_LATENCY.labels("mt").observe((mt_end - mt_start) / 1000)
 
 

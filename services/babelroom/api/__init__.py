@@ -1,0 +1,1 @@
+"""The HTTP API of the gateway: auth, account and tiers, rooms, transcripts, admin."""

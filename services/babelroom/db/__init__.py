@@ -1,0 +1,1 @@
+"""PostgreSQL persistence: models, sessions, migrations and the embedded server."""

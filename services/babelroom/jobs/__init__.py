@@ -1,0 +1,1 @@
+"""Background jobs: the Celery app (Redis broker) and its tasks."""

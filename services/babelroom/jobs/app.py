@@ -1,0 +1,38 @@
+"""The Celery application of the background jobs (``babelroom jobs``), with Redis as the broker.
+
+Queues: ``maintenance`` (the retention task, run by beat every ``retention_interval_s``). Workers of
+later issues add their own queues to the same app. Results are not kept (tasks log and count).
+
+Source: https://docs.celeryq.dev/en/stable/userguide/configuration.html
+"""
+
+from __future__ import annotations
+
+from celery import Celery
+
+from babelroom.config import Settings, get_settings
+
+MAINTENANCE_QUEUE = "maintenance"
+
+
+def make_app(settings: Settings) -> Celery:
+    """A Celery app on ``settings.redis_url`` with the beat schedule of the maintenance tasks."""
+    app = Celery("babelroom", broker=settings.redis_url, include=["babelroom.jobs.retention"])
+    app.conf.update(
+        task_default_queue=MAINTENANCE_QUEUE,
+        task_ignore_result=True,
+        timezone="UTC",
+        broker_connection_retry_on_startup=True,
+        worker_hijack_root_logger=False,
+        beat_schedule={
+            "retention": {
+                "task": "babelroom.retention",
+                "schedule": settings.retention_interval_s,
+                "options": {"queue": MAINTENANCE_QUEUE, "expires": settings.retention_interval_s},
+            }
+        },
+    )
+    return app
+
+
+app = make_app(get_settings())

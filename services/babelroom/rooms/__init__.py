@@ -1,0 +1,1 @@
+"""The room manager: rooms, participants, speaking-stream capacity, expiry and room notices."""
