@@ -5,6 +5,8 @@ Examples::
     babelroom gateway            # HTTP API + WebSockets on BABELROOM_GATEWAY_PORT
     babelroom stt                # an STT worker (consumer group "stt")
     babelroom mt                 # an MT worker (consumer group "mt")
+    babelroom media              # the RTP audio tap of the SFU (UDP BABELROOM_MEDIA_RTP_PORT)
+    babelroom janus-config --out conf/   # render stack/janus with the secrets, for a local Janus
     babelroom migrate            # bring the database schema up to date
     babelroom set-user ana@example.org --role admin --tier pro
     babelroom jobs --beat        # Celery worker of the background jobs, with the beat scheduler
@@ -116,6 +118,31 @@ def jobs(
 
     _setup()
     run_worker(get_settings(), queues=queue, beat=beat)
+
+
+@app.command()
+def media() -> None:
+    """Run the media service: Janus's RTP audio forwards in, speech segments on the bus out."""
+    from babelroom.media.service import serve
+
+    _setup()
+    asyncio.run(serve(get_settings()))
+
+
+@app.command("janus-config")
+def janus_config(
+    out: Path = typer.Option(..., file_okay=False, help="Folder to write the rendered *.jcfg into"),
+    http_port: int = typer.Option(8088, help="Janus HTTP API port"),
+    ws_port: int = typer.Option(8188, help="Janus WebSocket API port (0: WebSocket transport off)"),
+    rtp_port_range: str = typer.Option(None, help="RTP/RTCP UDP ports, e.g. 20000-20099"),
+    src: Path = typer.Option(None, file_okay=False, help="Configuration to render (default: stack/janus)"),
+) -> None:
+    """Render the repository's Janus configuration (stack/janus) with this deployment's secrets."""
+    from babelroom.sfu.janus_config import REPO_CONFIG, render_from_settings
+
+    config = render_from_settings(get_settings(), out, src=src or REPO_CONFIG, http_port=http_port,
+                                  ws_port=ws_port or None, rtp_port_range=rtp_port_range)
+    typer.echo(f"janus --configs-folder={config.folder} --config={config.main}")
 
 
 @app.command()

@@ -36,6 +36,13 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def free_udp_port() -> int:
+    """A UDP port on 127.0.0.1 that nothing is bound to right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
 @dataclass
 class Service:
     """A child process of the stack."""
@@ -55,6 +62,7 @@ class LocalStack:
         stt_workers, mt_workers: processes per stage (they share one consumer group each).
         env: extra ``BABELROOM_*`` variables for every service.
         ready_timeout_s: how long to wait for every ``/readyz`` (s).
+        media: also run ``babelroom media`` (the RTP audio tap); its UDP port is then ``media_rtp_port``.
 
     Raises:
         RuntimeError: redis-server is missing, or a service exits or is not ready in time.
@@ -68,6 +76,8 @@ class LocalStack:
     services: list[Service] = field(default_factory=list)
     redis_url: str = ""
     database_url: str = ""
+    media: bool = False  # also run `babelroom media`, the RTP audio tap, on UDP 127.0.0.1:media_rtp_port
+    media_rtp_port: int = 0
     gateway_url: str = ""
 
     def __enter__(self) -> LocalStack:
@@ -114,6 +124,10 @@ class LocalStack:
         for i in range(self.mt_workers):
             port = free_port()
             self._spawn_service(f"mt-{i}", {"BABELROOM_MT_METRICS_PORT": str(port)}, port, "mt")
+        if self.media:
+            port, self.media_rtp_port = free_port(), free_udp_port()
+            self._spawn_service("media", {"BABELROOM_MEDIA_METRICS_PORT": str(port), "BABELROOM_MEDIA_HOST": "127.0.0.1",
+                                          "BABELROOM_MEDIA_RTP_PORT": str(self.media_rtp_port)}, port)
         self._wait_ready()
 
     def ws_url(self, path: str) -> str:
