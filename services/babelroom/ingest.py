@@ -1,6 +1,6 @@
 """One speaker's audio after decoding: VAD segmentation and publication to the bus.
 
-Every audio source (the gateway's WebSocket today, the SFU's RTP tap later) decodes to
+Every audio source (the gateway's audio WebSocket, the media service's RTP tap) decodes to
 ``(n,) float32`` mono at 16 kHz and feeds a :class:`SpeakerIngest`; from here on there is one path.
 """
 
