@@ -104,7 +104,7 @@ def verify(settings: Settings, token: str | None, token_type: TokenType = "acces
     except JWTError as exc:
         raise TokenError("bad_signature", f"invalid token: {exc}") from exc
     if payload.get("typ") != token_type:
-        raise TokenError("wrong_type", f"a {token_type} token is needed")
+        raise TokenError("wrong_type", f"wrong token type: {token_type} token needed")
     try:
         return Claims(uuid.UUID(payload["sub"]), str(payload.get("role", "user")), token_type,
                       uuid.UUID(payload["jti"]), float(payload["exp"]))
