@@ -46,7 +46,7 @@ async def reference_finals(settings, redis, decoded: list[bytes]) -> list[Segmen
     return await bus_finals(redis, "ref")
 
 
-async def run_service(settings, aredis, packets, *, register=True, pace_s=0.02, after=None):
+async def run_service(settings, aredis, packets, *, register=True, pace_s=0.005, after=None):
     """Start the service, register the tap, send ``packets`` from a thread, wait for the stream to
     end by idle flush, stop. Returns (service, forward)."""
     service = MediaService(settings, aredis)
@@ -66,7 +66,9 @@ async def run_service(settings, aredis, packets, *, register=True, pace_s=0.02, 
 
 @pytest.fixture
 def media_settings(settings):
-    return settings.model_copy(update={"media_idle_flush_ms": 600, "media_jitter_ms": 120})
+    # Packets go at 4× real time; a missing one is waited for 200 ms (40 packet times), so only a
+    # sender thread stalled that long could turn a reordered packet into a loss.
+    return settings.model_copy(update={"media_idle_flush_ms": 600, "media_jitter_ms": 200})
 
 
 def same_segments(got: list[SegmentAudio], ref: list[SegmentAudio], *, tolerance_ms: int = 0) -> None:
