@@ -128,7 +128,9 @@ class Settings(BaseSettings):
     # --- media service: the SFU's RTP audio tap (babelroom media) ---
     media_host: str = Field("0.0.0.0", description="Address the RTP socket binds")
     media_rtp_port: int = Field(5004, description="UDP port receiving Janus's RTP forwards")
-    media_metrics_port: int = Field(9106, description="HTTP port of /healthz, /readyz, /metrics (9103: tts, 9104: jobs, 9105: autoscaler)")
+    media_metrics_port: int = Field(
+        9106, description="Ops HTTP port (/healthz, /readyz, /metrics); 9103-9105: tts, jobs, autoscaler"
+    )
     media_advertise_host: str = Field(
         "127.0.0.1", description="Address Janus forwards RTP to (this service as Janus reaches it)"
     )
