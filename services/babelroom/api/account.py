@@ -23,7 +23,7 @@ from babelroom.db.models import Document, Room, Tier, User, VoiceSample
 from babelroom.gateway.deps import language_code
 from babelroom.tiers import Limits, check_quota, require_feature
 
-router = APIRouter(tags=["account"], dependencies=[Depends(rate_limit)], responses=responses(429))
+router = APIRouter(tags=["account"], dependencies=[Depends(rate_limit)], responses=responses(400, 429))
 AUTH = responses(401)
 
 

@@ -26,7 +26,7 @@ from babelroom.db.models import LIMIT_NAMES, Organisation, Room, RoomParticipant
 from babelroom.rooms.capacity import POOLS, Capacity, InstanceState
 
 router = APIRouter(prefix="/api/admin", tags=["admin"], dependencies=[Depends(rate_limit), Depends(admin_user)],
-                   responses=responses(401, 403, 429))
+                   responses=responses(400, 401, 403, 429))
 
 Overrides = dict[str, int | None]
 

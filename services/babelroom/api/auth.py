@@ -23,7 +23,7 @@ from babelroom.auth.tokens import TokenError, issue, verify
 from babelroom.db.models import AuthSession, User
 
 router = APIRouter(prefix="/api/auth", tags=["auth"], dependencies=[Depends(rate_limit)],
-                   responses=responses(429))
+                   responses=responses(400, 429))
 
 EMAIL_PATTERN = r"^[^@\s]{1,64}@[^@\s]{1,255}\.[^@\s]{1,63}$"
 

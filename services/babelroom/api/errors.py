@@ -13,6 +13,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from babelroom.tiers import LimitExceeded
@@ -55,7 +56,8 @@ class ApiError(Exception):
 
 
 _EXAMPLES: dict[int, tuple[type[ErrorBody], dict[str, Any], str]] = {
-    400: (ErrorBody, {"error": "bad_request", "detail": "lang must be an ISO 639-1 code"}, "Bad request"),
+    400: (ErrorBody, {"error": "bad_request", "detail": "There was an error parsing the body"},
+          "Bad request: an unparsable body or a bad parameter"),
     401: (ErrorBody, {"error": "unauthorized", "detail": "token expired"}, "Missing, invalid or expired token"),
     403: (LimitErrorBody, {
         "error": "tier_limit", "detail": "the free tier allows 6 participants per room",
@@ -111,9 +113,17 @@ def install(app: FastAPI) -> None:
         headers = {"Retry-After": str(exc.retry_after_s)} if exc.retry_after_s is not None else {}
         return JSONResponse(_limit_body(exc), exc.status, headers=_with_rate_headers(request, headers))
 
+    @app.exception_handler(DBAPIError)
+    async def unstorable_text(request: Request, exc: DBAPIError) -> JSONResponse:
+        """PostgreSQL refuses text it cannot store (a NUL character): the client's fault, a 400."""
+        if "invalid byte sequence" not in str(exc.orig):
+            raise exc
+        return JSONResponse({"error": "bad_request", "detail": "text must not contain NUL characters"}, 400,
+                            headers=_with_rate_headers(request, {}))
+
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        code = {400: "bad_request", 404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
         return JSONResponse({"error": code, "detail": str(exc.detail)}, exc.status_code,
                             headers=_with_rate_headers(request, dict(exc.headers or {})))
 

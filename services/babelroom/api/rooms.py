@@ -21,7 +21,7 @@ from babelroom.db.models import Room, RoomParticipant, User
 from babelroom.rooms.manager import RoomManager
 
 router = APIRouter(prefix="/api/rooms", tags=["rooms"], dependencies=[Depends(rate_limit)],
-                   responses=responses(401, 429))
+                   responses=responses(400, 401, 429))
 
 
 class CreateRoom(BaseModel):

@@ -31,7 +31,7 @@ from babelroom.db.models import Room, RoomParticipant, TranscriptSegment, User
 from babelroom.gateway.deps import language_code
 from babelroom.tiers import LimitExceeded, effective_limits
 
-router = APIRouter(tags=["transcripts"], dependencies=[Depends(rate_limit)], responses=responses(401, 403, 429))
+router = APIRouter(tags=["transcripts"], dependencies=[Depends(rate_limit)], responses=responses(400, 401, 403, 429))
 
 
 class SegmentOut(BaseModel):
@@ -151,7 +151,7 @@ async def transcript(
 @router.get(
     "/api/rooms/{room_id}/transcript/export",
     response_class=Response,
-    responses={**responses(400, 404), 200: {"description": "The file", "content": {
+    responses={**responses(404), 200: {"description": "The file", "content": {
         t: {"schema": {"type": "string"}} for t in MEDIA_TYPES.values()}}},
 )
 async def export(

@@ -4,6 +4,8 @@ Besides serving requests, each replica runs in its lifespan: the migrations (whe
 ``database_migrate_on_start``), a member of the ``persist`` consumer group (finals → transcript
 history, :mod:`babelroom.persist`) and the room upkeep (expiry, vanished participants, gauges,
 :mod:`babelroom.rooms.upkeep`). The OpenAPI schema is at ``/openapi.json``, the docs at ``/docs``.
+When ``frontend_dir`` holds a build of the web app (``frontend/``), it is served at ``/``, after
+every other route, so ``/api``, ``/ws`` and the ops routes win.
 """
 
 from __future__ import annotations
@@ -12,9 +14,13 @@ import asyncio
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 import redis.asyncio as aioredis
 from fastapi import FastAPI, Request, Response
+from starlette.staticfiles import StaticFiles
+from starlette.types import Receive, Scope, Send
+from starlette.websockets import WebSocketClose
 
 from babelroom import __version__
 from babelroom.config import Settings, get_settings
@@ -30,6 +36,28 @@ from babelroom.persist import run_persist
 from babelroom.rooms.capacity import Capacity
 from babelroom.rooms.manager import RoomManager
 from babelroom.rooms.upkeep import run_upkeep
+
+
+class WebApp(StaticFiles):
+    """The web app's static build: ``index.html`` at ``/``, hashed assets under ``/assets``.
+
+    A WebSocket to a path no route has reaches this mount too; it is refused (close 1000, as
+    Starlette's router does) rather than failing StaticFiles' HTTP-only assertion.
+    """
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await WebSocketClose()(scope, receive, send)
+            return
+        await super().__call__(scope, receive, send)
+
+
+def mount_web_app(app: FastAPI, frontend_dir: Path | None) -> bool:
+    """Serve ``frontend_dir`` at ``/`` if it has an ``index.html``; call it after every route."""
+    if frontend_dir is None or not (frontend_dir / "index.html").is_file():
+        return False
+    app.mount("/", WebApp(directory=frontend_dir, html=True), name="web")
+    return True
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -100,9 +128,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             HTTP_REQUEST_LATENCY.labels(template, request.method, str(status)).observe(
                 time.perf_counter() - started
             )
-    app.include_router(ops_router({"redis": redis_ready, "postgres": postgres_ready}))
+    # /healthz, /readyz, /metrics: for the orchestrator and Prometheus, not part of the API's schema.
+    app.include_router(ops_router({"redis": redis_ready, "postgres": postgres_ready}), include_in_schema=False)
     for module in (auth, account, rooms, transcripts, admin):
         app.include_router(module.router)
     app.include_router(ingest.router)
     app.include_router(captions.router)
+    mount_web_app(app, settings.frontend_dir)  # last: /api, /ws and the ops routes come first
     return app

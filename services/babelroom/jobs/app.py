@@ -24,6 +24,7 @@ def make_app(settings: Settings) -> Celery:
         timezone="UTC",
         broker_connection_retry_on_startup=True,
         worker_hijack_root_logger=False,
+        worker_redirect_stdouts=False,
         beat_schedule={
             "retention": {
                 "task": "babelroom.retention",

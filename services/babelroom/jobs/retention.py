@@ -29,7 +29,7 @@ JOIN users u ON u.id = r.owner_id
 JOIN tiers t ON t.name = u.tier_name
 LEFT JOIN organisations o ON o.id = u.organisation_id
 WHERE s.room_id = r.id
-  AND s.spoken_at < :now - make_interval(days => CASE
+  AND s.spoken_at < CAST(:now AS timestamptz) - make_interval(days => CASE
         WHEN u.limit_overrides ? 'history_days' THEN (u.limit_overrides->>'history_days')::int
         WHEN o.limit_overrides ? 'history_days' THEN (o.limit_overrides->>'history_days')::int
         ELSE t.history_days END)
