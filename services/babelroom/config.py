@@ -14,10 +14,16 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ENV_PREFIX = "BABELROOM_"
+
+
+def _repo_frontend_dist() -> Path | None:
+    """``frontend/dist`` of the source tree this package runs from (an editable install), if built."""
+    dist = Path(__file__).resolve().parents[2] / "frontend" / "dist"
+    return dist if dist.is_dir() else None
 
 
 class Settings(BaseSettings):
@@ -36,6 +42,11 @@ class Settings(BaseSettings):
     # --- HTTP ports (each service serves /healthz, /readyz and /metrics) ---
     gateway_host: str = "0.0.0.0"
     gateway_port: int = 8000
+    frontend_dir: Path | None = Field(
+        default_factory=_repo_frontend_dist,
+        description="The web app's build (index.html, assets/) that the gateway serves at /; "
+        "default: the source tree's frontend/dist when it exists; none: not served",
+    )
     stt_metrics_port: int = 9101
     mt_metrics_port: int = 9102
 
@@ -157,6 +168,12 @@ class Settings(BaseSettings):
 
     # --- secrets (read through *_FILE in production) ---
     jwt_secret: str = Field("dev-only-change-me", description="Current HS256 signing key")
+
+    @field_validator("frontend_dir", mode="before")
+    @classmethod
+    def _no_frontend(cls, value: Any) -> Any:
+        """``BABELROOM_FRONTEND_DIR=`` (empty) turns the web app off instead of serving the current directory."""
+        return None if value == "" else value
 
     @model_validator(mode="before")
     @classmethod
