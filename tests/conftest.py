@@ -99,6 +99,26 @@ def run_sql(url: str, *statements: str, params: dict | None = None) -> list[dict
 
 
 @pytest.fixture(scope="session")
+def project_state_dir() -> Iterator:
+    """Makes state directories under the project's ``.state/tests/`` (for anything that starts an
+    embedded PostgreSQL: see TEST_PGDATA) and removes them after the session."""
+    import shutil
+    import uuid
+
+    made: list[Path] = []
+
+    def make(name: str) -> Path:
+        path = ROOT / ".state" / "tests" / f"{name}-{uuid.uuid4().hex[:8]}"
+        path.mkdir(parents=True)
+        made.append(path)
+        return path
+
+    yield make
+    for path in made:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
 def pg_database_url() -> Iterator[str]:
     """A new database on the embedded test PostgreSQL, migrated to head, dropped after the session."""
     import os

@@ -16,7 +16,7 @@ import redis
 
 from babelroom.audio.pcm import decode_file
 from babelroom.bus.streams import AUDIO_STREAM, STT_GROUP
-from babelroom.client import SpeakerRun, listen, stream_speaker
+from babelroom.client import ApiClient, SpeakerRun, listen, stream_speaker
 from babelroom.devstack import LocalStack
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "speech"
@@ -33,27 +33,40 @@ def normalise(text: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory):
+def stack(project_state_dir):
     env = {"BABELROOM_BUS_CLAIM_IDLE_MS": "1500", "BABELROOM_LOG_LEVEL": "INFO"}
-    with LocalStack(state_dir=tmp_path_factory.mktemp("stack"), stt_workers=2, env=env) as s:
+    with LocalStack(state_dir=project_state_dir("e2e-stack"), stt_workers=2, env=env) as s:
         yield s
+
+
+async def open_room(stack) -> tuple[str, str, str]:
+    """Through the API: a speaker opens a room, a listener joins it; returns the room and both tokens."""
+    tag = uuid.uuid4().hex[:6]
+    async with ApiClient(stack.gateway_url) as speaker, ApiClient(stack.gateway_url) as listener:
+        await speaker.register(f"alice-{tag}@e2e.local", "password-123", "Alice")
+        await listener.register(f"lee-{tag}@e2e.local", "password-123", "Lee")
+        room = (await speaker.create_room("e2e"))["id"]
+        await listener.join(room, listen_only=True)
+        return room, speaker.token, listener.token
 
 
 async def converse(stack, audio, *, langs=("es", "en"), realtime=True, after_speaking=None):
     """Stream ``audio`` as one speaker; collect captions per listener language until every
     accepted segment has settled (final or retraction)."""
-    room = f"t-{uuid.uuid4().hex[:6]}"
+    room, speaker_token, listener_token = await open_room(stack)
     got = {lang: [] for lang in langs}
     stop = asyncio.Event()
     connected = {lang: asyncio.Event() for lang in langs}
     tasks = [
-        asyncio.create_task(listen(stack.ws_url(f"/ws/rooms/{room}/captions?lang={lang}"), got[lang].append, stop, connected[lang]))
+        asyncio.create_task(listen(stack.ws_url(f"/ws/rooms/{room}/captions?lang={lang}"), got[lang].append, stop,
+                                   connected[lang], token=listener_token))
         for lang in langs
     ]
     await asyncio.gather(*(e.wait() for e in connected.values()))
     run = SpeakerRun("alice")
     speaking = asyncio.create_task(
-        stream_speaker(stack.ws_url(f"/ws/rooms/{room}/audio"), run, name="Alice", language="en", audio=audio, realtime=realtime)
+        stream_speaker(stack.ws_url(f"/ws/rooms/{room}/audio"), run, token=speaker_token, name="Alice", language="en",
+                       audio=audio, realtime=realtime)
     )
     await speaking
     if after_speaking is not None:
