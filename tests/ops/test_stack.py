@@ -106,7 +106,6 @@ def test_prometheus_retention_and_configs(stack_config):
 #: Commands the stack runs that the CLI does not have yet, and who adds them.
 PENDING_COMMANDS = {
     "tts": "the quick-TTS issue adds `babelroom tts` (HTTP :9103)",
-    "jobs": "the jobs-worker issue adds `babelroom jobs --queue xtts|diarization` (HTTP :9104)",
 }
 
 
