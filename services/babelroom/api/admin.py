@@ -152,15 +152,19 @@ async def organisations(session: AsyncSession = Depends(db_session)) -> list[Org
     return [OrganisationOut.model_validate(o) for o in rows.scalars()]
 
 
+async def _commit_organisation(session: AsyncSession) -> None:
+    try:
+        await session.commit()
+    except IntegrityError as exc:
+        raise ApiError(409, "conflict", "an organisation of that name exists") from exc
+
+
 @router.post("/organisations", status_code=201, response_model=OrganisationOut, responses=responses(409))
 async def add_organisation(body: OrganisationIn, session: AsyncSession = Depends(db_session)) -> OrganisationOut:
     """Create an organisation; its ``limit_overrides`` are its enterprise terms."""
     org = Organisation(id=uuid.uuid4(), **body.model_dump())
     session.add(org)
-    try:
-        await session.commit()
-    except IntegrityError as exc:
-        raise ApiError(409, "conflict", "an organisation of that name exists") from exc
+    await _commit_organisation(session)
     await session.refresh(org)
     return OrganisationOut.model_validate(org)
 
@@ -172,10 +176,7 @@ async def put_organisation(org_id: uuid.UUID, body: OrganisationIn,
     if org is None:
         raise ApiError(404, "not_found", "no such organisation")
     org.name, org.limit_overrides = body.name, body.limit_overrides
-    try:
-        await session.commit()
-    except IntegrityError as exc:
-        raise ApiError(409, "conflict", "an organisation of that name exists") from exc
+    await _commit_organisation(session)
     return OrganisationOut.model_validate(org)
 
 
