@@ -1,6 +1,8 @@
 """The admin API: users, organisations, tiers as data, active rooms and capacity (drain: see
 tests/rooms/test_rooms_api.py); nobody else may use it."""
 
+from babelroom import metrics
+from babelroom.rooms.upkeep import upkeep_once
 from tests.conftest import TEST_SLOTS
 
 
@@ -55,7 +57,7 @@ def test_tier_limits_are_data_an_admin_changes_at_once(gateway, accounts):
                        headers=admin.headers).status_code == 404
 
 
-def test_active_rooms_and_capacity(gateway, accounts):
+def test_active_rooms_capacity_and_their_gauges(gateway, accounts):
     admin, owner = accounts.create(role="admin"), accounts.create()
     room_id = gateway.post("/api/rooms", json={"name": "live"}, headers=owner.headers).json()["id"]
     rooms = gateway.get("/api/admin/rooms", headers=admin.headers).json()
@@ -64,3 +66,9 @@ def test_active_rooms_and_capacity(gateway, accounts):
     assert [(p["pool"], p["slots"], p["used"]) for p in pools] == [("stt", TEST_SLOTS, 1), ("mt", TEST_SLOTS, 1)]
     assert pools[0]["instances"][0] == {"pool": "stt", "instance": "stt-test", "slots": TEST_SLOTS, "used": 1,
                                         "utilisation": 1 / TEST_SLOTS, "draining": False}
+    state = gateway.app.state
+    exported = gateway.portal.call(upkeep_once, state.rooms, state.db, set())
+    assert exported == {("stt", "stt-test"), ("mt", "mt-test")}
+    assert metrics.ROOMS_ACTIVE._value.get() == 1
+    assert metrics.CAPACITY_SLOTS_USED.labels("stt", "stt-test")._value.get() == 1
+    assert metrics.CAPACITY_SLOTS.labels("mt", "mt-test")._value.get() == TEST_SLOTS
