@@ -1,0 +1,78 @@
+// The app shell: who is signed in, the header, and the page the hash route asks for.
+import { useCallback, useEffect, useMemo, useState } from "react";
+
+import { ApiClient } from "./api/client";
+import { ApiContext } from "./api/instance";
+import type { Me } from "./api/types";
+import { ErrorNotice } from "./components/ErrorNotice";
+import { AuthPage } from "./pages/AuthPage";
+import { LobbyPage } from "./pages/LobbyPage";
+import { RoomPage } from "./pages/RoomPage";
+import { useRoute } from "./router";
+
+export function App({ api: given }: { api?: ApiClient }) {
+  const [signedOutReason, setSignedOutReason] = useState<string | null>(null);
+  const api = useMemo(() => given ?? new ApiClient({ onSignedOut: setSignedOutReason }), [given]);
+  const route = useRoute();
+  const [tokens, setTokens] = useState(api.tokens.get());
+  const [me, setMe] = useState<Me | null>(null);
+  const [meError, setMeError] = useState<unknown>(null);
+  const userId = tokens?.userId ?? null;
+
+  useEffect(() => api.tokens.subscribe(setTokens), [api]);
+
+  const loadMe = useCallback(() => {
+    api.me().then(
+      (m) => {
+        setMe(m);
+        setMeError(null);
+      },
+      (error) => setMeError(error),
+    );
+  }, [api]);
+
+  useEffect(() => {
+    setMe(null);
+    if (userId) {
+      setSignedOutReason(null);
+      loadMe();
+    }
+  }, [userId, loadMe]);
+
+  let page;
+  if (!userId) page = <AuthPage notice={signedOutReason} />;
+  else if (!me) {
+    page = (
+      <main className="narrow">
+        {meError ? <ErrorNotice error={meError} onRetry={loadMe} /> : <p role="status">Loading your account…</p>}
+      </main>
+    );
+  } else if (route.page === "room") {
+    page = <RoomPage key={route.roomId} roomId={route.roomId} listenOnly={route.listenOnly} me={me} />;
+  } else page = <LobbyPage me={me} onMeChanged={loadMe} />;
+
+  return (
+    <ApiContext.Provider value={api}>
+      {/* Not an href="#…" target: the hash is the route. */}
+      <button type="button" className="skip-link" onClick={() => document.getElementById("main-content")?.focus()}>
+        Skip to content
+      </button>
+      {userId && (
+        <header className="app-header">
+          <a className="brand" href="#/" data-testid="home-link">
+            Babelroom
+          </a>
+          {me && (
+            <span className="who" data-testid="current-user">
+              {me.user.display_name} <span className="badge" data-testid="current-tier">{me.effective.tier}</span>
+            </span>
+          )}
+          <button type="button" className="secondary" data-testid="sign-out" onClick={() => void api.logout()}>
+            Sign out
+          </button>
+        </header>
+      )}
+      <div id="main-content" tabIndex={-1}>{page}</div>
+    </ApiContext.Provider>
+  );
+}

@@ -1,0 +1,107 @@
+import { describe, expect, it } from "vitest";
+
+import type { CaptionMessage, CaptionType } from "../api/types";
+import { captionReducer, initialCaptionState, MAX_LINES, type CaptionState } from "./reducer";
+
+let roomSeq = 0;
+
+function caption(type: CaptionType, segment: string, text: string, extra: Partial<CaptionMessage> = {}): CaptionMessage {
+  return {
+    v: 1,
+    type,
+    room: "r1",
+    speaker: "u-ana",
+    speaker_name: "Ana",
+    language: "en",
+    segment_id: segment,
+    seq: 1,
+    room_seq: type === "final" ? ++roomSeq : 0,
+    audio_start_ms: 0,
+    audio_end_ms: 1000,
+    text,
+    translation: { language: "es", text: `es:${text}`, backend: "apertium" },
+    ...extra,
+  };
+}
+
+function run(...messages: CaptionMessage[]): CaptionState {
+  return messages.reduce((s, message) => captionReducer(s, { type: "message", message }), initialCaptionState);
+}
+
+describe("captionReducer", () => {
+  it("replaces a partial in place, keeping its position", () => {
+    const state = run(
+      caption("partial", "a", "hello"),
+      caption("partial", "b", "other speaker", { speaker: "u-bo", speaker_name: "Bo" }),
+      caption("partial", "a", "hello every"),
+    );
+    expect(state.lines.map((l) => [l.segmentId, l.text])).toEqual([
+      ["a", "es:hello every"],
+      ["b", "es:other speaker"],
+    ]);
+    expect(state.lines[0]).toMatchObject({ type: "partial", original: "hello every", originalLang: "en", lang: "es" });
+  });
+
+  it("lets a final replace the partial in place and ignores a stale partial after it", () => {
+    const final = caption("final", "a", "Hello everyone.");
+    const state = run(
+      caption("partial", "a", "hello"),
+      caption("partial", "b", "next"),
+      final,
+      caption("partial", "a", "hello ev"), // late partial of a finished segment
+    );
+    expect(state.lines).toHaveLength(2);
+    expect(state.lines[0]).toMatchObject({ segmentId: "a", type: "final", text: "es:Hello everyone.", speakerName: "Ana" });
+    expect(state.lastRoomSeq).toBe(final.room_seq);
+  });
+
+  it("removes a retracted segment's line", () => {
+    const state = run(caption("partial", "a", "uh"), caption("partial", "b", "yes"), caption("retract", "a", ""));
+    expect(state.lines.map((l) => l.segmentId)).toEqual(["b"]);
+    expect(captionReducer(state, { type: "message", message: caption("retract", "zzz", "") })).toBe(state);
+  });
+
+  it("shows a final replayed after a reconnect only once (dedupe by segment_id)", () => {
+    const f1 = caption("final", "a", "One.");
+    const f2 = caption("final", "b", "Two.");
+    let state = run(f1, f2);
+    // reconnect with since=f1.room_seq - 1 (or a language change): the server replays f1 and f2
+    state = [f1, f2, caption("final", "c", "Three.")].reduce(
+      (s, message) => captionReducer(s, { type: "message", message }),
+      state,
+    );
+    expect(state.lines.map((l) => l.segmentId)).toEqual(["a", "b", "c"]);
+    expect(state.lastRoomSeq).toBe(roomSeq);
+  });
+
+  it("keeps lastRoomSeq at the highest final even when finals arrive out of order", () => {
+    const f1 = caption("final", "a", "One.");
+    const f2 = caption("final", "b", "Two.");
+    expect(run(f2, f1).lastRoomSeq).toBe(f2.room_seq);
+  });
+
+  it("a final in a new language replaces the old language's partial (language switch)", () => {
+    const state = run(
+      caption("partial", "a", "hello"),
+      caption("final", "a", "Hello.", { translation: { language: "fr", text: "Bonjour.", backend: "nllb" } }),
+    );
+    expect(state.lines).toHaveLength(1);
+    expect(state.lines[0]).toMatchObject({ lang: "fr", text: "Bonjour.", type: "final", original: "Hello." });
+  });
+
+  it(`keeps the newest ${MAX_LINES} lines`, () => {
+    let state = initialCaptionState;
+    for (let i = 0; i < MAX_LINES + 5; i++) {
+      state = captionReducer(state, { type: "message", message: caption("final", `s${i}`, `line ${i}`) });
+    }
+    expect(state.lines).toHaveLength(MAX_LINES);
+    expect(state.lines[0].segmentId).toBe("s5");
+  });
+
+  it("clear empties the lines but remembers where the room is", () => {
+    const state = run(caption("final", "a", "One."));
+    const cleared = captionReducer(state, { type: "clear" });
+    expect(cleared.lines).toEqual([]);
+    expect(cleared.lastRoomSeq).toBe(state.lastRoomSeq);
+  });
+});

@@ -1,0 +1,85 @@
+// The caption panel's state: one line per segment, in the order segments first appeared.
+//
+// - partial: replaces the segment's line in place (its text grows and changes while the speaker talks);
+//   a partial that arrives after the segment's final is stale and ignored;
+// - final: replaces the partial in place, or is appended; a final seen again (the replay after a
+//   reconnect, `since=`) replaces itself, so nothing is shown twice;
+// - retract: the segment was not speech after all: its line goes.
+// `lastRoomSeq` is the highest room_seq of any final: what a reconnecting socket passes as `since`.
+
+import type { CaptionMessage } from "../api/types";
+
+export interface CaptionLine {
+  segmentId: string;
+  type: "partial" | "final";
+  speaker: string;
+  speakerName: string;
+  /** The language of `text` (the listener's). */
+  lang: string;
+  text: string;
+  /** What the speaker said, in their language. */
+  original: string;
+  originalLang: string;
+  roomSeq: number;
+  audioStartMs: number;
+}
+
+export interface CaptionState {
+  lines: CaptionLine[];
+  lastRoomSeq: number;
+}
+
+export type CaptionAction = { type: "message"; message: CaptionMessage } | { type: "clear" };
+
+/** Lines kept; older ones drop off the top (the full transcript is in the export). */
+export const MAX_LINES = 500;
+
+export const initialCaptionState: CaptionState = { lines: [], lastRoomSeq: 0 };
+
+function lineOf(message: CaptionMessage, type: "partial" | "final"): CaptionLine {
+  return {
+    segmentId: message.segment_id,
+    type,
+    speaker: message.speaker,
+    speakerName: message.speaker_name,
+    lang: message.translation?.language ?? message.language,
+    text: message.translation?.text ?? message.text,
+    original: message.text,
+    originalLang: message.language,
+    roomSeq: message.room_seq,
+    audioStartMs: message.audio_start_ms,
+  };
+}
+
+function upsert(lines: CaptionLine[], index: number, line: CaptionLine): CaptionLine[] {
+  if (index >= 0) {
+    const next = lines.slice();
+    next[index] = line;
+    return next;
+  }
+  const next = [...lines, line];
+  return next.length > MAX_LINES ? next.slice(next.length - MAX_LINES) : next;
+}
+
+export function captionReducer(state: CaptionState, action: CaptionAction): CaptionState {
+  if (action.type === "clear") return { lines: [], lastRoomSeq: state.lastRoomSeq };
+  const message = action.message;
+  if (!message || !message.segment_id) return state;
+  const index = state.lines.findIndex((l) => l.segmentId === message.segment_id);
+  switch (message.type) {
+    case "partial": {
+      if (index >= 0 && state.lines[index].type === "final") return state; // stale
+      return { ...state, lines: upsert(state.lines, index, lineOf(message, "partial")) };
+    }
+    case "final": {
+      const lastRoomSeq = Math.max(state.lastRoomSeq, message.room_seq || 0);
+      return { lines: upsert(state.lines, index, lineOf(message, "final")), lastRoomSeq };
+    }
+    case "retract": {
+      if (index < 0) return state;
+      return { ...state, lines: state.lines.filter((_, i) => i !== index) };
+    }
+    default:
+      return state;
+  }
+}

@@ -1,0 +1,236 @@
+// The caption WebSocket (/ws/rooms/{room}/captions?lang=xx&since=N) with automatic reconnection.
+//
+// The access token goes in the `bearer` subprotocol (Sec-WebSocket-Protocol: bearer, <token>), which
+// keeps it out of URLs and access logs; the gateway also takes ?token=. Every (re)connection passes
+// `since` = the last final's room_seq, so the gateway replays the finals missed while disconnected.
+//
+// Close codes (services/babelroom/gateway/admission.py): 4401 token refused → refresh it and
+// reconnect; 4403 not admitted (left, lease lapsed), 4410 room closed, 4400 bad query → stop; any
+// other close (network, server restart, 1011) → reconnect after 0.5 s, 1 s, 2 s … up to 10 s.
+
+import type { CaptionMessage, NoticeMessage } from "../api/types";
+
+export type SocketStatus = "connecting" | "open" | "reconnecting" | "closed";
+
+export interface SocketState {
+  status: SocketStatus;
+  /** Failed connections in a row (0 when open). */
+  attempt: number;
+  /** When the next try starts (epoch ms), while reconnecting. */
+  retryAt: number | null;
+  closeCode: number | null;
+  closeReason: string | null;
+}
+
+export interface WebSocketLike {
+  onopen: ((ev: Event) => unknown) | null;
+  onmessage: ((ev: MessageEvent) => unknown) | null;
+  onclose: ((ev: CloseEvent) => unknown) | null;
+  onerror: ((ev: Event) => unknown) | null;
+  close(code?: number, reason?: string): void;
+}
+
+export type WebSocketFactory = (url: string, protocols: string[]) => WebSocketLike;
+
+export interface CaptionSocketOptions {
+  /** e.g. "ws://host:8000"; default: this page's origin. */
+  wsBase?: string;
+  room: string;
+  lang: string;
+  /** `since` of the first connection: 0 replays the room's recent finals, null starts live. */
+  initialSince?: number | null;
+  /** The last final's room_seq the caller has (the reducer's lastRoomSeq). */
+  lastRoomSeq: () => number;
+  token: () => string | null;
+  /** Refresh the access token after a 4401; resolves false when the user is signed out. */
+  refreshToken: () => Promise<boolean>;
+  onCaption: (message: CaptionMessage) => void;
+  onNotice?: (notice: NoticeMessage) => void;
+  onState?: (state: SocketState) => void;
+  createSocket?: WebSocketFactory;
+  initialBackoffMs?: number;
+  maxBackoffMs?: number;
+  now?: () => number;
+}
+
+export const TERMINAL_CODES: Record<number, string> = {
+  4400: "The caption request was refused",
+  4403: "You are no longer in this room",
+  4410: "The room has closed",
+};
+
+export function defaultWsBase(): string {
+  if (typeof location === "undefined") return "ws://127.0.0.1:8000";
+  return `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}`;
+}
+
+export function captionsUrl(wsBase: string, room: string, lang: string, since: number | null): string {
+  const params = new URLSearchParams({ lang });
+  if (since !== null) params.set("since", String(since));
+  return `${wsBase}/ws/rooms/${encodeURIComponent(room)}/captions?${params}`;
+}
+
+export class CaptionSocket {
+  private socket: WebSocketLike | null = null;
+  private timer: ReturnType<typeof setTimeout> | null = null;
+  private stopped = true;
+  private connectedOnce = false;
+  private authFailures = 0;
+  private lang: string;
+  private state: SocketState = { status: "closed", attempt: 0, retryAt: null, closeCode: null, closeReason: null };
+  private readonly createSocket: WebSocketFactory;
+  private readonly now: () => number;
+
+  constructor(private readonly options: CaptionSocketOptions) {
+    this.lang = options.lang;
+    this.createSocket = options.createSocket ?? ((url, protocols) => new WebSocket(url, protocols));
+    this.now = options.now ?? Date.now;
+  }
+
+  get language(): string {
+    return this.lang;
+  }
+
+  get current(): SocketState {
+    return this.state;
+  }
+
+  start(): void {
+    this.stopped = false;
+    this.connect();
+  }
+
+  /** Listen in another language: reconnect now, asking for the finals after the last one seen. */
+  setLanguage(lang: string): void {
+    if (lang === this.lang) return;
+    this.lang = lang;
+    if (!this.stopped) this.restart();
+  }
+
+  /** Skip the wait (the banner's "Reconnect now"); also revives a stopped socket. */
+  reconnectNow(): void {
+    this.stopped = false;
+    this.restart();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.clearTimer();
+    this.detach()?.close(1000, "bye");
+    this.update({ status: "closed", retryAt: null });
+  }
+
+  private restart(): void {
+    this.clearTimer();
+    this.detach()?.close(1000, "reconnecting");
+    this.connect();
+  }
+
+  private update(patch: Partial<SocketState>): void {
+    this.state = { ...this.state, ...patch };
+    this.options.onState?.(this.state);
+  }
+
+  private clearTimer(): void {
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer = null;
+  }
+
+  private detach(): WebSocketLike | null {
+    const socket = this.socket;
+    if (socket) socket.onopen = socket.onmessage = socket.onclose = socket.onerror = null;
+    this.socket = null;
+    return socket;
+  }
+
+  private since(): number | null {
+    if (!this.connectedOnce) return this.options.initialSince === undefined ? 0 : this.options.initialSince;
+    return this.options.lastRoomSeq();
+  }
+
+  private connect(): void {
+    const token = this.options.token();
+    if (!token) {
+      this.update({ status: "closed", closeCode: 4401, closeReason: "Signed out" });
+      return;
+    }
+    const url = captionsUrl(this.options.wsBase ?? defaultWsBase(), this.options.room, this.lang, this.since());
+    this.update({ status: this.state.attempt > 0 ? "reconnecting" : "connecting", retryAt: null });
+    let socket: WebSocketLike;
+    try {
+      socket = this.createSocket(url, ["bearer", token]);
+    } catch {
+      this.scheduleRetry(1006, "could not open the socket");
+      return;
+    }
+    this.socket = socket;
+    socket.onopen = () => {
+      this.connectedOnce = true; // from now on, `since` is the last final seen
+      this.update({ status: "open", attempt: 0, closeCode: null, closeReason: null });
+    };
+    socket.onmessage = (event: MessageEvent) => this.receive(event.data);
+    socket.onerror = () => undefined; // a close event follows
+    socket.onclose = (event: CloseEvent) => {
+      this.detach();
+      this.closed(event.code, event.reason);
+    };
+  }
+
+  private receive(data: unknown): void {
+    if (typeof data !== "string") return;
+    let message: { type?: string };
+    try {
+      message = JSON.parse(data);
+    } catch {
+      return;
+    }
+    if (message.type === "notice") this.options.onNotice?.(message as NoticeMessage);
+    else if (message.type === "partial" || message.type === "final" || message.type === "retract") {
+      this.authFailures = 0;
+      this.options.onCaption(message as CaptionMessage);
+    }
+  }
+
+  private closed(code: number, reason: string): void {
+    if (this.stopped) return;
+    if (code in TERMINAL_CODES) {
+      this.stopped = true;
+      this.update({ status: "closed", retryAt: null, closeCode: code, closeReason: reason || TERMINAL_CODES[code] });
+      return;
+    }
+    if (code === 4401) {
+      this.authFailures += 1;
+      if (this.authFailures > 2) {
+        this.stopped = true;
+        this.update({ status: "closed", closeCode: code, closeReason: reason || "Sign in again" });
+        return;
+      }
+      this.update({ status: "reconnecting", attempt: this.state.attempt + 1, closeCode: code, closeReason: reason });
+      this.options.refreshToken().then(
+        (ok) => {
+          if (this.stopped) return;
+          if (ok) this.connect();
+          else {
+            this.stopped = true;
+            this.update({ status: "closed", closeCode: code, closeReason: "Signed out" });
+          }
+        },
+        () => this.scheduleRetry(code, reason),
+      );
+      return;
+    }
+    this.scheduleRetry(code, reason);
+  }
+
+  private scheduleRetry(code: number, reason: string): void {
+    const attempt = this.state.attempt + 1;
+    const initial = this.options.initialBackoffMs ?? 500;
+    const delay = Math.min(this.options.maxBackoffMs ?? 10_000, initial * 2 ** (attempt - 1));
+    this.clearTimer();
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      if (!this.stopped) this.connect();
+    }, delay);
+    this.update({ status: "reconnecting", attempt, retryAt: this.now() + delay, closeCode: code, closeReason: reason || null });
+  }
+}
