@@ -165,6 +165,19 @@ class Settings(BaseSettings):
         "", description="Interfaces Janus gathers ICE candidates on (comma-separated; empty: all)"
     )
     janus_timeout_s: float = Field(10.0, description="Janus API request timeout (s)")
+    janus_enabled: bool = Field(
+        False, description="Rooms get a Janus VideoRoom (calls); off: captions only, no video"
+    )
+    janus_public_url: str | None = Field(
+        None, description="Janus API URL as the browser reaches it (default: janus_url)"
+    )
+    janus_bitrate_bps: int = Field(1_000_000, description="Publisher bitrate cap of a Janus room (bit/s)")
+    janus_tier_bitrate_bps: dict[str, int] = Field(
+        default_factory=dict, description="Bitrate cap by tier name, overriding janus_bitrate_bps"
+    )
+    janus_sync_interval_s: float = Field(
+        2.0, description="How often the gateway matches audio taps to Janus's publishers (s)"
+    )
 
     # --- secrets (read through *_FILE in production) ---
     jwt_secret: str = Field("dev-only-change-me", description="Current HS256 signing key")

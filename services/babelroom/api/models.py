@@ -91,6 +91,16 @@ class ParticipantOut(BaseModel):
     joined_at: datetime
 
 
+class JanusJoinOut(BaseModel):
+    """What the browser needs to enter the room's Janus VideoRoom (in the create and join answers)."""
+
+    server: str = Field(description="Janus API URL as the browser reaches it")
+    room: str = Field(description="VideoRoom room id (string ids)")
+    token: str = Field(description="Join token the room's `allowed` list holds for this user")
+    id: str = Field(description="Publisher id to join with (the user id: the audio tap maps it to the speaker)")
+    display: str = Field(description="VideoRoom display name")
+
+
 class RoomOut(BaseModel):
     """A room, its live participants and where its sockets are."""
 
@@ -105,3 +115,5 @@ class RoomOut(BaseModel):
     participants: list[ParticipantOut]
     audio_ws: str = Field(description="Audio socket path (add ?token=…)", examples=["/ws/rooms/…/audio"])
     captions_ws: str = Field(description="Caption socket path (add ?lang=xx&token=…)")
+    janus: JanusJoinOut | None = Field(
+        None, description="The call (create and join answers, when the SFU is enabled); null otherwise")

@@ -16,25 +16,45 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from babelroom.api.deps import current_user, db_session, rate_limit
 from babelroom.api.errors import ApiError, responses
-from babelroom.api.models import ParticipantOut, RoomOut
+from babelroom.api.models import JanusJoinOut, ParticipantOut, RoomOut
 from babelroom.db.models import Room, RoomParticipant, User
 from babelroom.rooms.manager import RoomManager
+from babelroom.tiers import effective_limits
 
 router = APIRouter(prefix="/api/rooms", tags=["rooms"], dependencies=[Depends(rate_limit)],
                    responses=responses(400, 401, 429))
 
 
+SPOKEN = Field("en", pattern=r"^[a-z]{2,3}$", examples=["en"],
+               description="Language the user speaks in the call (ISO 639-1): their captions' source language")
+
+
 class CreateRoom(BaseModel):
     name: str = Field(min_length=1, max_length=200, examples=["Weekly sync"])
     listen_only: bool = Field(False, description="Join without a speaking-stream slot")
+    spoken_language: str = SPOKEN
 
 
 class JoinRoom(BaseModel):
     listen_only: bool = Field(False, description="Join without a speaking-stream slot")
+    spoken_language: str = SPOKEN
 
 
 def manager_of(request: Request) -> RoomManager:
     return request.app.state.rooms
+
+
+async def call_for(manager: RoomManager, room: Room, user: User, spoken_language: str,
+                   owner: User | None = None) -> JanusJoinOut | None:
+    """Admit ``user`` to the room's Janus VideoRoom (None when the SFU is off or unreachable); the
+    caps come from the owner's tier."""
+    if manager.calls is None:
+        return None
+    limits = effective_limits(owner or room.owner)
+    joined = await manager.calls.joined(
+        str(room.id), participant=str(user.id), name=user.display_name, language=spoken_language,
+        max_publishers=limits.participants_per_room, tier=limits.tier)
+    return None if joined is None else JanusJoinOut(**vars(joined))
 
 
 async def room_out(session: AsyncSession, manager: RoomManager, room: Room) -> RoomOut:
@@ -55,7 +75,9 @@ async def create_room(body: CreateRoom, user: User = Depends(current_user),
                       manager: RoomManager = Depends(manager_of)) -> RoomOut:
     """Open a room and join it. 403 at the ``concurrent_rooms`` limit, 503 when no slot is free."""
     room = await manager.create(session, user, body.name, listen_only=body.listen_only)
-    return await room_out(session, manager, room)
+    out = await room_out(session, manager, room)
+    out.janus = await call_for(manager, room, user, body.spoken_language, owner=user)
+    return out
 
 
 @router.get("", response_model=list[RoomOut])
@@ -82,9 +104,13 @@ async def show_room(room_id: uuid.UUID, _: User = Depends(current_user), session
 async def join_room(room_id: uuid.UUID, body: JoinRoom, user: User = Depends(current_user),
                     session: AsyncSession = Depends(db_session),
                     manager: RoomManager = Depends(manager_of)) -> RoomOut:
-    """Enter a room. 403 at ``participants_per_room`` or after the room's ``room_minutes``."""
+    """Enter a room. 403 at ``participants_per_room`` or after the room's ``room_minutes``.
+
+    With the SFU enabled, ``janus`` says how to enter the call (a fresh join token each time)."""
     room = await manager.join(session, user, room_id, listen_only=body.listen_only)
-    return await room_out(session, manager, room)
+    out = await room_out(session, manager, room)
+    out.janus = await call_for(manager, room, user, body.spoken_language)
+    return out
 
 
 @router.post("/{room_id}/leave", status_code=204, response_class=Response, responses=responses(403, 404))

@@ -3,7 +3,8 @@
 Besides serving requests, each replica runs in its lifespan: the migrations (when
 ``database_migrate_on_start``), a member of the ``persist`` consumer group (finals → transcript
 history, :mod:`babelroom.persist`) and the room upkeep (expiry, vanished participants, gauges,
-:mod:`babelroom.rooms.upkeep`). The OpenAPI schema is at ``/openapi.json``, the docs at ``/docs``.
+:mod:`babelroom.rooms.upkeep`) and, with ``janus_enabled``, the
+call sync (audio taps for Janus publishers, :mod:`babelroom.sfu.calls`). The OpenAPI schema is at ``/openapi.json``, the docs at ``/docs``.
 When ``frontend_dir`` holds a build of the web app (``frontend/``), it is served at ``/``, after
 every other route, so ``/api``, ``/ws`` and the ops routes win.
 """
@@ -36,6 +37,7 @@ from babelroom.persist import run_persist
 from babelroom.rooms.capacity import Capacity
 from babelroom.rooms.manager import RoomManager
 from babelroom.rooms.upkeep import run_upkeep
+from babelroom.sfu.calls import Calls, run_call_sync
 
 
 class WebApp(StaticFiles):
@@ -76,16 +78,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.capacity = Capacity(app.state.redis, settings.room_lease_ttl_s)
         app.state.rooms = RoomManager(settings, app.state.redis, app.state.capacity)
         app.state.rate_limiter = RateLimiter(app.state.redis)
+        app.state.rooms.calls = calls = Calls.from_settings(settings, app.state.redis)
         stop = asyncio.Event()
         background = [
             asyncio.create_task(run_persist(settings, app.state.redis, app.state.db, stop)),
             asyncio.create_task(run_upkeep(app.state.rooms, app.state.db, settings.room_sweep_interval_s)),
         ]
+        if calls is not None:
+            background.append(asyncio.create_task(run_call_sync(calls, settings.janus_sync_interval_s)))
         yield
         stop.set()
         for task in background:
             task.cancel()
         await asyncio.gather(*background, return_exceptions=True)
+        if calls is not None:
+            await calls.close()
         await app.state.db.close()
         await app.state.redis.aclose()
 

@@ -37,6 +37,7 @@ from babelroom.db.models import Room, RoomParticipant, User
 from babelroom.db.session import Database
 from babelroom.rooms import notices
 from babelroom.rooms.capacity import POOLS, Capacity, NoCapacity
+from babelroom.sfu.calls import Calls
 from babelroom.tiers import LimitExceeded, check_quota, effective_limits
 
 log = structlog.get_logger(__name__)
@@ -63,6 +64,7 @@ class RoomManager:
         self.settings = settings
         self.redis = redis
         self.capacity = capacity
+        self.calls: Calls | None = None  # the rooms' Janus side (babelroom.sfu.calls), when enabled
 
     # --- queries ---
 
@@ -209,6 +211,8 @@ class RoomManager:
 
     async def _gone(self, room: str, user: str, reason: str) -> None:
         await self.capacity.release(room, user)
+        if self.calls is not None:
+            await self.calls.left(room, user)
         await notices.publish(self.redis, Notice(
             room=room, code="participant_left", user=user, reason=reason, message=f"participant {reason}"))
         metrics.ROOM_EVENTS.labels(f"participant_{reason}").inc()
@@ -223,6 +227,8 @@ class RoomManager:
         )
         await session.commit()
         await self.capacity.release_room(str(room.id))
+        if self.calls is not None:
+            await self.calls.closed(str(room.id))
         await notices.publish(self.redis, Notice(
             room=str(room.id), code="room_closed", reason=reason, message=f"the room is closed ({reason})"))
         metrics.ROOM_EVENTS.labels(f"closed_{reason}").inc()
