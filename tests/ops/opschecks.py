@@ -152,7 +152,7 @@ DESIGN_RESOURCES: dict[str, tuple[int, float, str]] = {
 #: where each service must run: a node label value, or "manager" (node.role == manager).
 DESIGN_PLACEMENT: dict[str, str] = {
     "stt": "ai", "mt": "ai", "postgres": "ai", "redis": "ai", "pg-backup": "ai",
-    "traefik": "media", "gateway": "media", "janus": "media", "tts": "media",
+    "traefik": "media", "gateway": "media", "janus": "media", "media": "media", "tts": "media",
     "prometheus": "ops", "grafana": "ops", "xtts": "ops", "diarization": "ops",
     "socket-proxy": "manager", "autoscaler": "manager",
 }
