@@ -89,11 +89,12 @@ export class VideoRoomSession implements MediaSession {
     if (!this.stopped) this.callbacks.onStatus({ state: "error", detail });
   }
 
-  private authFields(): Record<string, unknown> {
-    const fields: Record<string, unknown> = { room: this.info.room };
-    if (this.info.token) fields.token = this.info.token;
-    if (this.info.pin) fields.pin = this.info.pin;
-    return fields;
+  /** A VideoRoom join of ``ptype`` with the room, its token and pin, and ``fields``. */
+  private joinRequest(ptype: "publisher" | "subscriber", fields: Record<string, unknown>): JanusJS.PluginMessage["message"] {
+    const join: Record<string, unknown> = { request: "join", ptype, room: this.info.room, ...fields };
+    if (this.info.token) join.token = this.info.token;
+    if (this.info.pin) join.pin = this.info.pin;
+    return join as JanusJS.PluginMessage["message"];
   }
 
   private emit(): void {
@@ -113,15 +114,9 @@ export class VideoRoomSession implements MediaSession {
       opaqueId: this.opaqueId,
       success: (handle) => {
         this.publisher = handle;
-        const join: Record<string, unknown> = {
-          request: "join",
-          ptype: "publisher",
-          display: this.info.display ?? this.me.display,
-          ...this.authFields(),
-        };
         const id = this.info.id ?? this.me.id;
-        if (id) join.id = id;
-        handle.send({ message: join as JanusJS.PluginMessage["message"] });
+        const display = this.info.display ?? this.me.display;
+        handle.send({ message: this.joinRequest("publisher", id ? { display, id } : { display }) });
       },
       error: (error) => this.fail(`Video relay: ${error}`),
       onmessage: (message, jsep) => this.onPublisherMessage(message as VideoRoomMessage, jsep),
@@ -189,14 +184,9 @@ export class VideoRoomSession implements MediaSession {
       opaqueId: this.opaqueId,
       success: (handle) => {
         feed.handle = handle;
-        const join: Record<string, unknown> = {
-          request: "join",
-          ptype: "subscriber",
-          streams: [{ feed: publisher.id }],
-          ...this.authFields(),
-        };
-        if (this.privateId !== undefined) join.private_id = this.privateId;
-        handle.send({ message: join as JanusJS.PluginMessage["message"] });
+        const fields: Record<string, unknown> = { streams: [{ feed: publisher.id }] };
+        if (this.privateId !== undefined) fields.private_id = this.privateId;
+        handle.send({ message: this.joinRequest("subscriber", fields) });
       },
       error: (error) => this.fail(`Subscribing to ${feed.display}: ${error}`),
       onmessage: (message, jsep) => {

@@ -6,6 +6,10 @@ import { useApi } from "../api/instance";
 import { ErrorNotice } from "../components/ErrorNotice";
 
 type Mode = "signin" | "signup";
+const MODES: [Mode, string][] = [
+  ["signin", "Sign in"],
+  ["signup", "Create account"],
+];
 
 export function AuthPage({ notice }: { notice?: string | null }) {
   const api = useApi();
@@ -41,28 +45,20 @@ export function AuthPage({ notice }: { notice?: string | null }) {
           </p>
         )}
         <div className="tabs" role="group" aria-label="Sign in or create an account">
-          <button
-            type="button"
-            aria-pressed={mode === "signin"}
-            data-testid="auth-mode-signin"
-            onClick={() => {
-              setMode("signin");
-              setError(null);
-            }}
-          >
-            Sign in
-          </button>
-          <button
-            type="button"
-            aria-pressed={mode === "signup"}
-            data-testid="auth-mode-signup"
-            onClick={() => {
-              setMode("signup");
-              setError(null);
-            }}
-          >
-            Create account
-          </button>
+          {MODES.map(([m, label]) => (
+            <button
+              key={m}
+              type="button"
+              aria-pressed={mode === m}
+              data-testid={`auth-mode-${m}`}
+              onClick={() => {
+                setMode(m);
+                setError(null);
+              }}
+            >
+              {label}
+            </button>
+          ))}
         </div>
         <form onSubmit={submit} data-testid={`${prefix}-form`} aria-label={mode === "signin" ? "Sign in" : "Create account"}>
           {mode === "signup" && (

@@ -323,24 +323,14 @@ export function RoomPage({ roomId, listenOnly, me }: Props) {
           )}
           <VideoGrid tiles={tiles} />
           <div className="controls" role="toolbar" aria-label="Call controls">
-            <button
-              type="button"
-              data-testid="toggle-mic"
-              aria-pressed={!micOn}
-              disabled={!publishing}
-              onClick={toggleMic}
-            >
-              {micOn ? "Mute" : "Unmute"}
-            </button>
-            <button
-              type="button"
-              data-testid="toggle-camera"
-              aria-pressed={!cameraOn}
-              disabled={!publishing}
-              onClick={toggleCamera}
-            >
-              {cameraOn ? "Camera off" : "Camera on"}
-            </button>
+            {[
+              { id: "toggle-mic", on: micOn, toggle: toggleMic, label: micOn ? "Mute" : "Unmute" },
+              { id: "toggle-camera", on: cameraOn, toggle: toggleCamera, label: cameraOn ? "Camera off" : "Camera on" },
+            ].map((b) => (
+              <button key={b.id} type="button" data-testid={b.id} aria-pressed={!b.on} disabled={!publishing} onClick={b.toggle}>
+                {b.label}
+              </button>
+            ))}
             <label className="toggle" title="Quick audio: coming soon">
               <input type="checkbox" role="switch" disabled data-testid="quick-audio-toggle" aria-describedby="quick-audio-hint" />
               Quick audio <span id="quick-audio-hint" className="muted">(coming soon)</span>
