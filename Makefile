@@ -8,12 +8,13 @@ DEV := $(VENV)/.dev-installed
 APT_PACKAGES := redis-server apertium apertium-eng-spa espeak-ng ffmpeg prometheus janus iproute2 libopus0 chromium
 export BABELROOM_LOG_JSON ?= true
 
-.PHONY: help install system-deps demo test bench clean
+.PHONY: help install system-deps demo test bench clean up web
 
 help:
 	@echo "make demo   - stream the bundled real clip through the pipeline, show live en→es captions"
 	@echo "make test   - run every test against real Redis and real models"
 	@echo "make bench  - latency/cost benchmark with 1, 2 and 4 concurrent speakers"
+	@echo "make up     - the whole platform with Janus for a browser on this machine (root); prints the URL"
 	@echo "make models - fetch production weights (connected machine only)"
 
 # Debian packages: installed with apt-get when root, else they must already be there.
@@ -43,6 +44,14 @@ install: system-deps $(BASE)
 
 demo: install
 	$(VENV)/bin/babelroom demo --audio assets/demo/demo_en.wav --source-lang en --target-lang es --out out
+
+# The web app's static build (frontend/dist), served by the gateway.
+web:
+	@test -f frontend/dist/index.html || { cd frontend && { test -d node_modules || npm ci --no-audit --no-fund; } && npm run build; }
+
+# Everything on this machine with Janus in a network namespace (babelroom.up); Ctrl-C stops it.
+up: install web
+	$(PY) -m babelroom.up
 
 test: system-deps $(DEV)
 	$(PY) -m pytest tests
