@@ -70,7 +70,8 @@ RUN groupadd --system --gid 10001 babelroom \
     && mkdir -p /models /state \
     && chown babelroom:babelroom /models /state
 COPY --chmod=0755 docker/healthcheck.py /usr/local/bin/babelroom-healthcheck
-ENV BABELROOM_MODELS_DIR=/models \
+ENV BABELROOM_ENVIRONMENT=production \
+    BABELROOM_MODELS_DIR=/models \
     BABELROOM_STATE_DIR=/state \
     HF_HOME=/tmp/hf \
     HF_HUB_OFFLINE=1 \

@@ -49,9 +49,9 @@ demo: install
 web:
 	@test -f frontend/dist/index.html || { cd frontend && { test -d node_modules || npm ci --no-audit --no-fund; } && npm run build; }
 
-# Everything on this machine with Janus in a network namespace (babelroom.up); Ctrl-C stops it.
+# Everything on this machine with Janus in a network namespace (babelroom.dev.up); Ctrl-C stops it.
 up: install web
-	$(PY) -m babelroom.up
+	$(PY) -m babelroom.dev.up
 
 test: system-deps $(DEV)
 	$(PY) -m pytest tests

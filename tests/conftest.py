@@ -13,7 +13,7 @@ import redis
 import redis.asyncio as aioredis
 
 from babelroom.config import Settings
-from babelroom.devstack import free_port
+from babelroom.dev.devstack import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "tests" / "data"
@@ -176,7 +176,7 @@ def register_instances(redis_url: str, slots: int = TEST_SLOTS, ttl_s: float = 3
     """Register worker instances in the capacity state (``stt="stt-test"`` …) as a live worker would."""
     import asyncio
 
-    from babelroom.rooms.capacity import Capacity
+    from babelroom.capacity import Capacity
 
     async def go() -> None:
         client = aioredis.from_url(redis_url)

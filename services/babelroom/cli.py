@@ -155,7 +155,7 @@ def demo(
     realtime: bool = typer.Option(True, help="Stream at real-time pace"),
 ) -> None:
     """Stream a clip into a room and show the live translated captions."""
-    from babelroom.demo import run_demo
+    from babelroom.dev.demo import run_demo
 
     settings = get_settings()
     configure_logging("WARNING", json=True)  # the live table owns the terminal
@@ -181,7 +181,7 @@ def bench(
     out: Path = typer.Option(Path("bench-out"), help="Where JSON, Markdown and the plot go"),
 ) -> None:
     """Measure latency and cost with N concurrent real-time speakers."""
-    from babelroom.bench import run_bench
+    from babelroom.dev.bench import run_bench
 
     settings = get_settings()
     configure_logging("WARNING", json=True)

@@ -31,6 +31,13 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore")
 
+    # --- deployment ---
+    environment: Literal["development", "production"] = Field(
+        "development",
+        description="production: configured models must exist, default or short secrets are refused at "
+        "start-up; development (the local stack, tests): fallbacks allowed, with a loud log line",
+    )
+
     # --- infrastructure ---
     redis_url: str = "redis://127.0.0.1:6379/0"
     models_dir: Path = Field(Path("models"), description="Where `make models` puts the weights")

@@ -2,7 +2,7 @@
 
 Once its model is loaded, the worker registers in the capacity state of its pool (the consumer
 group: ``stt`` or ``mt``) as ``instance_id`` with ``worker_capacity_streams`` slots, renewed every
-``capacity_heartbeat_s`` (see :mod:`babelroom.rooms.capacity`); it deregisters when it stops.
+``capacity_heartbeat_s`` (see :mod:`babelroom.capacity`); it deregisters when it stops.
 
 The process stops on SIGINT/SIGTERM: uvicorn catches the signal, the consume loop is cancelled,
 and entries it had read but not acknowledged are reclaimed by another worker (XAUTOCLAIM).
@@ -24,7 +24,7 @@ from babelroom.bus.stage import BatchHandler, run_stage
 from babelroom.bus.streams import Consumer
 from babelroom.config import Settings
 from babelroom.ops_http import serve_ops
-from babelroom.rooms.capacity import Capacity, keep_registered
+from babelroom.capacity import Capacity, keep_registered
 
 log = structlog.get_logger(__name__)
 M = TypeVar("M", bound=Message)

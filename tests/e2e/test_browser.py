@@ -44,7 +44,7 @@ from netns import NetnsPair, TcpRelay, socket_in, unavailable  # noqa: E402
 
 from babelroom.audio.pcm import decode_file  # noqa: E402
 from babelroom.config import Settings  # noqa: E402
-from babelroom.devstack import LocalStack  # noqa: E402
+from babelroom.dev.devstack import LocalStack  # noqa: E402
 from babelroom.sfu.janus_config import render  # noqa: E402
 from babelroom.sfu.janus_process import JanusProcess  # noqa: E402
 

@@ -16,7 +16,7 @@ import psutil
 import pytest
 import redis.asyncio as aioredis
 
-from babelroom.devstack import LocalStack
+from babelroom.dev.devstack import LocalStack
 from babelroom.media.forwards import ForwardRegistry
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "media"))

@@ -16,8 +16,8 @@ import redis
 
 from babelroom.audio.pcm import decode_file
 from babelroom.bus.streams import AUDIO_STREAM, STT_GROUP
-from babelroom.client import ApiClient, SpeakerRun, listen, stream_speaker
-from babelroom.devstack import LocalStack
+from babelroom.dev.client import ApiClient, SpeakerRun, listen, stream_speaker
+from babelroom.dev.devstack import LocalStack
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "speech"
 PAUSE = np.zeros(16000, np.float32)

@@ -15,7 +15,7 @@ import pytest
 
 from babelroom import metrics
 from babelroom.db.session import Database
-from babelroom.devstack import free_port
+from babelroom.dev.devstack import free_port
 from babelroom.jobs.retention import purge
 from tests.conftest import run_sql
 

@@ -8,7 +8,7 @@ import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from babelroom.devstack import free_port
+from babelroom.dev.devstack import free_port
 from babelroom.mt.apertium import ApertiumTranslator
 from babelroom.mt.cache import CachedTranslator, cache_key, normalise
 from babelroom.mt.fallback import FallbackTranslator

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from babelroom.devstack import free_port
+from babelroom.dev.devstack import free_port
 from babelroom.mt.apertium import ApertiumTranslator
 from babelroom.mt.base import TranslationError, UnsupportedLanguagePair
 from babelroom.mt.fallback import FallbackTranslator

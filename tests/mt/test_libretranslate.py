@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import pytest
 
-from babelroom.devstack import free_port
+from babelroom.dev.devstack import free_port
 from babelroom.mt.base import TranslationError, UnsupportedLanguagePair
 from babelroom.mt.circuit_breaker import CircuitBreaker, CircuitOpen, State
 from babelroom.mt.libretranslate import LibreTranslateTranslator

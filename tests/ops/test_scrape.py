@@ -7,7 +7,7 @@ from __future__ import annotations
 import httpx
 import opschecks
 import pytest
-from babelroom.devstack import LocalStack
+from babelroom.dev.devstack import LocalStack
 from prometheus_client.parser import text_string_to_metric_families
 
 SUFFIXES = {"counter": ("_total", "_created"), "gauge": ("",), "histogram": ("_bucket", "_sum", "_count", "_created"),

@@ -5,7 +5,7 @@ import asyncio
 import pytest
 
 from babelroom import metrics
-from babelroom.rooms.capacity import Capacity, NoCapacity, export_gauges, keep_registered
+from babelroom.capacity import Capacity, NoCapacity, export_gauges, keep_registered
 
 
 @pytest.fixture

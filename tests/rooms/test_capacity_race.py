@@ -10,7 +10,7 @@ import time
 import httpx
 import pytest
 
-from babelroom.devstack import free_port
+from babelroom.dev.devstack import free_port
 from tests.conftest import register_instances
 
 ROUNDS = 5

@@ -30,7 +30,7 @@ from prometheus_client import REGISTRY
 
 from babelroom.audio.pcm import decode_file
 from babelroom.config import Settings
-from babelroom.devstack import LocalStack
+from babelroom.dev.devstack import LocalStack
 from babelroom.media.forwards import ForwardRegistry
 from babelroom.media.service import MediaService
 from babelroom.sfu.janus_client import JanusClient, VideoRoomAdmin

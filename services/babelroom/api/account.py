@@ -20,7 +20,7 @@ from babelroom.api.deps import current_user, db_session, limits_of, rate_limit
 from babelroom.api.errors import ApiError, responses
 from babelroom.api.models import EffectiveLimitsOut, TierOut, UserOut
 from babelroom.db.models import Document, Room, Tier, User, VoiceSample
-from babelroom.gateway.deps import language_code
+from babelroom.languages import language_code
 from babelroom.tiers import Limits, check_quota, require_feature
 
 router = APIRouter(tags=["account"], dependencies=[Depends(rate_limit)], responses=responses(400, 429))

@@ -23,7 +23,7 @@ from babelroom.api.deps import admin_user, db_session, rate_limit
 from babelroom.api.errors import ApiError, responses
 from babelroom.api.models import FeaturesOut, LimitsOut, TierOut, UserOut
 from babelroom.db.models import LIMIT_NAMES, Organisation, Room, RoomParticipant, Tier, User
-from babelroom.rooms.capacity import POOLS, Capacity, InstanceState
+from babelroom.capacity import POOLS, Capacity, InstanceState
 
 router = APIRouter(prefix="/api/admin", tags=["admin"], dependencies=[Depends(rate_limit), Depends(admin_user)],
                    responses=responses(400, 401, 403, 429))

@@ -28,7 +28,7 @@ from babelroom.api.errors import ApiError, responses
 from babelroom.bus.schemas import Caption, Translation
 from babelroom.captions.formats import to_srt, to_txt, to_vtt
 from babelroom.db.models import Room, RoomParticipant, TranscriptSegment, User
-from babelroom.gateway.deps import language_code
+from babelroom.languages import language_code
 from babelroom.tiers import LimitExceeded, effective_limits
 
 router = APIRouter(tags=["transcripts"], dependencies=[Depends(rate_limit)], responses=responses(400, 401, 403, 429))

@@ -34,7 +34,7 @@ from babelroom.db.migrate import upgrade
 from babelroom.db.session import Database, database_url
 from babelroom.ops_http import ops_router
 from babelroom.persist import run_persist
-from babelroom.rooms.capacity import Capacity
+from babelroom.capacity import Capacity
 from babelroom.rooms.manager import RoomManager
 from babelroom.rooms.upkeep import run_upkeep
 from babelroom.sfu.calls import Calls, run_call_sync

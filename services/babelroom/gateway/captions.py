@@ -28,7 +28,8 @@ from babelroom.bus.schemas import Caption, now_ms, stage_durations
 from babelroom.bus.streams import captions_stream
 from babelroom.captions import listeners
 from babelroom.gateway.admission import admit, closing, watch_room
-from babelroom.gateway.deps import close_with, language_code
+from babelroom.gateway.deps import close_with
+from babelroom.languages import language_code
 
 log = structlog.get_logger(__name__)
 router = APIRouter()

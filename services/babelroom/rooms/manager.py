@@ -3,7 +3,7 @@
 - **Create**: the owner's ``concurrent_rooms`` limit is checked under a lock on the owner's row, the
   room gets ``expires_at = now + room_minutes`` (none when unlimited), and the owner joins it.
 - **Join**: under a lock on the room's row, the owner's ``participants_per_room`` limit is checked,
-  then a speaking-stream slot is leased in each pool (:mod:`babelroom.rooms.capacity`); none free
+  then a speaking-stream slot is leased in each pool (:mod:`babelroom.capacity`); none free
   answers 503 with a ``Retry-After`` estimate: the seconds until the soonest open room reaches its
   length limit, at most ``capacity_retry_after_s``. A listen-only participant takes no slot.
 - **Leave** and **close** free the slots at once; so does expiry. A participant whose client stops
@@ -36,7 +36,7 @@ from babelroom.config import Settings
 from babelroom.db.models import Room, RoomParticipant, User
 from babelroom.db.session import Database
 from babelroom.rooms import notices
-from babelroom.rooms.capacity import POOLS, Capacity, NoCapacity
+from babelroom.capacity import POOLS, Capacity, NoCapacity
 from babelroom.sfu.calls import Calls
 from babelroom.tiers import LimitExceeded, check_quota, effective_limits
 

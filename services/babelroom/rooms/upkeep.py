@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from babelroom import metrics
 from babelroom.db.models import Room
 from babelroom.db.session import Database
-from babelroom.rooms.capacity import export_gauges
+from babelroom.capacity import export_gauges
 from babelroom.rooms.manager import RoomManager
 
 log = structlog.get_logger(__name__)

@@ -1,4 +1,4 @@
-"""``make up`` (``python -m babelroom.up``): the whole platform on this machine, for a browser here.
+"""``make up`` (``python -m babelroom.dev.up``): the whole platform on this machine, for a browser here.
 
 Starts PostgreSQL (embedded) and Redis, the gateway (API, sockets, the web app from
 ``frontend/dist``, calls on), STT, MT, the media service and Janus; prints the URL; stops everything
@@ -22,11 +22,11 @@ import sys
 import time
 from pathlib import Path
 
-from babelroom.devstack import LocalStack, free_port, free_udp_port
+from babelroom.dev.devstack import LocalStack, free_port, free_udp_port
 from babelroom.sfu.janus_config import render
 from babelroom.sfu.janus_process import JanusProcess
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 NS, HOST_IF, JANUS_IF = "babelroom-up", "brup-host", "brup-janus"
 JANUS_IP, HOST_IP = "10.78.0.1", "10.78.0.2"
 JANUS_PORT = 8088

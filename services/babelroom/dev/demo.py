@@ -25,8 +25,8 @@ from rich.table import Table
 
 from babelroom.audio.pcm import decode_file
 from babelroom.captions.formats import write_all
-from babelroom.client import ApiClient, Received, SpeakerRun, listen, stream_speaker
-from babelroom.devstack import LocalStack
+from babelroom.dev.client import ApiClient, Received, SpeakerRun, listen, stream_speaker
+from babelroom.dev.devstack import LocalStack
 
 console = Console()
 FINALS_TIMEOUT_S = 60.0

@@ -8,7 +8,7 @@ receive the Spanish captions.
 Definitions:
 - **final latency**: the final translated caption reaching a listener, minus the moment the segment's
   last speech sample was sent (its ``audio_end_ms`` on the speaker's timeline, see
-  :mod:`babelroom.client`). The endpointing wait (trailing silence) is inside it.
+  :mod:`babelroom.dev.client`). The endpointing wait (trailing silence) is inside it.
 - **first-partial latency**: the first partial caption of a segment reaching a listener, minus the
   moment the segment's first sample (``audio_start_ms``, pre-speech pad included) was sent.
 - **STT RTF**: Whisper decode time over decoded audio time (partials and finals).
@@ -38,8 +38,8 @@ from rich.console import Console
 from rich.table import Table
 
 from babelroom.audio.pcm import decode_file
-from babelroom.client import ApiClient, Received, SpeakerRun, listen, stream_speaker
-from babelroom.devstack import LocalStack
+from babelroom.dev.client import ApiClient, Received, SpeakerRun, listen, stream_speaker
+from babelroom.dev.devstack import LocalStack
 
 console = Console(width=150)
 SAMPLE_RATE = 16_000
