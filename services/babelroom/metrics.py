@@ -7,6 +7,7 @@ The default ``process_*`` collectors (``process_cpu_seconds_total`` …) are exp
 
 from __future__ import annotations
 
+import contextlib
 import os
 
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, Counter, Gauge, Histogram, generate_latest
@@ -294,10 +295,8 @@ class ResourceCollector:
 
 
 def _register_resource_collector() -> None:
-    try:
+    with contextlib.suppress(ValueError):  # already registered (module reloaded)
         REGISTRY.register(ResourceCollector())
-    except ValueError:  # already registered (module reloaded)
-        pass
 
 
 _register_resource_collector()

@@ -22,8 +22,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from babelroom.api.deps import admin_user, db_session, rate_limit
 from babelroom.api.errors import ApiError, responses
 from babelroom.api.models import FeaturesOut, LimitsOut, TierOut, UserOut
-from babelroom.db.models import LIMIT_NAMES, Organisation, Room, RoomParticipant, Tier, User
 from babelroom.capacity import POOLS, Capacity, InstanceState
+from babelroom.db.models import LIMIT_NAMES, Organisation, Room, RoomParticipant, Tier, User
 
 router = APIRouter(prefix="/api/admin", tags=["admin"], dependencies=[Depends(rate_limit), Depends(admin_user)],
                    responses=responses(400, 401, 403, 429))
@@ -134,7 +134,8 @@ async def patch_user(user_id: uuid.UUID, body: UserPatch, session: AsyncSession 
         if changes["tier"] is None or await session.get(Tier, changes["tier"]) is None:
             raise ApiError(404, "not_found", f"no tier {changes['tier']!r}")
         user.tier_name = changes.pop("tier")
-    if changes.get("organisation_id") is not None and await session.get(Organisation, changes["organisation_id"]) is None:
+    if (changes.get("organisation_id") is not None
+            and await session.get(Organisation, changes["organisation_id"]) is None):
         raise ApiError(404, "not_found", "no such organisation")
     for name in ("role", "disabled", "limit_overrides"):
         if changes.get(name) is not None:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime, timedelta
-from enum import Enum
+from enum import StrEnum
 
 from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
@@ -72,7 +72,7 @@ class SearchPage(BaseModel):
     total: int
 
 
-class ExportFormat(str, Enum):
+class ExportFormat(StrEnum):
     srt = "srt"
     vtt = "vtt"
     txt = "txt"

@@ -14,6 +14,7 @@ Timeline conventions:
 from __future__ import annotations
 
 import time
+from itertools import pairwise
 from typing import Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -186,7 +187,7 @@ def stage_durations(timings: dict[str, float]) -> dict[str, float]:
     {'stt_queue': 5.0, 'stt': 100.0, 'total': 105.0}
     """
     present = [(k, timings[k]) for k in TIMING_STAMPS if k in timings]
-    out = {TIMING_STAMPS[k]: round(t - prev, 1) for (_, prev), (k, t) in zip(present, present[1:])}
+    out = {TIMING_STAMPS[k]: round(t - prev, 1) for (_, prev), (k, t) in pairwise(present)}
     if present:
         out["total"] = round(present[-1][1] - present[0][1], 1)
     return out

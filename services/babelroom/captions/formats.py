@@ -83,7 +83,8 @@ def write_all(
     path = out_dir / f"{stem}.json"
     path.write_text(
         json.dumps(
-            [{**c.model_dump(), **extra} for c, extra in zip(captions, client_timings or [{}] * len(captions))],
+            [{**c.model_dump(), **extra}
+             for c, extra in zip(captions, client_timings or [{}] * len(captions), strict=True)],
             ensure_ascii=False,
             indent=1,
         ),

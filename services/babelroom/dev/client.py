@@ -101,7 +101,7 @@ async def stream_speaker(
 
         reader = asyncio.create_task(read_notices())
         run.t0 = time.time()
-        for k, start in enumerate(range(0, len(audio), step)):
+        for start in range(0, len(audio), step):
             if realtime:
                 delay = run.t0 + (start + step) / SAMPLE_RATE - time.time()
                 if delay > 0:

@@ -126,7 +126,8 @@ class LocalStack:
             self._spawn_service(f"mt-{i}", {"BABELROOM_MT_METRICS_PORT": str(port)}, port, "mt")
         if self.media:
             port, self.media_rtp_port = free_port(), free_udp_port()
-            self._spawn_service("media", {"BABELROOM_MEDIA_METRICS_PORT": str(port), "BABELROOM_MEDIA_HOST": "127.0.0.1",
+            self._spawn_service("media", {"BABELROOM_MEDIA_METRICS_PORT": str(port),
+                                          "BABELROOM_MEDIA_HOST": "127.0.0.1",
                                           "BABELROOM_MEDIA_RTP_PORT": str(self.media_rtp_port)}, port)
         self._wait_ready()
 

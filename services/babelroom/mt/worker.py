@@ -81,7 +81,7 @@ class MtStage:
                     jobs[(m.language, lang)].append(m.text)
         start = now_ms()
         results = await asyncio.gather(*(self._translate(texts, *pair) for pair, texts in jobs.items()))
-        translated = {pair: r for pair, r in zip(jobs, results)}
+        translated = dict(zip(jobs, results, strict=True))
         end = now_ms()
         for m in messages:
             await self._publish(m, targets[m.room], translated, start, end)

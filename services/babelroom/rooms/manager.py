@@ -32,11 +32,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from babelroom import metrics
 from babelroom.api.errors import ApiError
 from babelroom.bus.schemas import Notice
+from babelroom.capacity import POOLS, Capacity, NoCapacity
 from babelroom.config import Settings
 from babelroom.db.models import Room, RoomParticipant, User
 from babelroom.db.session import Database
 from babelroom.rooms import notices
-from babelroom.capacity import POOLS, Capacity, NoCapacity
 from babelroom.sfu.calls import Calls
 from babelroom.tiers import LimitExceeded, check_quota, effective_limits
 
@@ -184,7 +184,8 @@ class RoomManager:
             if existing is None:
                 session.add(RoomParticipant(room_id=room.id, user_id=user.id, speaker=not listen_only, joined_at=now))
             else:
-                existing.speaker, existing.joined_at, existing.left_at, existing.left_reason = not listen_only, now, None, None
+                existing.speaker, existing.joined_at = not listen_only, now
+                existing.left_at, existing.left_reason = None, None
             await session.commit()
         except BaseException:
             await self.capacity.release(room_key, user_key)

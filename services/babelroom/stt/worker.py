@@ -28,12 +28,12 @@ from babelroom.bus.streams import (
     Publisher,
 )
 from babelroom.config import Settings
+from babelroom.runner import run_worker
 from babelroom.stt.base import Hypothesis, SpeechToText
 from babelroom.stt.hallucination import HallucinationFilter
 from babelroom.stt.local_agreement import LocalAgreement
 from babelroom.stt.overlap import strip_repeated_prefix
 from babelroom.stt.whisper import WhisperSTT
-from babelroom.runner import run_worker
 
 log = structlog.get_logger(__name__)
 
