@@ -18,6 +18,7 @@ from itertools import pairwise
 from typing import Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field
+from redis.typing import EncodableT, FieldT
 
 SCHEMA_VERSION = 1
 Kind = Literal["partial", "final"]
@@ -46,7 +47,7 @@ class Message(BaseModel):
 
     v: int = SCHEMA_VERSION
 
-    def to_fields(self) -> dict[str, bytes | str]:
+    def to_fields(self) -> dict[FieldT, EncodableT]:
         """The Redis stream entry for this message."""
         return {"m": self.model_dump_json()}
 
@@ -90,7 +91,7 @@ class SegmentAudio(Message, SegmentHeader):
     pcm: bytes = Field(b"", exclude=True)
     timings: dict[str, float] = Field(default_factory=dict)
 
-    def to_fields(self) -> dict[str, bytes | str]:
+    def to_fields(self) -> dict[FieldT, EncodableT]:
         return {"m": self.model_dump_json(), "pcm": self.pcm}
 
     @classmethod

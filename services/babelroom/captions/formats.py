@@ -60,7 +60,7 @@ def write_all(
     captions: list[Caption],
     out_dir: Path,
     stem: str = "captions",
-    client_timings: list[dict[str, float]] | None = None,
+    client_timings: list[dict[str, float | None]] | None = None,
 ) -> list[Path]:
     """Write SRT and VTT in the source and target languages, and JSON of every caption.
 

@@ -167,7 +167,8 @@ async def _measure(stack: LocalStack, clip: np.ndarray, speakers: int, seconds: 
     cpu = _cpu_seconds(stack.pids()) - cpu_before
     after = scrape(urls)
 
-    final_lat, partial_lat = [], []
+    final_lat: list[float] = []
+    partial_lat: list[float] = []
     for got in received:
         first_partial: dict[str, float] = {}
         for r in got:

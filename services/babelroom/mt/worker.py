@@ -47,7 +47,7 @@ async def assign_room_seq(redis: aioredis.Redis, room: str, segment_id: str) -> 
         return int(existing)
     candidate = await redis.incr(f"room:{room}:seq")
     await redis.set(key, candidate, nx=True, ex=SEQ_TTL_S)
-    return int(await redis.get(key))
+    return int(await redis.get(key) or candidate)  # the key outlives this call (ex=SEQ_TTL_S)
 
 
 class MtStage:

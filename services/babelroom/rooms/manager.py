@@ -23,10 +23,11 @@ import uuid
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any, cast
 
 import redis.asyncio as aioredis
 import structlog
-from sqlalchemy import exists, func, select, update
+from sqlalchemy import ColumnElement, CursorResult, exists, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from babelroom import metrics
@@ -199,12 +200,12 @@ class RoomManager:
             ApiError: 404 no such room; 403 ``not_admitted`` when they are not in it.
         """
         await self.get(session, room_id)
-        result = await session.execute(
+        result = cast(CursorResult[Any], await session.execute(
             update(RoomParticipant)
             .where(RoomParticipant.room_id == room_id, RoomParticipant.user_id == user.id,
                    RoomParticipant.left_at.is_(None))
             .values(left_at=datetime.now(UTC), left_reason="left")
-        )
+        ))
         await session.commit()
         if result.rowcount == 0:
             raise ApiError(403, "not_admitted", "you are not in this room")
@@ -257,6 +258,7 @@ class RoomManager:
             )).all()
             await session.commit()
         for room_id, expires_at in warned:
+            assert expires_at is not None  # selected by expires_at <= now + warning
             minutes = max(0, round((expires_at - now).total_seconds() / 60))
             await notices.publish(self.redis, Notice(
                 room=str(room_id), code="room_expiring", closes_at_ms=_ms(expires_at),
@@ -272,7 +274,8 @@ class RoomManager:
         emptied = await self._close_where(db, now, "empty", ~anyone, Room.created_at < cutoff)
         return SweepReport([str(r) for r, _ in warned], expired, vanished, emptied)
 
-    async def _close_where(self, db: Database, now: datetime, reason: str, *conditions) -> list[str]:
+    async def _close_where(self, db: Database, now: datetime, reason: str,
+                           *conditions: ColumnElement[bool]) -> list[str]:
         async with db.session() as session:
             rooms = (await session.execute(
                 select(Room).where(Room.status == "open", *conditions).with_for_update(of=Room, skip_locked=True)

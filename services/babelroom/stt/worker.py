@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
+from typing import cast
 
 import numpy as np
 import redis.asyncio as aioredis
@@ -88,7 +89,7 @@ class SttStage:
         metrics.STT_AUDIO_SECONDS.labels(msg.kind).inc(hyp.audio_s)
         metrics.STAGE_LATENCY.labels(f"stt_{msg.kind}").observe(hyp.inference_s)
         if msg.overlap_ms and hyp.text:
-            previous = await self.redis.get(_last_final_key(msg))
+            previous = cast(bytes | None, await self.redis.get(_last_final_key(msg)))  # decode_responses=False
             if previous:
                 hyp = dataclasses.replace(hyp, text=strip_repeated_prefix(previous.decode(), hyp.text))
         return hyp
