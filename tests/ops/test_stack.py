@@ -36,7 +36,7 @@ def test_design_resources_placement_policies_secrets_and_routes(stack_config, st
     for field, why in opschecks.PENDING_SETTINGS.items():
         if field not in opschecks.settings_fields():
             warnings.warn(f"stack sets BABELROOM_{field.upper()}_FILE before Settings has {field}: {why}",
-                          stacklevel=2)
+                          stacklevel=1)
 
 
 def test_routing_labels_only_under_deploy_labels(stack_raw):
@@ -126,4 +126,4 @@ def test_every_babelroom_command_in_the_stack_exists(stack_config, stack_raw):
         else:
             assert command in PENDING_COMMANDS, f"{name}: `babelroom {command}` is no command of the CLI"
             warnings.warn(f"{name}: `babelroom {command}` not in the CLI yet: {PENDING_COMMANDS[command]}",
-                          stacklevel=2)
+                          stacklevel=1)
