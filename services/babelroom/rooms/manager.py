@@ -23,20 +23,21 @@ import uuid
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any, cast
 
 import redis.asyncio as aioredis
 import structlog
-from sqlalchemy import exists, func, select, update
+from sqlalchemy import ColumnElement, CursorResult, exists, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from babelroom import metrics
 from babelroom.api.errors import ApiError
 from babelroom.bus.schemas import Notice
+from babelroom.capacity import POOLS, Capacity, NoCapacity
 from babelroom.config import Settings
 from babelroom.db.models import Room, RoomParticipant, User
 from babelroom.db.session import Database
 from babelroom.rooms import notices
-from babelroom.capacity import POOLS, Capacity, NoCapacity
 from babelroom.sfu.calls import Calls
 from babelroom.tiers import LimitExceeded, check_quota, effective_limits
 
@@ -184,7 +185,8 @@ class RoomManager:
             if existing is None:
                 session.add(RoomParticipant(room_id=room.id, user_id=user.id, speaker=not listen_only, joined_at=now))
             else:
-                existing.speaker, existing.joined_at, existing.left_at, existing.left_reason = not listen_only, now, None, None
+                existing.speaker, existing.joined_at = not listen_only, now
+                existing.left_at, existing.left_reason = None, None
             await session.commit()
         except BaseException:
             await self.capacity.release(room_key, user_key)
@@ -198,12 +200,12 @@ class RoomManager:
             ApiError: 404 no such room; 403 ``not_admitted`` when they are not in it.
         """
         await self.get(session, room_id)
-        result = await session.execute(
+        result = cast(CursorResult[Any], await session.execute(
             update(RoomParticipant)
             .where(RoomParticipant.room_id == room_id, RoomParticipant.user_id == user.id,
                    RoomParticipant.left_at.is_(None))
             .values(left_at=datetime.now(UTC), left_reason="left")
-        )
+        ))
         await session.commit()
         if result.rowcount == 0:
             raise ApiError(403, "not_admitted", "you are not in this room")
@@ -256,6 +258,7 @@ class RoomManager:
             )).all()
             await session.commit()
         for room_id, expires_at in warned:
+            assert expires_at is not None  # selected by expires_at <= now + warning
             minutes = max(0, round((expires_at - now).total_seconds() / 60))
             await notices.publish(self.redis, Notice(
                 room=str(room_id), code="room_expiring", closes_at_ms=_ms(expires_at),
@@ -271,7 +274,8 @@ class RoomManager:
         emptied = await self._close_where(db, now, "empty", ~anyone, Room.created_at < cutoff)
         return SweepReport([str(r) for r, _ in warned], expired, vanished, emptied)
 
-    async def _close_where(self, db: Database, now: datetime, reason: str, *conditions) -> list[str]:
+    async def _close_where(self, db: Database, now: datetime, reason: str,
+                           *conditions: ColumnElement[bool]) -> list[str]:
         async with db.session() as session:
             rooms = (await session.execute(
                 select(Room).where(Room.status == "open", *conditions).with_for_update(of=Room, skip_locked=True)
