@@ -1,7 +1,8 @@
 # The web app (issue 4, frontend/): React + TypeScript + Vite, built to frontend/dist, which the gateway
 # serves at / (Settings.frontend_dir). Included by the top-level Makefile (include mk/*.mk).
 #
-#   make frontend   npm ci (when package-lock.json changed), type-check + build, Vitest unit tests
+#   make frontend   npm ci (when package-lock.json changed), generated API types up to date (make api-types),
+#                   ESLint, type-check + build, Vitest unit tests
 #
 # Node.js >= 20.19 and npm come with the machine (Vite 8 needs them); npm installs only from the npm
 # registry, and package-lock.json records no download addresses. Takes well under a minute, so
@@ -18,6 +19,7 @@ $(FRONTEND_STAMP): $(FRONTEND_DIR)/package.json $(FRONTEND_DIR)/package-lock.jso
 	touch $@
 
 frontend: $(FRONTEND_STAMP)
-	cd $(FRONTEND_DIR) && npm run --silent build && npm test --silent
+	cd $(FRONTEND_DIR) && { npm run --silent check:api || { echo "src/api/*.d.ts are stale: run make api-types" >&2; exit 1; }; } \
+	  && npm run --silent lint && npm run --silent build && npm test --silent
 
 test: frontend

@@ -15,29 +15,31 @@ export function App({ api: given }: { api?: ApiClient }) {
   const api = useMemo(() => given ?? new ApiClient({ onSignedOut: setSignedOutReason }), [given]);
   const route = useRoute();
   const [tokens, setTokens] = useState(api.tokens.get());
-  const [me, setMe] = useState<Me | null>(null);
-  const [meError, setMeError] = useState<unknown>(null);
+  // /api/me's answer or error, for the user it was asked for: another user starts with neither.
+  const [account, setAccount] = useState<{ userId: string; me: Me | null; error: unknown } | null>(null);
   const userId = tokens?.userId ?? null;
+  const current = account !== null && account.userId === userId ? account : null;
+  const me = current?.me ?? null;
+  const meError = current?.error ?? null;
 
-  useEffect(() => api.tokens.subscribe(setTokens), [api]);
+  useEffect(
+    () =>
+      api.tokens.subscribe((next) => {
+        setTokens(next);
+        if (next) setSignedOutReason(null);
+      }),
+    [api],
+  );
 
   const loadMe = useCallback(() => {
+    if (!userId) return;
     api.me().then(
-      (m) => {
-        setMe(m);
-        setMeError(null);
-      },
-      (error) => setMeError(error),
+      (answer) => setAccount({ userId, me: answer, error: null }),
+      (error) => setAccount((last) => ({ userId, me: last?.userId === userId ? last.me : null, error })),
     );
-  }, [api]);
+  }, [api, userId]);
 
-  useEffect(() => {
-    setMe(null);
-    if (userId) {
-      setSignedOutReason(null);
-      loadMe();
-    }
-  }, [userId, loadMe]);
+  useEffect(loadMe, [loadMe]);
 
   let page;
   if (!userId) page = <AuthPage notice={signedOutReason} />;

@@ -12,12 +12,14 @@ Examples::
     babelroom jobs --beat        # Celery worker of the background jobs, with the beat scheduler
     babelroom demo --audio clip.wav --source-lang en --target-lang es --out out/
     babelroom bench --speakers 1,2,4
+    babelroom openapi --out frontend/openapi.json --messages-out frontend/socket-messages.json
 """
 
 from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
@@ -193,6 +195,21 @@ def bench(
         out_dir=out,
         state_dir=settings.state_dir,
     )
+
+
+@app.command()
+def openapi(
+    out: Annotated[Path, typer.Option(dir_okay=False, help="Where the gateway's OpenAPI document goes")],
+    messages_out: Annotated[
+        Path | None, typer.Option(dir_okay=False, help="Where the socket messages' schemas go")
+    ] = None,
+) -> None:
+    """Write the API's OpenAPI document (and the caption socket's message schemas) as stable JSON."""
+    from babelroom.gateway.schema_export import openapi_document, render, socket_messages_document
+
+    out.write_text(render(openapi_document()), encoding="utf-8")
+    if messages_out is not None:
+        messages_out.write_text(render(socket_messages_document()), encoding="utf-8")
 
 
 if __name__ == "__main__":

@@ -6,7 +6,18 @@
 
 import { ApiError, parseApiError } from "./errors";
 import { TokenStore, type Tokens } from "./tokens";
-import type { ExportFormat, Me, Room, Tier, TokenPair } from "./types";
+import type {
+  CreateRoom,
+  ExportFormat,
+  JoinRoom,
+  Login,
+  Me,
+  RefreshRequest,
+  Register,
+  Room,
+  Tier,
+  TokenPair,
+} from "./types";
 
 export interface ApiClientOptions {
   baseUrl?: string;
@@ -104,7 +115,8 @@ export class ApiClient {
   }
 
   private async doRefresh(refreshToken: string): Promise<boolean> {
-    const response = await this.send("POST", "/api/auth/refresh", { body: { refresh_token: refreshToken } }, null);
+    const body = { refresh_token: refreshToken } satisfies RefreshRequest;
+    const response = await this.send("POST", "/api/auth/refresh", { body }, null);
     if (response.ok) {
       this.tokens.set(toTokens((await response.json()) as TokenPair));
       return true;
@@ -123,14 +135,17 @@ export class ApiClient {
   async register(email: string, password: string, displayName: string): Promise<Tokens> {
     const pair = await this.request<TokenPair>("POST", "/api/auth/register", {
       auth: false,
-      body: { email, password, display_name: displayName },
+      body: { email, password, display_name: displayName } satisfies Register,
     });
     this.tokens.set(toTokens(pair));
     return toTokens(pair);
   }
 
   async login(email: string, password: string): Promise<Tokens> {
-    const pair = await this.request<TokenPair>("POST", "/api/auth/login", { auth: false, body: { email, password } });
+    const pair = await this.request<TokenPair>("POST", "/api/auth/login", {
+      auth: false,
+      body: { email, password } satisfies Login,
+    });
     this.tokens.set(toTokens(pair));
     return toTokens(pair);
   }
@@ -140,9 +155,8 @@ export class ApiClient {
     const current = this.tokens.get();
     this.tokens.clear();
     if (current) {
-      await this.send("POST", "/api/auth/logout", { body: { refresh_token: current.refreshToken } }, null).catch(
-        () => undefined,
-      );
+      const body = { refresh_token: current.refreshToken } satisfies RefreshRequest;
+      await this.send("POST", "/api/auth/logout", { body }, null).catch(() => undefined);
     }
   }
 
@@ -165,11 +179,15 @@ export class ApiClient {
   }
 
   createRoom(name: string, listenOnly = false): Promise<Room> {
-    return this.request<Room>("POST", "/api/rooms", { body: { name, listen_only: listenOnly } });
+    return this.request<Room>("POST", "/api/rooms", {
+      body: { name, listen_only: listenOnly } satisfies Partial<CreateRoom>,
+    });
   }
 
   joinRoom(id: string, listenOnly = false): Promise<Room> {
-    return this.request<Room>("POST", `/api/rooms/${encodeURIComponent(id)}/join`, { body: { listen_only: listenOnly } });
+    return this.request<Room>("POST", `/api/rooms/${encodeURIComponent(id)}/join`, {
+      body: { listen_only: listenOnly } satisfies Partial<JoinRoom>,
+    });
   }
 
   leaveRoom(id: string): Promise<void> {

@@ -6,6 +6,11 @@
 // {detail: [{loc, msg}]}. Anything else (a proxy's HTML page, a dropped connection) still becomes an
 // ApiError, so callers handle one type.
 
+import type { CapacityErrorBody, LimitErrorBody } from "./types";
+
+/** Any field of the API's error bodies, unchecked: the body may also come from a proxy. */
+type ErrorFields = Partial<Record<keyof LimitErrorBody | keyof CapacityErrorBody, unknown>>;
+
 export class ApiError extends Error {
   readonly status: number;
   /** Stable code: tier_limit, rate_limited, no_capacity, unauthorized, not_found, network … */
@@ -74,7 +79,7 @@ function validationDetail(detail: unknown): string | null {
 export function apiErrorFrom(status: number, statusText: string, body: unknown, retryAfter: string | null): ApiError {
   const headerRetry = parseRetryAfter(retryAfter);
   if (body && typeof body === "object" && !Array.isArray(body)) {
-    const b = body as Record<string, unknown>;
+    const b = body as ErrorFields;
     const detail = str(b.detail) ?? validationDetail(b.detail) ?? (statusText || `HTTP ${status}`);
     const code = str(b.error) ?? (status === 422 ? "validation_error" : `http_${status}`);
     const resets = str(b.resets_at);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 
-import type { CaptionMessage, CaptionType } from "../api/types";
+import type { CaptionMessage, CaptionType } from "./messages";
 import { captionReducer, initialCaptionState, MAX_LINES, type CaptionState } from "./reducer";
 
 let roomSeq = 0;
@@ -20,6 +20,9 @@ function caption(type: CaptionType, segment: string, text: string, extra: Partia
     audio_end_ms: 1000,
     text,
     translation: { language: "es", text: `es:${text}`, backend: "apertium" },
+    avg_logprob: null,
+    timings: {},
+    stages_ms: {},
     ...extra,
   };
 }

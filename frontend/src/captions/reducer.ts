@@ -7,7 +7,7 @@
 // - retract: the segment was not speech after all: its line goes.
 // `lastRoomSeq` is the highest room_seq of any final: what a reconnecting socket passes as `since`.
 
-import type { CaptionMessage } from "../api/types";
+import type { CaptionMessage } from "./messages";
 
 export interface CaptionLine {
   segmentId: string;

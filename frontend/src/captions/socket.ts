@@ -8,7 +8,7 @@
 // reconnect; 4403 not admitted (left, lease lapsed), 4410 room closed, 4400 bad query → stop; any
 // other close (network, server restart, 1011) → reconnect after 0.5 s, 1 s, 2 s … up to 10 s.
 
-import type { CaptionMessage, NoticeMessage } from "../api/types";
+import type { CaptionMessage, NoticeMessage } from "./messages";
 
 export type SocketStatus = "connecting" | "open" | "reconnecting" | "closed";
 

@@ -38,7 +38,7 @@ export function CaptionLineView({ line }: { line: CaptionLine }) {
 }
 
 function ReconnectBanner({ state, onReconnect }: { state: SocketState; onReconnect: () => void }) {
-  const [now, setNow] = useState(Date.now());
+  const [now, setNow] = useState(() => Date.now());
   useEffect(() => {
     if (state.status !== "reconnecting") return;
     const timer = setInterval(() => setNow(Date.now()), 500);

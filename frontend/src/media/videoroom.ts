@@ -1,7 +1,7 @@
 // A Janus VideoRoom call through janus.js (npm janus-gateway, with webrtc-adapter): one publisher
 // handle sending this browser's camera and microphone, and one subscriber handle per remote
 // publisher. Requests (Janus VideoRoom plugin API, 1.x):
-//   publisher:  join {ptype: publisher, room, display, id?, token?, pin?} → joined {id, private_id,
+//   publisher:  join {ptype: publisher, room, display, id?, token?} → joined {id, private_id,
 //               publishers}; configure {audio, video} + offer; events announce publishers,
 //               unpublished and leaving feeds.
 //   subscriber: join {ptype: subscriber, room, streams: [{feed}], private_id, token?} → attached +
@@ -89,11 +89,10 @@ export class VideoRoomSession implements MediaSession {
     if (!this.stopped) this.callbacks.onStatus({ state: "error", detail });
   }
 
-  /** A VideoRoom join of ``ptype`` with the room, its token and pin, and ``fields``. */
+  /** A VideoRoom join of ``ptype`` with the room, its token, and ``fields``. */
   private joinRequest(ptype: "publisher" | "subscriber", fields: Record<string, unknown>): JanusJS.PluginMessage["message"] {
     const join: Record<string, unknown> = { request: "join", ptype, room: this.info.room, ...fields };
     if (this.info.token) join.token = this.info.token;
-    if (this.info.pin) join.pin = this.info.pin;
     return join as JanusJS.PluginMessage["message"];
   }
 

@@ -39,13 +39,7 @@ export function LobbyPage({ me, onMeChanged }: Props) {
   const [joinId, setJoinId] = useState("");
   const [busy, setBusy] = useState(false);
 
-  const load = useCallback(async () => {
-    try {
-      setRooms(await api.rooms());
-    } catch (err) {
-      setError(err);
-    }
-  }, [api]);
+  const load = useCallback(() => api.rooms().then(setRooms, setError), [api]);
 
   useEffect(() => {
     void load();

@@ -4,7 +4,8 @@
 import { useCallback, useEffect, useReducer, useRef, useState } from "react";
 
 import { useApi } from "../api/instance";
-import type { ExportFormat, JanusJoinInfo, Me, NoticeMessage, Room } from "../api/types";
+import type { ExportFormat, JanusJoinInfo, Me, Room } from "../api/types";
+import type { NoticeMessage } from "../captions/messages";
 import { captionReducer, initialCaptionState } from "../captions/reducer";
 import { CaptionSocket, type SocketState } from "../captions/socket";
 import { CaptionPanel, FONT_SIZES } from "../components/CaptionPanel";
@@ -80,20 +81,27 @@ export function RoomPage({ roomId, listenOnly, me }: Props) {
   const api = useApi();
   const [room, setRoom] = useState<Room | null>(null);
   const [janus, setJanus] = useState<JanusJoinInfo | null>(null);
-  const [joinError, setJoinError] = useState<unknown>(null);
   const [joinAttempt, setJoinAttempt] = useState(0);
+  // The failure of this very join (room, mode, attempt): a retry or another room starts without one.
+  const joinKey = `${roomId} ${listenOnly} ${joinAttempt}`;
+  const [joinFailure, setJoinFailure] = useState<{ key: string; error: unknown } | null>(null);
+  const joinError = joinFailure?.key === joinKey ? joinFailure.error : null;
   const [ended, setEnded] = useState<string | null>(null);
   const [actionError, setActionError] = useState<unknown>(null);
   const [expiring, setExpiring] = useState<NoticeMessage | null>(null);
 
   const [captions, dispatch] = useReducer(captionReducer, initialCaptionState);
   const lastRoomSeq = useRef(0);
-  lastRoomSeq.current = captions.lastRoomSeq;
+  useEffect(() => {
+    lastRoomSeq.current = captions.lastRoomSeq;
+  }, [captions.lastRoomSeq]);
   const [lang, setLang] = useState(initialLang);
   const langRef = useRef(lang);
   const [socketState, setSocketState] = useState<SocketState>(NOT_CONNECTED);
   const socketStateRef = useRef(socketState);
-  socketStateRef.current = socketState;
+  useEffect(() => {
+    socketStateRef.current = socketState;
+  }, [socketState]);
   const socket = useRef<CaptionSocket | null>(null);
   const [fontSize, setFontSize] = useState(initialFont);
   const [downloading, setDownloading] = useState(false);
@@ -108,7 +116,6 @@ export function RoomPage({ roomId, listenOnly, me }: Props) {
   // Join (idempotent); after "Create and join" the lobby already holds the answer.
   useEffect(() => {
     let cancelled = false;
-    setJoinError(null);
     const created = takeJoin(roomId);
     (created ? Promise.resolve(created) : api.joinRoom(roomId, listenOnly)).then(
       (joined) => {
@@ -117,13 +124,13 @@ export function RoomPage({ roomId, listenOnly, me }: Props) {
         setJanus(joined.janus ?? null);
       },
       (error) => {
-        if (!cancelled) setJoinError(error);
+        if (!cancelled) setJoinFailure({ key: joinKey, error });
       },
     );
     return () => {
       cancelled = true;
     };
-  }, [api, roomId, listenOnly, joinAttempt]);
+  }, [api, roomId, listenOnly, joinKey]);
 
   const joinedId = room?.id ?? null;
 
@@ -323,14 +330,18 @@ export function RoomPage({ roomId, listenOnly, me }: Props) {
           )}
           <VideoGrid tiles={tiles} />
           <div className="controls" role="toolbar" aria-label="Call controls">
-            {[
-              { id: "toggle-mic", on: micOn, toggle: toggleMic, label: micOn ? "Mute" : "Unmute" },
-              { id: "toggle-camera", on: cameraOn, toggle: toggleCamera, label: cameraOn ? "Camera off" : "Camera on" },
-            ].map((b) => (
-              <button key={b.id} type="button" data-testid={b.id} aria-pressed={!b.on} disabled={!publishing} onClick={b.toggle}>
-                {b.label}
-              </button>
-            ))}
+            <button type="button" data-testid="toggle-mic" aria-pressed={!micOn} disabled={!publishing} onClick={toggleMic}>
+              {micOn ? "Mute" : "Unmute"}
+            </button>
+            <button
+              type="button"
+              data-testid="toggle-camera"
+              aria-pressed={!cameraOn}
+              disabled={!publishing}
+              onClick={toggleCamera}
+            >
+              {cameraOn ? "Camera off" : "Camera on"}
+            </button>
             <label className="toggle" title="Quick audio: coming soon">
               <input type="checkbox" role="switch" disabled data-testid="quick-audio-toggle" aria-describedby="quick-audio-hint" />
               Quick audio <span id="quick-audio-hint" className="muted">(coming soon)</span>

@@ -43,7 +43,9 @@ def now_ms() -> float:
 class Message(BaseModel):
     """Base of every bus message: a version and JSON (de)serialisation to stream fields."""
 
-    model_config = ConfigDict(extra="ignore")
+    # model_dump_json writes every field, so the serialization JSON Schema (the web app's socket types,
+    # babelroom.gateway.schema_export) lists fields with a default_factory as required too.
+    model_config = ConfigDict(extra="ignore", json_schema_serialization_defaults_required=True)
 
     v: int = SCHEMA_VERSION
 
