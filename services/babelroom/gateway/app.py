@@ -28,6 +28,7 @@ from babelroom.config import Settings, get_settings
 from babelroom.metrics import HTTP_REQUEST_LATENCY
 from babelroom.gateway import captions, ingest
 from babelroom.api import account, admin, auth, errors, rooms, transcripts
+from babelroom.api.operation_ids import operation_id
 from babelroom.api.ratelimit import RateLimiter
 from babelroom.bus.streams import AUDIO_STREAM, Publisher
 from babelroom.db.migrate import upgrade
@@ -106,6 +107,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         title="Babelroom API",
         version=__version__,
         lifespan=lifespan,
+        generate_unique_id_function=operation_id,
         description="Accounts and tiers, rooms with capacity admission, transcript history and "
         "administration. Errors are JSON `{error, detail}`; tier limits add `limit`, `allowed`, `tier`, "
         "`resets_at`. Every `/api` response carries `RateLimit-*` headers.",
