@@ -12,6 +12,10 @@ Examples::
     babelroom jobs --beat        # Celery worker of the background jobs, with the beat scheduler
     babelroom demo --audio clip.wav --source-lang en --target-lang es --out out/
     babelroom bench --speakers 1,2,4
+    babelroom --version
+
+Bad arguments (a list item that is not a number, a role or tier that does not exist) are usage
+errors: a message naming the option and exit status 2, no traceback.
 """
 
 from __future__ import annotations
@@ -21,6 +25,8 @@ from pathlib import Path
 
 import typer
 
+from babelroom import __version__
+from babelroom.accounts import Role, TierName
 from babelroom.autoscaler.cli import run as autoscaler_run
 from babelroom.config import get_settings
 from babelroom.logs import configure_logging
@@ -29,6 +35,40 @@ app = typer.Typer(help="Babelroom services and tools.", no_args_is_help=True)
 app.command("autoscaler")(autoscaler_run)
 
 DEFAULT_CLIP = Path(__file__).resolve().parents[2] / "assets" / "demo" / "demo_en.wav"
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"babelroom {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: bool = typer.Option(False, "--version", callback=_print_version, is_eager=True,
+                                 help="Print the version and exit"),
+) -> None:
+    """Babelroom services and tools."""
+
+
+def speaker_counts(value: str) -> list[int]:
+    """``"1,2,4"`` → ``[1, 2, 4]``.
+
+    Raises:
+        typer.BadParameter: an item is not a positive integer, or there is none.
+    """
+    try:
+        counts = [int(n) for n in value.split(",") if n.strip()]
+    except ValueError:
+        counts = []
+    if not counts or min(counts) < 1:
+        raise typer.BadParameter(f"give positive whole numbers separated by commas, e.g. 1,2,4 (got {value!r})")
+    return counts
+
+
+def _check_speaker_counts(value: str) -> str:
+    speaker_counts(value)
+    return value
 
 
 def _setup() -> None:
@@ -91,18 +131,16 @@ def migrate(revision: str = typer.Option("head", help="Alembic revision to migra
 @app.command("set-user")
 def set_user(
     email: str = typer.Argument(..., help="The account's e-mail"),
-    role: str = typer.Option(None, help="user or admin"),
-    tier: str = typer.Option(None, help="free, premium, pro or enterprise"),
+    role: Role = typer.Option(None, help="The account's role"),
+    tier: TierName = typer.Option(None, help="The account's tier"),
 ) -> None:
     """Change an account's role or tier (how the first admin is made)."""
     from babelroom.db.users import update_user
 
     _setup()
-    if role not in (None, "user", "admin"):
-        raise typer.BadParameter("role is user or admin")
     if role is None and tier is None:
         raise typer.BadParameter("give --role and/or --tier")
-    if not asyncio.run(update_user(get_settings(), email, role=role, tier=tier)):
+    if not asyncio.run(update_user(get_settings(), email, role=role and role.value, tier=tier and tier.value)):
         typer.echo(f"no account {email}", err=True)
         raise typer.Exit(1)
     typer.echo(f"{email}: updated")
@@ -174,7 +212,8 @@ def demo(
 
 @app.command()
 def bench(
-    speakers: str = typer.Option("1,2,4", help="Concurrent speaker counts, comma-separated"),
+    speakers: str = typer.Option("1,2,4", callback=_check_speaker_counts,
+                                 help="Concurrent speaker counts, comma-separated"),
     audio: Path = typer.Option(DEFAULT_CLIP, exists=True, dir_okay=False),
     seconds: float = typer.Option(60.0, help="Audio per speaker per run (s)"),
     stt_workers: int = typer.Option(2, help="STT worker processes"),
@@ -186,7 +225,7 @@ def bench(
     settings = get_settings()
     configure_logging("WARNING", json=True)
     run_bench(
-        speaker_counts=[int(n) for n in speakers.split(",")],
+        speaker_counts=speaker_counts(speakers),
         audio=audio,
         seconds=seconds,
         stt_workers=stt_workers,
