@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
@@ -131,8 +132,8 @@ def migrate(revision: str = typer.Option("head", help="Alembic revision to migra
 @app.command("set-user")
 def set_user(
     email: str = typer.Argument(..., help="The account's e-mail"),
-    role: Role = typer.Option(None, help="The account's role"),
-    tier: TierName = typer.Option(None, help="The account's tier"),
+    role: Annotated[Role | None, typer.Option(help="The account's role")] = None,
+    tier: Annotated[TierName | None, typer.Option(help="The account's tier")] = None,
 ) -> None:
     """Change an account's role or tier (how the first admin is made)."""
     from babelroom.db.users import update_user
