@@ -42,3 +42,10 @@ def test_set_user_offers_roles_and_tiers_as_choices():
     assert code == 2 and "Invalid value for '--tier'" in out and "enterprise" in out
     code, out = run("set-user", "ana@example.org", "--role", "root")
     assert code == 2 and "Invalid value for '--role'" in out
+
+
+@pytest.mark.parametrize("ports", ["20000", "20099-20000", "a-b", "0-10", "20000-70000"])
+def test_janus_config_refuses_a_bad_port_range(ports, tmp_path):
+    code, out = run("janus-config", "--out", str(tmp_path), "--rtp-port-range", ports)
+    assert code == 2 and "Invalid value for '--rtp-port-range'" in out
+    assert not list(tmp_path.iterdir())

@@ -72,6 +72,14 @@ def _check_speaker_counts(value: str) -> str:
     return value
 
 
+def _check_port_range(value: str | None) -> str | None:
+    """``LOW-HIGH`` UDP ports, 1 ≤ LOW ≤ HIGH ≤ 65535 (Janus's ``rtp_port_range``), or None."""
+    low, _, high = (value or "").partition("-")
+    if value is not None and not (low.isdigit() and high.isdigit() and 1 <= int(low) <= int(high) <= 65535):
+        raise typer.BadParameter(f"give LOW-HIGH UDP ports, e.g. 20000-20099 (got {value!r})")
+    return value
+
+
 def _setup() -> None:
     settings = get_settings()
     configure_logging(settings.log_level, settings.log_json)
@@ -173,7 +181,7 @@ def janus_config(
     out: Path = typer.Option(..., file_okay=False, help="Folder to write the rendered *.jcfg into"),
     http_port: int = typer.Option(8088, help="Janus HTTP API port"),
     ws_port: int = typer.Option(8188, help="Janus WebSocket API port (0: WebSocket transport off)"),
-    rtp_port_range: str = typer.Option(None, help="RTP/RTCP UDP ports, e.g. 20000-20099"),
+    rtp_port_range: str = typer.Option(None, callback=_check_port_range, help="RTP/RTCP UDP ports, e.g. 20000-20099"),
     src: Path = typer.Option(None, file_okay=False, help="Configuration to render (default: stack/janus)"),
 ) -> None:
     """Render the repository's Janus configuration (stack/janus) with this deployment's secrets."""
