@@ -49,3 +49,8 @@ def test_janus_config_refuses_a_bad_port_range(ports, tmp_path):
     code, out = run("janus-config", "--out", str(tmp_path), "--rtp-port-range", ports)
     assert code == 2 and "Invalid value for '--rtp-port-range'" in out
     assert not list(tmp_path.iterdir())
+
+
+def test_autoscaler_log_level_is_a_choice():
+    code, out = run("autoscaler", "--log-level", "LOUD")
+    assert code == 2 and "Invalid value for '--log-level'" in out and "'warning'" in out
