@@ -1,6 +1,6 @@
 """The benchmark's arithmetic (the runs themselves are `make bench`, not tests)."""
 
-from babelroom.dev.bench import _delta, _markdown, percentiles, RunResult
+from babelroom.dev.bench import RunResult, _delta, _markdown, percentiles
 
 
 def test_percentiles():

@@ -4,10 +4,11 @@ naming the option, exit status 2, no traceback), enum options with their choices
 import re
 
 import pytest
+from typer.testing import CliRunner
+
 from babelroom import __version__
 from babelroom.accounts import Role, TierName
 from babelroom.cli import app, speaker_counts
-from typer.testing import CliRunner
 
 runner = CliRunner()
 

@@ -28,6 +28,7 @@ Source: https://redis.io/docs/latest/develop/interact/programmability/eval-intro
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from dataclasses import dataclass
 
 import redis.asyncio as aioredis
@@ -273,7 +274,7 @@ class Capacity:
             for user in users:
                 pipe.exists(f"cap:lease:{lease_id(room, user)}")
             found = await pipe.execute()
-        return {user for user, n in zip(users, found) if n}
+        return {user for user, n in zip(users, found, strict=True) if n}
 
     async def register(self, pool: str, instance: str, slots: int, ttl_s: float) -> None:
         """Register (or renew) a worker ``instance`` of ``pool`` with ``slots`` for ``ttl_s``."""
@@ -314,10 +315,8 @@ def export_gauges(states: list[InstanceState], previous: set[tuple[str, str]]) -
     for labels in previous - current:
         for gauge in (metrics.CAPACITY_SLOTS, metrics.CAPACITY_SLOTS_USED, metrics.CAPACITY_UTILISATION,
                       metrics.CAPACITY_DRAINING):
-            try:
+            with contextlib.suppress(KeyError):
                 gauge.remove(*labels)
-            except KeyError:
-                pass
     return current
 
 

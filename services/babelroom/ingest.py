@@ -15,7 +15,7 @@ import structlog
 
 from babelroom import metrics
 from babelroom.audio.pcm import float_to_s16le
-from babelroom.audio.segmenter import SegmentDropped, SegmentFinal, Segmenter, SegmentUpdate
+from babelroom.audio.segmenter import SegmentDropped, Segmenter, SegmentFinal, SegmentUpdate
 from babelroom.bus.schemas import SegmentAudio, now_ms
 from babelroom.bus.streams import Publisher
 from babelroom.config import Settings

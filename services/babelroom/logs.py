@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 import sys
 from enum import StrEnum
+from typing import TextIO, cast
 
 import structlog
 
@@ -40,7 +41,7 @@ def configure_logging(level: str = "INFO", json: bool = True) -> None:
         json: JSON lines when true, a coloured console format when false.
     """
     renderer = structlog.processors.JSONRenderer() if json else structlog.dev.ConsoleRenderer()
-    shared = [
+    shared: list[structlog.typing.Processor] = [
         structlog.contextvars.merge_contextvars,
         structlog.processors.add_log_level,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
@@ -48,7 +49,8 @@ def configure_logging(level: str = "INFO", json: bool = True) -> None:
     structlog.configure(
         processors=[*shared, structlog.processors.format_exc_info, renderer],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
-        logger_factory=structlog.PrintLoggerFactory(file=_CurrentStderr()),
+        # PrintLogger only calls write() and flush(), which is all _CurrentStderr has.
+        logger_factory=structlog.PrintLoggerFactory(file=cast(TextIO, _CurrentStderr())),
         cache_logger_on_first_use=False,
     )
     handler = logging.StreamHandler(_CurrentStderr())

@@ -7,10 +7,12 @@ The default ``process_*`` collectors (``process_cpu_seconds_total`` …) are exp
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import Iterator
 
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, Counter, Gauge, Histogram, generate_latest
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import GaugeMetricFamily, Metric
 
 LATENCY_BUCKETS = (0.025, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0, 10.0)
 
@@ -261,7 +263,7 @@ class ResourceCollector:
                 out.append(os.path.abspath(path))
         return out
 
-    def collect(self):
+    def collect(self) -> Iterator[Metric]:
         yield GaugeMetricFamily(
             "babelroom_cpu_limit_cores", "CPU quota of this container (cores)", value=self.cpu_limit_cores()
         )
@@ -286,7 +288,7 @@ class ResourceCollector:
         yield size
         yield avail
 
-    def describe(self):
+    def describe(self) -> Iterator[Metric]:
         yield GaugeMetricFamily("babelroom_cpu_limit_cores", "")
         yield GaugeMetricFamily("babelroom_memory_limit_bytes", "")
         yield GaugeMetricFamily("babelroom_filesystem_size_bytes", "", labels=["path"])
@@ -294,10 +296,8 @@ class ResourceCollector:
 
 
 def _register_resource_collector() -> None:
-    try:
+    with contextlib.suppress(ValueError):  # already registered (module reloaded)
         REGISTRY.register(ResourceCollector())
-    except ValueError:  # already registered (module reloaded)
-        pass
 
 
 _register_resource_collector()

@@ -64,7 +64,8 @@ class TranscriptWriter:
         records = [(m, _room_id(m.room)) for _, m in batch if m.text]
         wanted = {r for _, r in records if r is not None}
         async with self.db.session() as session:
-            known = set((await session.execute(select(Room.id).where(Room.id.in_(wanted)))).scalars()) if wanted else set()
+            known = (set((await session.execute(select(Room.id).where(Room.id.in_(wanted)))).scalars())
+                     if wanted else set())
             rows = [segment_row(m, r) for m, r in records if r in known]
             inserted = 0
             if rows:

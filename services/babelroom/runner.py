@@ -22,9 +22,9 @@ import structlog
 from babelroom.bus.schemas import Message
 from babelroom.bus.stage import BatchHandler, run_stage
 from babelroom.bus.streams import Consumer
+from babelroom.capacity import Capacity, keep_registered
 from babelroom.config import Settings
 from babelroom.ops_http import serve_ops
-from babelroom.capacity import Capacity, keep_registered
 
 log = structlog.get_logger(__name__)
 M = TypeVar("M", bound=Message)

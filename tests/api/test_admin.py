@@ -1,9 +1,10 @@
 """The admin API: users, organisations, tiers as data, active rooms and capacity (drain: see
 tests/rooms/test_rooms_api.py); nobody else may use it."""
 
+from tests.conftest import TEST_SLOTS
+
 from babelroom import metrics
 from babelroom.rooms.upkeep import upkeep_once
-from tests.conftest import TEST_SLOTS
 
 
 def test_admins_only(gateway, accounts):

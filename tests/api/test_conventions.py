@@ -2,6 +2,7 @@
 one error body family for every 4xx (422 included), and room refusals mapped from domain errors."""
 
 import pytest
+
 from babelroom.api.operation_ids import PATTERN
 from babelroom.config import Settings
 from babelroom.gateway.app import create_app
@@ -41,7 +42,8 @@ def test_a_bad_request_gets_the_one_error_shape(gateway, accounts):
     assert all(f"{'.'.join(map(str, e['loc'][1:]))}: {e['msg']}" in body["detail"] for e in body["errors"])
     unparsable = gateway.post("/api/auth/login", content=b"{not json", headers={"Content-Type": "application/json"})
     assert unparsable.status_code == 422 and unparsable.json()["errors"][0]["type"] == "json_invalid"
-    query = gateway.get("/api/transcripts/search", params={"q": "x", "limit": "many"}, headers=accounts.create().headers)
+    headers = accounts.create().headers
+    query = gateway.get("/api/transcripts/search", params={"q": "x", "limit": "many"}, headers=headers)
     assert query.status_code == 422 and query.json()["detail"].startswith("query.limit: ")
 
 

@@ -47,7 +47,8 @@ def test_every_operation_documents_its_errors_with_examples():
 
 @schema.parametrize()
 @settings(max_examples=MAX_EXAMPLES, deadline=None, derandomize=True,
-          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.filter_too_much])
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
+                                 HealthCheck.filter_too_much])
 def test_no_server_errors_on_generated_input(case, gateway, admin_headers):
     kwargs = case.as_transport_kwargs(base_url="http://testserver", headers=admin_headers)
     kwargs.pop("cookies", None)

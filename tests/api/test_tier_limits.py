@@ -8,9 +8,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import redis as sync_redis
 from fastapi.testclient import TestClient
+from tests.conftest import run_sql
 
 from babelroom.gateway.app import create_app
-from tests.conftest import run_sql
 
 TIERS = {  # the design's table
     "free": dict(participants_per_room=6, concurrent_rooms=2, history_days=7, requests_per_hour=100,
@@ -56,24 +56,28 @@ def test_participants_per_room(gateway, accounts, tier):
     allowed = TIERS[tier]["participants_per_room"]
     guests = [accounts.create() for _ in range(allowed)]  # the guests' own tier does not matter
     for guest in guests[:-1]:
-        assert gateway.post(f"/api/rooms/{room_id}/join", json={"listen_only": True}, headers=guest.headers).status_code == 200
+        joined = gateway.post(f"/api/rooms/{room_id}/join", json={"listen_only": True}, headers=guest.headers)
+        assert joined.status_code == 200
     refused = gateway.post(f"/api/rooms/{room_id}/join", json={"listen_only": True}, headers=guests[-1].headers)
     body = assert_limit(refused, 403, "participants_per_room", allowed, tier)
     assert body["current"] == allowed and body["reset_hint"] == "when a participant leaves"
     assert gateway.post(f"/api/rooms/{room_id}/leave", headers=guests[0].headers).status_code == 204
-    assert gateway.post(f"/api/rooms/{room_id}/join", json={"listen_only": True}, headers=guests[-1].headers).status_code == 200
+    joined = gateway.post(f"/api/rooms/{room_id}/join", json={"listen_only": True}, headers=guests[-1].headers)
+    assert joined.status_code == 200
 
 
 def test_enterprise_terms_come_from_the_organisation_then_the_user(gateway, accounts, database_url):
     org = run_sql(database_url, "INSERT INTO organisations (id, name, limit_overrides) VALUES "
-                  "(gen_random_uuid(), 'Acme', '{\"participants_per_room\": 2, \"concurrent_rooms\": 1}') RETURNING id")[0]["id"]
+                  "(gen_random_uuid(), 'Acme', '{\"participants_per_room\": 2, \"concurrent_rooms\": 1}') "
+                  "RETURNING id")[0]["id"]
     owner = accounts.create("enterprise", organisation_id=f"'{org}'")
     me = gateway.get("/api/me", headers=owner.headers).json()["effective"]
     assert me["limits"]["participants_per_room"] == 2 and me["limits"]["requests_per_hour"] is None
     room_id = room(gateway, owner).json()["id"]
     assert_limit(room(gateway, owner), 403, "concurrent_rooms", 1, "enterprise")
     guests = [accounts.create() for _ in range(2)]
-    assert gateway.post(f"/api/rooms/{room_id}/join", json={"listen_only": True}, headers=guests[0].headers).status_code == 200
+    joined = gateway.post(f"/api/rooms/{room_id}/join", json={"listen_only": True}, headers=guests[0].headers)
+    assert joined.status_code == 200
     assert_limit(gateway.post(f"/api/rooms/{room_id}/join", json={"listen_only": True}, headers=guests[1].headers),
                  403, "participants_per_room", 2, "enterprise")
     # a per-user override beats the organisation's
@@ -110,7 +114,8 @@ def test_requests_per_hour_free(gateway, accounts):
     assert r.headers["RateLimit-Policy"] == "100;w=3600"
     refused = gateway.get("/api/me", headers=user.headers)
     body = assert_limit(refused, 429, "requests_per_hour", 100, "free")
-    assert 3590 <= int(refused.headers["Retry-After"]) <= 3600 and body["retry_after_s"] == int(refused.headers["Retry-After"])
+    retry_after = int(refused.headers["Retry-After"])
+    assert 3590 <= retry_after <= 3600 and body["retry_after_s"] == retry_after
     assert _ratelimit(refused)[:2] == (100, 0)
     assert datetime.fromisoformat(body["resets_at"]) > datetime.now(UTC) + timedelta(minutes=59)
 
@@ -144,7 +149,7 @@ def test_anonymous_requests_count_per_ip_at_the_free_rate(gateway):
 
 def test_per_ip_window_caps_every_account_behind_one_address(db_settings, redis_url):
     with TestClient(create_app(db_settings.model_copy(update={"rate_limit_ip_per_hour": 3}))) as client:
-        for i in range(3):
+        for _ in range(3):
             assert client.get("/api/tiers").status_code == 200
         assert_limit(client.get("/api/tiers"), 429, "ip_requests_per_hour", 3, "anonymous")
 
@@ -189,7 +194,8 @@ def test_document_context_feature(gateway, accounts, tier, allowed):
     doc = {"filename": "glossary.pdf", "content_type": "application/pdf", "size_bytes": 1234}
     r = gateway.post("/api/me/documents", json=doc, headers=user.headers)
     if allowed:
-        assert r.status_code == 201 and gateway.get("/api/me/documents", headers=user.headers).json()[0]["filename"] == "glossary.pdf"
+        assert r.status_code == 201
+        assert gateway.get("/api/me/documents", headers=user.headers).json()[0]["filename"] == "glossary.pdf"
     else:
         assert_limit(r, 403, "feature:document_context", None, tier)
 

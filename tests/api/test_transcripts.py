@@ -31,7 +31,8 @@ def record(room_id: str, users: dict, n: int, line=None) -> FinalRecord:
     return FinalRecord(
         room=room_id, speaker=users[who].id, speaker_name=who.title(), language="en", segment_id=f"seg{n}", seq=seq,
         audio_start_ms=at * 1000 - 1500, audio_end_ms=at * 1000, room_seq=n + 1, text=en,
-        translations=translations, avg_logprob=-0.1, timings={"segment_end": (T0 + timedelta(seconds=at)).timestamp() * 1000},
+        translations=translations, avg_logprob=-0.1,
+        timings={"segment_end": (T0 + timedelta(seconds=at)).timestamp() * 1000},
     )
 
 
@@ -46,7 +47,8 @@ def caught_up(redis_url: str) -> None:
     client = sync_redis.Redis.from_url(redis_url)
     deadline = time.monotonic() + 15
     while time.monotonic() < deadline:
-        groups = {g["name"].decode(): g for g in client.xinfo_groups(FINALS_STREAM)} if client.exists(FINALS_STREAM) else {}
+        groups = ({g["name"].decode(): g for g in client.xinfo_groups(FINALS_STREAM)}
+                  if client.exists(FINALS_STREAM) else {})
         g = groups.get(PERSIST_GROUP)
         if g and not g["pending"] and not g["lag"]:
             return

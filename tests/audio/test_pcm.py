@@ -10,7 +10,6 @@ import pytest
 from pydantic import ValidationError
 
 from babelroom.audio.pcm import FrameError, PcmDecoder, StreamFormat, decode_file, float_to_s16le
-
 from conftest import SPEECH
 
 JFK = SPEECH / "jfk.flac"  # 44.1 kHz stereo

@@ -9,15 +9,15 @@ Americans, | ask not | what your country can do for you, | ask what …"), so th
 from __future__ import annotations
 
 import math
+from itertools import pairwise
 
 import numpy as np
 import pytest
 from prometheus_client import REGISTRY
 
 from babelroom.audio.pcm import decode_file
-from babelroom.audio.segmenter import Segmenter, SegmentDropped, SegmentFinal, SegmentUpdate
+from babelroom.audio.segmenter import SegmentDropped, Segmenter, SegmentFinal, SegmentUpdate
 from babelroom.config import Settings
-
 from conftest import SPEECH
 
 PRE_MS = 300  # Segmenter defaults = Settings defaults
@@ -40,7 +40,7 @@ def same(a: list, b: list) -> bool:
         and (x.index, x.audio_start_ms, x.audio_end_ms, x.speech_ms)
         == (y.index, y.audio_start_ms, y.audio_end_ms, y.speech_ms)
         and np.array_equal(getattr(x, "audio", None), getattr(y, "audio", None))
-        for x, y in zip(a, b)
+        for x, y in zip(a, b, strict=True)
     )
 
 
@@ -56,7 +56,7 @@ def onset_ms(f: SegmentFinal) -> int:
 def joins(audio: np.ndarray) -> list[tuple[int, int]]:
     """Runs of at least 1 s of exact zeros, (start_ms, end_ms): the pauses between the demo's clips."""
     edges = np.flatnonzero(np.diff(np.concatenate(([0], audio == 0, [0])).astype(np.int8)))
-    return [(s // SR_MS, e // SR_MS) for s, e in zip(edges[::2], edges[1::2]) if e - s >= 16_000]
+    return [(s // SR_MS, e // SR_MS) for s, e in zip(edges[::2], edges[1::2], strict=True) if e - s >= 16_000]
 
 
 def islands(audio: np.ndarray, floor_db: float = -35.0, bridge_ms: int = 500) -> list[list[int]]:
@@ -94,7 +94,7 @@ def test_one_chain_of_segments_per_stretch_of_speech(demo_audio, demo_events):
     chains: list[list[SegmentFinal]] = [[] for _ in isl]
     for f in finals(demo_events):
         chains[max(i for i, (start, _) in enumerate(isl) if start <= f.audio_end_ms)].append(f)
-    for i, ((start, end), chain) in enumerate(zip(isl, chains)):
+    for i, ((start, end), chain) in enumerate(zip(isl, chains, strict=True)):
         next_start = isl[i + 1][0] if i + 1 < len(isl) else len(demo_audio) // SR_MS
         assert chain, f"island {start}-{end} ms has no segment"
         assert abs(onset_ms(chain[0]) - start) <= 300
@@ -153,7 +153,7 @@ def test_updates_then_one_final_per_index(demo_events):
         *updates, final = evs
         assert isinstance(final, SegmentFinal) and all(isinstance(u, SegmentUpdate) for u in updates)
         ends = [u.audio_end_ms for u in updates]
-        assert all(b - a >= 1_000 for a, b in zip(ends, ends[1:]))  # every partial_interval_ms
+        assert all(b - a >= 1_000 for a, b in pairwise(ends))  # every partial_interval_ms
         for u in updates:
             assert u.audio_start_ms == final.audio_start_ms
             n = min(len(u.audio), len(final.audio))

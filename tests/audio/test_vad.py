@@ -7,7 +7,6 @@ import pytest
 
 from babelroom.audio.pcm import decode_file
 from babelroom.audio.vad import SileroConfirm, WebRtcVad, silero_model
-
 from conftest import SPEECH
 
 CLIPS = ["jfk.flac", "LJ001-0002.wav"]

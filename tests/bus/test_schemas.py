@@ -24,7 +24,8 @@ def test_transcript_header_carries_over():
 
 
 def test_caption_types_and_validation():
-    c = Caption(**HEADER, type="final", room_seq=7, text="hello", translation=Translation(language="es", text="hola", backend="apertium"))
+    c = Caption(**HEADER, type="final", room_seq=7, text="hello",
+                translation=Translation(language="es", text="hola", backend="apertium"))
     assert Caption.from_fields({b"m": c.to_fields()["m"].encode()}) == c
     with pytest.raises(ValidationError):
         Caption(**HEADER, type="maybe", room_seq=1, text="x", translation=c.translation)

@@ -7,9 +7,9 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
+from tests.conftest import run_sql
 
 from babelroom.db.models import Base
-from tests.conftest import run_sql
 
 DESIGN = {  # tier: room min, participants, concurrent rooms, history days, requests/h, voice samples, vocabulary
     "free": (60, 6, 2, 7, 100, 0, 0),
@@ -44,7 +44,8 @@ def test_migrated_schema_matches_the_models(pg_database_url):
         engine = create_async_engine(pg_database_url, poolclass=NullPool)
         async with engine.connect() as conn:
             return await conn.run_sync(
-                lambda sync: compare_metadata(MigrationContext.configure(sync, opts={"compare_type": True}), Base.metadata)
+                lambda sync: compare_metadata(MigrationContext.configure(sync, opts={"compare_type": True}),
+                                              Base.metadata)
             )
 
     assert asyncio.run(diff()) == []

@@ -248,6 +248,7 @@ def sign_up(page, url: str, name: str) -> None:
 
 
 def test_two_browsers_in_a_call_with_spanish_captions(browser_setup):
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
     from playwright.sync_api import sync_playwright
 
     setup = browser_setup
@@ -285,14 +286,15 @@ def test_two_browsers_in_a_call_with_spanish_captions(browser_setup):
             b.get_by_test_id("language-picker").select_option("es")
 
             # B sees A's video (a remote tile with a playing video track).
-            tile = b.locator('[data-testid="video-tile"][data-local="false"][data-display="Alice"][data-has-video="true"]')
+            tile = b.locator('[data-testid="video-tile"][data-local="false"][data-display="Alice"]'
+                             '[data-has-video="true"]')
             try:
                 tile.wait_for(timeout=45_000)
-            except Exception:
+            except PlaywrightTimeout as err:
                 b.screenshot(path=str(work / "b-failed.png"))
                 raise AssertionError(
                     "B never saw A's video: " + (b.get_by_test_id("media-status").text_content() or "")
-                    + "\n" + setup["janus"].log()[-3000:])
+                    + "\n" + setup["janus"].log()[-3000:]) from err
             capture_start = a.evaluate("window.__captureStart")
             assert capture_start, "A's page never got its microphone"
 

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import jiwer
 import psutil
+from tests.conftest import run_sql
 
 from babelroom.db.embedded import embedded_database, stop_embedded
-from tests.conftest import run_sql
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -34,7 +34,8 @@ def test_demo_on_the_bundled_clip(tmp_path, project_state_dir):
     assert all(c["translation"]["language"] == "es" and c["translation"]["text"] for c in finals)
     assert all(c["final_latency_ms"] is not None for c in finals)
     reference = " ".join((ROOT / "assets" / "demo" / "demo_en.txt").read_text().split())
-    normalise = jiwer.Compose([jiwer.ToLowerCase(), jiwer.RemovePunctuation(), jiwer.RemoveMultipleSpaces(), jiwer.Strip()])
+    normalise = jiwer.Compose([jiwer.ToLowerCase(), jiwer.RemovePunctuation(), jiwer.RemoveMultipleSpaces(),
+                               jiwer.Strip()])
     hypothesis = " ".join(c["text"] for c in finals)
     assert jiwer.wer(normalise(reference), normalise(hypothesis)) < 0.25
     srt_es = (out / "captions.es.srt").read_text()

@@ -86,13 +86,16 @@ def test_rtp_with_loss_reordering_and_duplicates_becomes_english_and_spanish_fin
         return after.get(name, 0.0) - before.get(name, 0.0)
 
     audio_s = (len(order) - len(plan.duplicated) + len(plan.lost)) * 0.020  # the clip: 11.0 s
+    jitter_ms = (1000 * delta('babelroom_media_jitter_delay_seconds_sum')
+                 / max(1, delta('babelroom_media_jitter_delay_seconds_count')))
     print(f"\nmedia service: {cpu_s:.2f} s CPU for {audio_s:.1f} s of audio "
           f"({100 * cpu_s / audio_s:.1f} % of a core per stream, STT/MT not included); "
-          f"jitter delay mean {1000 * delta('babelroom_media_jitter_delay_seconds_sum') / max(1, delta('babelroom_media_jitter_delay_seconds_count')):.1f} ms")
+          f"jitter delay mean {jitter_ms:.1f} ms")
     # Every planned loss is concealed once. On a loaded machine the sender thread may stall past the
     # jitter buffer's wait: that packet is then declared lost too and dropped as late when it comes.
     late = delta('babelroom_media_rtp_packets_total{outcome="late"}')
-    lost = delta('babelroom_media_rtp_lost_total{concealment="fec"}') + delta('babelroom_media_rtp_lost_total{concealment="plc"}')
+    lost = (delta('babelroom_media_rtp_lost_total{concealment="fec"}')
+            + delta('babelroom_media_rtp_lost_total{concealment="plc"}'))
     assert lost - late == len(plan.lost) > 5 and late <= 3
     assert delta('babelroom_media_rtp_packets_total{outcome="duplicate"}') == len(plan.duplicated) > 0
     assert delta("babelroom_media_rtp_reordered_total") >= len(plan.delayed) - late > 0

@@ -134,7 +134,8 @@ def test_a_killed_stt_worker_loses_no_final(stack):
             await asyncio.sleep(0.005)
         os.kill(stt1.process.pid, signal.SIGCONT)
 
-    run, got = asyncio.run(converse(stack, audio, langs=("es",), realtime=False, after_speaking=kill_stt0_holding_entries))
+    run, got = asyncio.run(converse(stack, audio, langs=("es",), realtime=False,
+                                    after_speaking=kill_stt0_holding_entries))
 
     assert stt0.process.wait(5) == -signal.SIGKILL and held["entries"] > 0
     finals = [r.caption for r in got["es"] if r.caption.type == "final"]

@@ -11,11 +11,12 @@ from pathlib import Path
 
 import pytest
 import yaml
+from pydantic import BaseModel
+
 from babelroom.audio.pcm import StreamFormat
 from babelroom.bus.schemas import Caption, Notice
 from babelroom.gateway import asyncapi
 from babelroom.ingest import SegmentNotice
-from pydantic import BaseModel
 
 ROOT = Path(__file__).resolve().parents[2]
 GATEWAY = ROOT / "services" / "babelroom" / "gateway"

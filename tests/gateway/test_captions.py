@@ -5,8 +5,8 @@ import asyncio
 import time
 
 import pytest
-import redis.asyncio as aioredis
 import redis as sync_redis
+import redis.asyncio as aioredis
 from starlette.websockets import WebSocketDisconnect
 
 from babelroom.bus.schemas import Caption, Translation
@@ -68,9 +68,8 @@ def test_listener_language_is_registered_while_connected(client, room, redis_url
         finally:
             await r.aclose()
 
-    with client.websocket_connect(url(room, "&lang=de")):
-        with client.websocket_connect(url(room, "&lang=fr")):
-            assert asyncio.run(langs()) == {"de", "fr"}
+    with client.websocket_connect(url(room, "&lang=de")), client.websocket_connect(url(room, "&lang=fr")):
+        assert asyncio.run(langs()) == {"de", "fr"}
     deadline = time.monotonic() + 5  # the server unregisters right after the close handshake
     while asyncio.run(langs()) and time.monotonic() < deadline:
         time.sleep(0.05)
@@ -79,7 +78,6 @@ def test_listener_language_is_registered_while_connected(client, room, redis_url
 
 @pytest.mark.parametrize("query", ["", "&lang=spanish", "&lang=es&since=-1", "&lang=es&since=abc"])
 def test_bad_query_closes_4400(client, room, query):
-    with client.websocket_connect(url(room, query)) as ws:
-        with pytest.raises(WebSocketDisconnect) as info:
-            ws.receive_text()
+    with client.websocket_connect(url(room, query)) as ws, pytest.raises(WebSocketDisconnect) as info:
+        ws.receive_text()
     assert info.value.code == 4400 and info.value.reason.startswith("bad query")

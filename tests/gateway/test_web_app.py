@@ -46,9 +46,8 @@ def test_index_and_assets_are_served_from_frontend_dir(settings: Settings, dist:
 
 def test_a_websocket_to_an_unknown_path_is_refused_not_crashed(settings: Settings, dist: Path) -> None:
     client = TestClient(create_app(settings.model_copy(update={"frontend_dir": dist})))
-    with pytest.raises(WebSocketDisconnect):
-        with client.websocket_connect("/no-such-socket") as ws:
-            ws.receive_text()
+    with pytest.raises(WebSocketDisconnect), client.websocket_connect("/no-such-socket") as ws:
+        ws.receive_text()
 
 
 def test_nothing_is_mounted_without_a_build(settings: Settings, tmp_path: Path) -> None:
@@ -68,9 +67,9 @@ def test_api_socket_and_ops_routes_win_over_the_build(db_settings: Settings, red
         assert tiers.status_code == 200 and tiers.json()[0]["name"] == "free"
         assert client.get("/healthz").json() != "static decoy"
         assert client.get("/healthz").status_code == 200
-        with pytest.raises(WebSocketDisconnect) as info:
-            with client.websocket_connect("/ws/rooms/x/captions?lang=es") as ws:
-                while True:
-                    ws.receive_text()
+        with (pytest.raises(WebSocketDisconnect) as info,
+              client.websocket_connect("/ws/rooms/x/captions?lang=es") as ws):
+            while True:
+                ws.receive_text()
         assert info.value.code == 4401  # the caption socket's own refusal, not the static mount
         assert client.get("/").text == INDEX

@@ -12,12 +12,12 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
+from tests.conftest import run_sql
 
 from babelroom import metrics
 from babelroom.db.session import Database
 from babelroom.dev.devstack import free_port
 from babelroom.jobs.retention import purge
-from tests.conftest import run_sql
 
 
 def owner(url: str, tier: str, overrides: str = "{}", org_overrides: str | None = None) -> str:
@@ -29,7 +29,8 @@ def owner(url: str, tier: str, overrides: str = "{}", org_overrides: str | None 
     user = run_sql(url, "INSERT INTO users (id, email, password_hash, display_name, tier_name, organisation_id, "
                         "limit_overrides) VALUES (gen_random_uuid(), :email, 'x', 'U', :tier, :org, "
                         "CAST(:overrides AS jsonb)) RETURNING id",
-                   params={"email": f"{uuid.uuid4().hex[:8]}@t.local", "tier": tier, "org": org, "overrides": overrides})
+                   params={"email": f"{uuid.uuid4().hex[:8]}@t.local", "tier": tier, "org": org,
+                           "overrides": overrides})
     room = run_sql(url, "INSERT INTO rooms (id, name, owner_id) VALUES (gen_random_uuid(), 'r', :owner) RETURNING id",
                    params={"owner": user[0]["id"]})
     return str(room[0]["id"])

@@ -102,7 +102,8 @@ def impair(packets: list, *, seed: int, loss: float = 0.0, duplicate: float = 0.
     return [packets[i] for i in order], plan
 
 
-def send(packets: list[RtpPacket], address: tuple[str, int], *, pace_s: float = 0.02, start: float | None = None) -> None:
+def send(packets: list[RtpPacket], address: tuple[str, int], *, pace_s: float = 0.02,
+         start: float | None = None) -> None:
     """Send ``packets`` over UDP, the k-th at ``start + k·pace_s`` (0: as fast as possible)."""
     start = time.monotonic() if start is None else start
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:

@@ -73,7 +73,7 @@ def media_settings(settings):
 
 def same_segments(got: list[SegmentAudio], ref: list[SegmentAudio], *, tolerance_ms: int = 0) -> None:
     assert len(got) == len(ref) > 0
-    for g, r in zip(got, ref):
+    for g, r in zip(got, ref, strict=True):
         assert abs(g.audio_start_ms - r.audio_start_ms) <= tolerance_ms
         assert abs(g.audio_end_ms - r.audio_end_ms) <= tolerance_ms
         assert g.dropped == r.dropped
@@ -96,7 +96,7 @@ async def test_reordered_and_duplicated_packets_give_the_websocket_paths_segment
 
     got = await bus_finals(aredis)
     same_segments(got, ref)
-    for g, r in zip(got, ref):
+    for g, r in zip(got, ref, strict=True):
         a, b = np.frombuffer(g.pcm, "<i2"), np.frombuffer(r.pcm, "<i2")
         assert len(a) == len(b) and np.abs(a.astype(int) - b).max() <= 2  # float rounding only
     assert metric("babelroom_media_rtp_packets_total", outcome="duplicate") - dup0 == len(plan.duplicated) > 0

@@ -178,7 +178,8 @@ def settings_fields() -> set[str]:
     return set(Settings.model_fields)
 
 
-def stack_problems(config: dict, raw: dict | None = None, dynamic: dict | None = None, static: dict | None = None) -> list[str]:
+def stack_problems(config: dict, raw: dict | None = None, dynamic: dict | None = None,
+                   static: dict | None = None) -> list[str]:
     """What the stack must say beyond the compose schema (``config``: docker stack config's output;
     ``raw``: the file as written, for the images that variables hide)."""
     problems: list[str] = []
@@ -550,15 +551,17 @@ def metric_catalogue() -> dict[str, set[str]]:
     The babelroom_* metrics registered by babelroom.metrics (with the suffixes each type adds), the
     default process_* collector, and Prometheus' own ``up``.
     """
-    import babelroom.metrics
     from prometheus_client import REGISTRY
     from prometheus_client.metrics import MetricWrapperBase
+
+    import babelroom.metrics
 
     labels_of: dict[str, set[str]] = {}
     for obj in vars(babelroom.metrics).values():
         if isinstance(obj, MetricWrapperBase):
             labels_of[obj._name] = set(obj._labelnames)
-    suffixes = {"counter": ("_total", "_created"), "gauge": ("",), "histogram": ("_bucket", "_sum", "_count", "_created"),
+    suffixes = {"counter": ("_total", "_created"), "gauge": ("",),
+                "histogram": ("_bucket", "_sum", "_count", "_created"),
                 "summary": ("", "_sum", "_count", "_created"), "info": ("_info",), "untyped": ("",)}
     out: dict[str, set[str]] = {"up": set()}
     for family in REGISTRY.collect():
@@ -772,9 +775,9 @@ def dockerfile_policy_problems(text: str, kind: str) -> list[str]:
         if "ARG PYTHON_IMAGE=python:3.11-slim-bookworm" not in text:
             problems.append("base image must be python:3.11-slim-bookworm")
         for stage, instr, args in instrs:
-            if instr == "RUN" and re.search(r"\btorch\b", args) and "sys.exit('torch must stay" not in args:
-                if stage not in ("jobs-builder",):
-                    problems.append(f"stage {stage}: torch belongs to the jobs target only")
+            if (instr == "RUN" and re.search(r"\btorch\b", args) and "sys.exit('torch must stay" not in args
+                    and stage not in ("jobs-builder",)):
+                problems.append(f"stage {stage}: torch belongs to the jobs target only")
         apt = " ".join(a for s, i, a in instrs if i == "RUN" and "apt-get install" in a)
         for pkg in ("apertium", "apertium-eng-spa", "espeak-ng", "ffmpeg"):
             if not re.search(rf"\s{re.escape(pkg)}(\s|$)", apt):
@@ -833,7 +836,8 @@ def check_janus_config(config_dir: Path = JANUS_DIR, timeout_s: float = 15.0) ->
         http = work / "janus.transport.http.jcfg"
         http.write_text(re.sub(r"\bport = \d+", f'port = {http_port}\n\tip = "127.0.0.1"', http.read_text(), count=1))
         ws = work / "janus.transport.websockets.jcfg"
-        ws.write_text(re.sub(r"\bws_port = \d+", f'ws_port = {ws_port}\n\tws_ip = "127.0.0.1"', ws.read_text(), count=1))
+        ws.write_text(re.sub(r"\bws_port = \d+", f'ws_port = {ws_port}\n\tws_ip = "127.0.0.1"', ws.read_text(),
+                             count=1))
         log = work / "janus.log"
         with log.open("wb") as out:
             proc = subprocess.Popen(

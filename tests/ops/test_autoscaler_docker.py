@@ -7,12 +7,13 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from engine_stub import EngineStub, service
+from typer.testing import CliRunner
+
 from babelroom.autoscaler.cli import app
 from babelroom.autoscaler.engine import Autoscaler
 from babelroom.autoscaler.rules import default_rules
 from babelroom.autoscaler.swarm import SwarmError, SwarmScaler
-from engine_stub import EngineStub, service
-from typer.testing import CliRunner
 
 TRAEFIK_LABELS = {"traefik.enable": "true", "traefik.http.routers.gateway.rule": "Host(`x`)"}
 

@@ -18,11 +18,12 @@ from pathlib import Path
 import httpx
 import opschecks
 import pytest
+from engine_stub import EngineStub, service
+
 from babelroom.autoscaler.engine import Autoscaler
 from babelroom.autoscaler.prometheus import PrometheusClient
 from babelroom.autoscaler.rules import default_rules
 from babelroom.autoscaler.swarm import SwarmScaler
-from engine_stub import EngineStub, service
 
 DATA = Path(__file__).parent / "data" / "autoscaler"
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from babelroom.autoscaler.rules import Condition, RuleState, ScalingRule, decide, default_rules
 
 RULES = {r.service: r for r in default_rules()}

@@ -17,7 +17,8 @@ fm = importlib.util.module_from_spec(spec)
 sys.modules["fetch_models"] = fm
 spec.loader.exec_module(fm)
 
-CONVERTER = lambda name: f"/usr/bin/{name}"
+def CONVERTER(name: str) -> str:  # stands in for shutil.which
+    return f"/usr/bin/{name}"
 
 
 def test_output_directories_are_the_ones_the_services_read():
@@ -34,7 +35,8 @@ def test_output_directories_are_the_ones_the_services_read():
 def test_full_plan_needs_a_token_for_pyannote_only(tmp_path):
     plan = fm.build_plan(tmp_path, environ={}, which=CONVERTER)
     assert [m.name for m in plan.fetch] == [m.name for m in fm.MODELS]
-    assert len(plan.problems) == 1 and "HF_TOKEN" in plan.problems[0] and "pyannote/segmentation-3.0" in plan.problems[0]
+    assert len(plan.problems) == 1
+    assert "HF_TOKEN" in plan.problems[0] and "pyannote/segmentation-3.0" in plan.problems[0]
     plan = fm.build_plan(tmp_path, environ={"HF_TOKEN": "hf_x"}, which=CONVERTER)
     assert plan.problems == [] and plan.token == "hf_x"
     plan = fm.build_plan(tmp_path, only=["faster-whisper-small", "xtts-v2"], environ={}, which=CONVERTER)
@@ -81,10 +83,12 @@ def test_pyannote_config_points_at_local_checkpoints():
         "params": {"clustering": {"method": "centroid", "min_cluster_size": 12, "threshold": 0.7045654963945799},
                    "segmentation": {"min_duration_off": 0.0}},
     }
-    out = yaml.safe_load(fm.rewrite_pyannote_config(yaml.safe_dump(hub_config), "/models/pyannote-speaker-diarization-3.1"))
+    out = yaml.safe_load(fm.rewrite_pyannote_config(yaml.safe_dump(hub_config),
+                                                    "/models/pyannote-speaker-diarization-3.1"))
     params = out["pipeline"]["params"]
     assert params["segmentation"] == "/models/pyannote-speaker-diarization-3.1/segmentation-3.0/pytorch_model.bin"
-    assert params["embedding"] == "/models/pyannote-speaker-diarization-3.1/wespeaker-voxceleb-resnet34-LM/pytorch_model.bin"
+    assert params["embedding"] == ("/models/pyannote-speaker-diarization-3.1/"
+                                   "wespeaker-voxceleb-resnet34-LM/pytorch_model.bin")
     assert out["params"] == hub_config["params"]
 
 

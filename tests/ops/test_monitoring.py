@@ -114,10 +114,13 @@ def test_dashboard_covers_latency_capacity_quality_cost_cache_errors():
     assert rows == ["Latency", "Capacity", "Quality", "Cost per caption", "Cache and errors"]
     exprs = " ".join(e for _, e in opschecks.dashboard_expressions())
     for quantile in ("0.5", "0.95", "0.99"):
-        assert f"histogram_quantile({quantile}, sum by (stage, le) (rate(babelroom_stage_latency_seconds_bucket" in exprs
-        assert f"histogram_quantile({quantile}, sum by (kind, le) (rate(babelroom_caption_latency_seconds_bucket" in exprs
+        assert (f"histogram_quantile({quantile}, sum by (stage, le) (rate(babelroom_stage_latency_seconds_bucket"
+                in exprs)
+        assert (f"histogram_quantile({quantile}, sum by (kind, le) (rate(babelroom_caption_latency_seconds_bucket"
+                in exprs)
     for needle in ("babelroom_rooms_active", "babelroom_capacity_slots", "babelroom_bus_queue_depth",
-                   "babelroom_stt_avg_logprob", "babelroom_stt_hallucination_drops_total", "babelroom_mt_fallback_total",
+                   "babelroom_stt_avg_logprob", "babelroom_stt_hallucination_drops_total",
+                   "babelroom_mt_fallback_total",
                    "rate(process_cpu_seconds_total", "rate(babelroom_stt_audio_seconds_total",
                    "babelroom_mt_cache_hits_total", "babelroom_http_request_duration_seconds_count{status=~\"5..\"}",
                    "babelroom_ws_closed_total", "babelroom_bus_poison_total"):

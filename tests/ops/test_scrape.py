@@ -7,8 +7,9 @@ from __future__ import annotations
 import httpx
 import opschecks
 import pytest
-from babelroom.dev.devstack import LocalStack
 from prometheus_client.parser import text_string_to_metric_families
+
+from babelroom.dev.devstack import LocalStack
 
 SUFFIXES = {"counter": ("_total", "_created"), "gauge": ("",), "histogram": ("_bucket", "_sum", "_count", "_created"),
             "summary": ("", "_sum", "_count", "_created"), "unknown": ("",), "info": ("_info",)}
@@ -25,7 +26,9 @@ def scraped_names(text: str) -> set[str]:
 def names_used() -> set[str]:
     recorded = opschecks.recorded_names()
     used = set()
-    for _, expr in [*opschecks.rule_expressions(), *opschecks.dashboard_expressions(), *opschecks.autoscaler_expressions()]:
+    expressions = [*opschecks.rule_expressions(), *opschecks.dashboard_expressions(),
+                   *opschecks.autoscaler_expressions()]
+    for _, expr in expressions:
         used |= {name for name, _ in opschecks.selectors(expr)}
     return used - set(recorded) - {"up"}
 

@@ -50,7 +50,8 @@ def _run_backup(tmp_path: Path, bin_dir: Path, keep: int = 7) -> subprocess.Comp
     env = {"PATH": f"{bin_dir}:{os.environ['PATH']}", "BACKUP_DIR": str(tmp_path / "backups"),
            "BACKUP_KEEP": str(keep), "PGDATABASE": "babelroom", "PGUSER": "babelroom",
            "PGPASSWORD_FILE": str(secret)}
-    return subprocess.run(["sh", str(opschecks.BACKUP_SCRIPT), "once"], env=env, capture_output=True, text=True, check=False)
+    return subprocess.run(["sh", str(opschecks.BACKUP_SCRIPT), "once"], env=env, capture_output=True, text=True,
+                          check=False)
 
 
 def test_backup_script_passes_shellcheck():

@@ -35,7 +35,8 @@ def test_design_resources_placement_policies_secrets_and_routes(stack_config, st
     assert not problems, "\n".join(problems)
     for field, why in opschecks.PENDING_SETTINGS.items():
         if field not in opschecks.settings_fields():
-            warnings.warn(f"stack sets BABELROOM_{field.upper()}_FILE before Settings has {field}: {why}")
+            warnings.warn(f"stack sets BABELROOM_{field.upper()}_FILE before Settings has {field}: {why}",
+                          stacklevel=1)
 
 
 def test_routing_labels_only_under_deploy_labels(stack_raw):
@@ -56,7 +57,8 @@ def test_secrets_reach_services_through_FILE_variables(stack_config):
     assert "jwt_secret" in opschecks.settings_fields() and "redis_url" in opschecks.settings_fields()
     pg = stack_config["services"]["postgres"]["environment"]
     assert pg["POSTGRES_PASSWORD_FILE"] == "/run/secrets/postgres_password"
-    assert stack_config["services"]["grafana"]["environment"]["GF_SECURITY_ADMIN_PASSWORD__FILE"].startswith("/run/secrets/")
+    grafana_env = stack_config["services"]["grafana"]["environment"]
+    assert grafana_env["GF_SECURITY_ADMIN_PASSWORD__FILE"].startswith("/run/secrets/")
     for name, secret in stack_config["secrets"].items():
         assert secret.get("external") is True, f"secret {name} must be created by the admin, not from a file"
 
@@ -123,4 +125,5 @@ def test_every_babelroom_command_in_the_stack_exists(stack_config, stack_raw):
             assert command not in PENDING_COMMANDS, f"`babelroom {command}` exists now: drop it from PENDING_COMMANDS"
         else:
             assert command in PENDING_COMMANDS, f"{name}: `babelroom {command}` is no command of the CLI"
-            warnings.warn(f"{name}: `babelroom {command}` not in the CLI yet: {PENDING_COMMANDS[command]}")
+            warnings.warn(f"{name}: `babelroom {command}` not in the CLI yet: {PENDING_COMMANDS[command]}",
+                          stacklevel=1)

@@ -9,9 +9,9 @@ import time
 
 import httpx
 import pytest
+from tests.conftest import register_instances
 
 from babelroom.dev.devstack import free_port
-from tests.conftest import register_instances
 
 ROUNDS = 5
 
@@ -29,7 +29,7 @@ def two_gateways(db_settings, redis_url, tmp_path):
                                        "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT))
         urls.append(f"http://127.0.0.1:{port}")
     deadline = time.monotonic() + 60
-    for url, proc in zip(urls, procs):
+    for url, proc in zip(urls, procs, strict=True):
         while True:
             assert proc.poll() is None, (tmp_path / "gateway0.log").read_text()[-2000:]
             try:
@@ -58,16 +58,17 @@ def test_exactly_one_gateway_gets_the_last_slot(two_gateways, redis_url):
     clients = [httpx.Client(base_url=url, timeout=30) for url in two_gateways]
     holder = register(clients[0], 0)
     assert clients[0].post("/api/rooms", json={"name": "holds one slot"}, headers=holder).status_code == 201
+
+    def race(i: int, barrier: threading.Barrier, results: list, name: str, headers: dict) -> None:
+        clients[i].get("/healthz")  # connection open before the start
+        barrier.wait()
+        results[i] = clients[i].post("/api/rooms", json={"name": name}, headers=headers)
+
     for round_ in range(ROUNDS):
         racers = [register(clients[i], 2 * round_ + 1 + i) for i in range(2)]
         barrier, results = threading.Barrier(2), [None, None]
-
-        def race(i: int) -> None:
-            clients[i].get("/healthz")  # connection open before the start
-            barrier.wait()
-            results[i] = clients[i].post("/api/rooms", json={"name": f"race {round_}"}, headers=racers[i])
-
-        threads = [threading.Thread(target=race, args=(i,)) for i in range(2)]
+        threads = [threading.Thread(target=race, args=(i, barrier, results, f"race {round_}", racers[i]))
+                   for i in range(2)]
         for t in threads:
             t.start()
         for t in threads:

@@ -5,9 +5,9 @@ import time
 from datetime import UTC, datetime, timedelta
 
 from fastapi.testclient import TestClient
+from tests.conftest import TEST_SLOTS, Accounts, register_instances
 
 from babelroom.gateway.app import create_app
-from tests.conftest import TEST_SLOTS, Accounts, register_instances
 
 
 def used_slots(gateway) -> dict[str, int]:
@@ -23,8 +23,8 @@ def test_create_join_leave_close(gateway, accounts):
     assert room.json()["audio_ws"] == f"/ws/rooms/{room_id}/audio"
     joined = gateway.post(f"/api/rooms/{room_id}/join", json={}, headers=guest.headers).json()
     gateway.post(f"/api/rooms/{room_id}/join", json={"listen_only": True}, headers=listener.headers)
-    assert [p["speaker"] for p in gateway.get(f"/api/rooms/{room_id}", headers=stranger.headers).json()["participants"]] \
-        == [True, True, False]
+    participants = gateway.get(f"/api/rooms/{room_id}", headers=stranger.headers).json()["participants"]
+    assert [p["speaker"] for p in participants] == [True, True, False]
     assert len(joined["participants"]) == 2 and used_slots(gateway) == {"stt": 2, "mt": 2}
     assert [r["id"] for r in gateway.get("/api/rooms", headers=guest.headers).json()] == [room_id]
 
@@ -57,7 +57,8 @@ def test_full_pools_answer_503_with_retry_after(gateway, accounts):
                            "detail": "no STT capacity left: every instance is full, draining or gone"}
     assert full.headers["Retry-After"] == "60"
     # listening needs no slot (the estimate is capacity_retry_after_s: no open room has an end)
-    assert gateway.post(f"/api/rooms/{room_id}/join", json={"listen_only": True}, headers=guests[-1].headers).status_code == 200
+    joined = gateway.post(f"/api/rooms/{room_id}/join", json={"listen_only": True}, headers=guests[-1].headers)
+    assert joined.status_code == 200
 
 
 def test_drained_instances_take_no_new_rooms(gateway, accounts, redis_url):
@@ -72,7 +73,8 @@ def test_drained_instances_take_no_new_rooms(gateway, accounts, redis_url):
     assert {i["instance"]: (i["used"], i["draining"]) for i in pools["mt"]["instances"]} == {
         "mt-test": (0, True), "mt-new": (1, False)}
     assert pools["mt"]["slots"] == TEST_SLOTS  # draining instances are not offered
-    assert gateway.put("/api/admin/capacity/stt/nope/drain", json={"draining": True}, headers=admin.headers).status_code == 404
+    drained = gateway.put("/api/admin/capacity/stt/nope/drain", json={"draining": True}, headers=admin.headers)
+    assert drained.status_code == 404
 
 
 def test_a_vanished_client_loses_its_place_and_an_empty_room_closes(db_settings, redis_url, database_url):
@@ -90,8 +92,8 @@ def test_a_vanished_client_loses_its_place_and_an_empty_room_closes(db_settings,
             time.sleep(0.1)
         report = gateway.portal.call(app.state.rooms.sweep, app.state.db)
         assert report.vanished == [(room_id, guest.id)]
-        assert [p["user_id"] for p in gateway.get(f"/api/rooms/{room_id}", headers=owner.headers).json()["participants"]] \
-            == [owner.id]
+        participants = gateway.get(f"/api/rooms/{room_id}", headers=owner.headers).json()["participants"]
+        assert [p["user_id"] for p in participants] == [owner.id]
         assert used_slots(gateway) == {"stt": 1, "mt": 1}
         time.sleep(0.6)  # now the owner vanishes too
         report = gateway.portal.call(app.state.rooms.sweep, app.state.db)

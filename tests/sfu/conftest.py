@@ -17,12 +17,12 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 sys.path.insert(0, str(Path(__file__).parents[1] / "media"))  # bus_captions, rtp_source
 
+from janus_secrets import ADMIN_KEY, API_SECRET  # noqa: E402
+
 from babelroom.dev.devstack import free_port  # noqa: E402
 from babelroom.sfu.janus_client import JanusClient, VideoRoomAdmin  # noqa: E402
 from babelroom.sfu.janus_config import render  # noqa: E402
 from babelroom.sfu.janus_process import JanusProcess  # noqa: E402
-
-from janus_secrets import ADMIN_KEY, API_SECRET  # noqa: E402
 
 
 @pytest.fixture(scope="session")

@@ -15,6 +15,7 @@ Needs root (CAP_SYS_ADMIN, CAP_NET_ADMIN) and iproute2; :func:`unavailable` says
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import os
 import shutil
@@ -154,10 +155,8 @@ class TcpRelay:
             pass
         finally:
             for s in (src, dst):
-                try:
+                with contextlib.suppress(OSError):
                     s.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
 
     def close(self) -> None:
         self._closed = True

@@ -9,15 +9,14 @@ import asyncio
 
 import pytest
 from fastapi.testclient import TestClient
+from janus_secrets import ADMIN_KEY, API_SECRET
+from tests.conftest import Accounts, register_instances, run_sql
 
 from babelroom.gateway.app import create_app
 from babelroom.media.forwards import ForwardRegistry
 from babelroom.sfu.calls import ROOMS_KEY, SYNC_LOCK
 from babelroom.sfu.janus_client import NOT_AUTHORIZED, JanusClient, VideoRoomAdmin
 from babelroom.sfu.room_sync import Speaker
-from tests.conftest import Accounts, register_instances, run_sql
-
-from janus_secrets import ADMIN_KEY, API_SECRET
 
 PUBLIC = "http://janus.example.invalid/janus"
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import subprocess
 import sys
 import time
 import uuid
@@ -178,7 +177,8 @@ def test_a_webrtc_publisher_through_janus_becomes_english_and_spanish_captions(
     assert [(f["type"], f["ssrc"]) for f in forwarders] == [("audio", out["tap"].ssrc)]
     assert [f.ssrc for f in out["stopped"]] == [out["tap"].ssrc]
 
-    accepted = (REGISTRY.get_sample_value("babelroom_media_rtp_packets_total", {"outcome": "accepted"}) or 0) - accepted0
+    accepted = (REGISTRY.get_sample_value("babelroom_media_rtp_packets_total", {"outcome": "accepted"}) or 0
+                - accepted0)
     assert accepted > 500  # ≥ 10 s of 20 ms packets
     finals_es, finals_en = out["captions"].finals("es"), out["captions"].finals("en")
     english = " ".join(c.text for c in finals_es)

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Any, cast
 
 from fastapi import APIRouter, Depends, Response
 from pydantic import BaseModel, ConfigDict, Field, field_validator
-from sqlalchemy import delete, func, select
+from sqlalchemy import CursorResult, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from babelroom.api.deps import current_user, db_session, limits_of, rate_limit
@@ -131,8 +132,8 @@ async def add_voice_sample(body: VoiceSampleIn, user: User = Depends(current_use
                responses={**AUTH, **responses(404)})
 async def delete_voice_sample(sample_id: uuid.UUID, user: User = Depends(current_user),
                               session: AsyncSession = Depends(db_session)) -> Response:
-    result = await session.execute(delete(VoiceSample).where(VoiceSample.id == sample_id,
-                                                             VoiceSample.user_id == user.id))
+    result = cast(CursorResult[Any], await session.execute(
+        delete(VoiceSample).where(VoiceSample.id == sample_id, VoiceSample.user_id == user.id)))
     await session.commit()
     if result.rowcount == 0:
         raise ApiError(404, "not_found", "no such voice sample")

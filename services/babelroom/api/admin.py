@@ -10,6 +10,7 @@ within ``capacity_instance_ttl_s`` is still draining; one that was gone longer r
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Literal
 
@@ -22,8 +23,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from babelroom.api.deps import admin_user, db_session, rate_limit
 from babelroom.api.errors import ApiError, responses
 from babelroom.api.models import FeaturesOut, LimitsOut, TierOut, UserOut
-from babelroom.db.models import LIMIT_NAMES, Organisation, Room, RoomParticipant, Tier, User
 from babelroom.capacity import POOLS, Capacity, InstanceState
+from babelroom.db.models import LIMIT_NAMES, Organisation, Room, RoomParticipant, Tier, User
 
 router = APIRouter(prefix="/api/admin", tags=["admin"], dependencies=[Depends(rate_limit), Depends(admin_user)],
                    responses=responses(400, 401, 403, 429))
@@ -134,7 +135,8 @@ async def patch_user(user_id: uuid.UUID, body: UserPatch, session: AsyncSession 
         if changes["tier"] is None or await session.get(Tier, changes["tier"]) is None:
             raise ApiError(404, "not_found", f"no tier {changes['tier']!r}")
         user.tier_name = changes.pop("tier")
-    if changes.get("organisation_id") is not None and await session.get(Organisation, changes["organisation_id"]) is None:
+    if (changes.get("organisation_id") is not None
+            and await session.get(Organisation, changes["organisation_id"]) is None):
         raise ApiError(404, "not_found", "no such organisation")
     for name in ("role", "disabled", "limit_overrides"):
         if changes.get(name) is not None:
@@ -143,7 +145,10 @@ async def patch_user(user_id: uuid.UUID, body: UserPatch, session: AsyncSession 
         user.organisation_id = changes["organisation_id"]
     await session.commit()
     session.expunge(user)
-    return UserOut.of(await session.get(User, user_id))
+    fresh = await session.get(User, user_id)
+    if fresh is None:  # deleted meanwhile
+        raise ApiError(404, "not_found", "no such user")
+    return UserOut.of(fresh)
 
 
 @router.get("/organisations", response_model=list[OrganisationOut])
@@ -205,7 +210,8 @@ async def active_rooms(session: AsyncSession = Depends(db_session)) -> list[Acti
     """Every open room with its number of present participants."""
     present = (select(func.count()).where(RoomParticipant.room_id == Room.id, RoomParticipant.left_at.is_(None))
                .scalar_subquery())
-    rows = await session.execute(select(Room, present).where(Room.status == "open").order_by(Room.created_at))
+    rows: Sequence[tuple[Room, int]] = (await session.execute(
+        select(Room, present).where(Room.status == "open").order_by(Room.created_at))).all()
     return [ActiveRoom(id=r.id, name=r.name, owner_id=r.owner_id, participants=n, created_at=r.created_at,
                        expires_at=r.expires_at) for r, n in rows]
 

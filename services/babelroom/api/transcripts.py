@@ -15,8 +15,10 @@ Who may read: the room's participants (present or past) and admins. How far back
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
-from enum import Enum
+from enum import StrEnum
+from typing import TypeVar
 
 from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
@@ -30,6 +32,8 @@ from babelroom.captions.formats import to_srt, to_txt, to_vtt
 from babelroom.db.models import Room, RoomParticipant, TranscriptSegment, User
 from babelroom.languages import language_code
 from babelroom.tiers import LimitExceeded, effective_limits
+
+_Select = TypeVar("_Select", bound=Select)
 
 router = APIRouter(tags=["transcripts"], dependencies=[Depends(rate_limit)], responses=responses(400, 401, 403, 429))
 
@@ -72,7 +76,7 @@ class SearchPage(BaseModel):
     total: int
 
 
-class ExportFormat(str, Enum):
+class ExportFormat(StrEnum):
     srt = "srt"
     vtt = "vtt"
     txt = "txt"
@@ -120,7 +124,7 @@ async def _readable_room(session: AsyncSession, user: User, room_id: uuid.UUID) 
     return room
 
 
-def _in_range(query: Select, start: datetime | None, end: datetime | None) -> Select:
+def _in_range(query: _Select, start: datetime | None, end: datetime | None) -> _Select:
     if start is not None:
         query = query.where(TranscriptSegment.spoken_at >= start)
     if end is not None:
@@ -235,7 +239,7 @@ async def search(
     total = await session.scalar(select(func.count()).select_from(query.subquery()))
     rank = func.ts_rank(TranscriptSegment.search, tsquery)
     headline = func.ts_headline(literal_column("'simple'::regconfig"), TranscriptSegment.text, tsquery)
-    rows = (await session.execute(
+    rows: Sequence[tuple[TranscriptSegment, str, float, str]] = (await session.execute(
         query.add_columns(rank, headline).order_by(rank.desc(), TranscriptSegment.spoken_at.desc())
         .limit(limit).offset(offset)
     )).all()

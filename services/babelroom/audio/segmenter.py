@@ -154,7 +154,7 @@ class _Open:
 
     def speech(self, n: int) -> tuple[int, int]:
         """(end of the last voiced frame or ``new_from``, count of voiced frames) in the first ``n``."""
-        ends = [e for e, v in zip(self.frame_ends[:n], self.frame_voiced[:n]) if v]
+        ends = [e for e, v in zip(self.frame_ends[:n], self.frame_voiced[:n], strict=True) if v]
         return (ends[-1] if ends else self.new_from), len(ends)
 
 

@@ -113,6 +113,7 @@ def decide(
     since_change = math.inf if state.last_change_at is None else now - state.last_change_at
 
     if up_now:
+        assert up_since is not None  # set above whenever up_now
         why = " or ".join(str(c) for c in up_now)
         if current >= rule.max_replicas:
             return Decision(rule.service, current, current, f"{why}, already at max", kept)
@@ -124,6 +125,7 @@ def decide(
         return Decision(rule.service, current, target, why, RuleState(last_change_at=now))
 
     if down_now:
+        assert down_since is not None  # set above whenever down_now
         why = " and ".join(str(c) for c in rule.down_when)
         if current <= rule.min_replicas:
             return Decision(rule.service, current, current, f"{why}, already at min", kept)

@@ -14,10 +14,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import docker
 import docker.errors
 import requests
-
-import docker
 
 
 class SwarmError(RuntimeError):
@@ -70,7 +69,8 @@ class SwarmScaler:
         if "Replicated" not in mode:
             raise SwarmError(f"{name} is not a replicated service")
         state = (svc.attrs.get("UpdateStatus") or {}).get("State", "")
-        return ServiceStatus(name, int(mode["Replicated"].get("Replicas", 1)), state in ("updating", "rollback_started"))
+        replicas = int(mode["Replicated"].get("Replicas", 1))
+        return ServiceStatus(name, replicas, state in ("updating", "rollback_started"))
 
     def scale(self, service: str, replicas: int) -> None:
         """Set the service's replicas; one retry when the spec changed between read and write.

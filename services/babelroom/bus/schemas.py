@@ -14,9 +14,11 @@ Timeline conventions:
 from __future__ import annotations
 
 import time
+from itertools import pairwise
 from typing import Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field
+from redis.typing import EncodableT, FieldT
 
 SCHEMA_VERSION = 1
 Kind = Literal["partial", "final"]
@@ -45,7 +47,7 @@ class Message(BaseModel):
 
     v: int = SCHEMA_VERSION
 
-    def to_fields(self) -> dict[str, bytes | str]:
+    def to_fields(self) -> dict[FieldT, EncodableT]:
         """The Redis stream entry for this message."""
         return {"m": self.model_dump_json()}
 
@@ -89,7 +91,7 @@ class SegmentAudio(Message, SegmentHeader):
     pcm: bytes = Field(b"", exclude=True)
     timings: dict[str, float] = Field(default_factory=dict)
 
-    def to_fields(self) -> dict[str, bytes | str]:
+    def to_fields(self) -> dict[FieldT, EncodableT]:
         return {"m": self.model_dump_json(), "pcm": self.pcm}
 
     @classmethod
@@ -186,7 +188,7 @@ def stage_durations(timings: dict[str, float]) -> dict[str, float]:
     {'stt_queue': 5.0, 'stt': 100.0, 'total': 105.0}
     """
     present = [(k, timings[k]) for k in TIMING_STAMPS if k in timings]
-    out = {TIMING_STAMPS[k]: round(t - prev, 1) for (_, prev), (k, t) in zip(present, present[1:])}
+    out = {TIMING_STAMPS[k]: round(t - prev, 1) for (_, prev), (k, t) in pairwise(present)}
     if present:
         out["total"] = round(present[-1][1] - present[0][1], 1)
     return out

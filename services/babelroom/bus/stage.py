@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 import structlog
 from pydantic import ValidationError
@@ -24,6 +24,22 @@ log = structlog.get_logger(__name__)
 
 M = TypeVar("M", bound=Message)
 BatchHandler = Callable[[list[tuple[Entry, M]]], Awaitable[None]]
+
+
+class Revision(Protocol):
+    """What :func:`prioritise` reads of a message (:class:`SegmentAudio`, :class:`Transcript`)."""
+
+    @property
+    def kind(self) -> str: ...
+    @property
+    def segment_id(self) -> str: ...
+    @property
+    def revision(self) -> int: ...
+    @property
+    def timings(self) -> dict[str, float]: ...
+
+
+R = TypeVar("R", bound=Revision)
 
 
 async def _deliveries(consumer: Consumer, entry_id: str) -> int:
@@ -84,7 +100,7 @@ async def run_stage(
             await consumer.ack(entry.id)
 
 
-def prioritise(messages: list[M], stream: str, *, max_age_ms: float, stamp: str) -> list[M]:
+def prioritise(messages: list[R], stream: str, *, max_age_ms: float, stamp: str) -> list[R]:
     """Finals first (in order), then the newest partial of each segment that has no final here.
 
     A partial is shed (and counted in ``babelroom_bus_dropped_total``) when a newer partial or the
@@ -93,7 +109,7 @@ def prioritise(messages: list[M], stream: str, *, max_age_ms: float, stamp: str)
     """
     finals = [m for m in messages if m.kind == "final"]
     final_ids = {m.segment_id for m in finals}
-    newest: dict[str, M] = {}
+    newest: dict[str, R] = {}
     now = now_ms()
     for m in messages:
         if m.kind == "final":

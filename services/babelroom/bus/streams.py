@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from typing import cast
 
 import redis.asyncio as aioredis
 import structlog
@@ -23,6 +24,11 @@ from redis.exceptions import ResponseError
 from babelroom import metrics
 from babelroom.bus.schemas import Message
 from babelroom.config import Settings
+
+# XRANGE and XREAD(GROUP) replies of an asyncio client with ``decode_responses=False``, as every
+# client of the bus is; redis-py types them as unions over every protocol and decoding mode.
+StreamEntries = list[tuple[bytes, dict[bytes, bytes]]]
+StreamsReply = list[tuple[bytes, StreamEntries]]
 
 log = structlog.get_logger(__name__)
 
@@ -203,9 +209,9 @@ class Consumer:
         entries = await self.reclaim(count)
         if entries:
             return entries
-        response = await self.redis.xreadgroup(
+        response = cast(StreamsReply, await self.redis.xreadgroup(
             self.group, self.name, {self.stream: ">"}, count=count, block=self.block_ms
-        )
+        ))
         return [Entry(_id(entry_id), fields) for _, items in response or [] for entry_id, fields in items]
 
     async def ack(self, entry_id: str) -> None:

@@ -60,7 +60,7 @@ def write_all(
     captions: list[Caption],
     out_dir: Path,
     stem: str = "captions",
-    client_timings: list[dict[str, float]] | None = None,
+    client_timings: list[dict[str, float | None]] | None = None,
 ) -> list[Path]:
     """Write SRT and VTT in the source and target languages, and JSON of every caption.
 
@@ -83,7 +83,8 @@ def write_all(
     path = out_dir / f"{stem}.json"
     path.write_text(
         json.dumps(
-            [{**c.model_dump(), **extra} for c, extra in zip(captions, client_timings or [{}] * len(captions))],
+            [{**c.model_dump(), **extra}
+             for c, extra in zip(captions, client_timings or [{}] * len(captions), strict=True)],
             ensure_ascii=False,
             indent=1,
         ),

@@ -32,4 +32,4 @@ async def unregister(redis: aioredis.Redis, room: str, lang: str, conn_id: str) 
 async def languages(redis: aioredis.Redis, room: str) -> set[str]:
     """The languages some live listener of ``room`` asked for."""
     members = await redis.zrangebyscore(_key(room), time.time(), "+inf")
-    return {(m.decode() if isinstance(m, bytes) else m).split("|", 1)[0] for m in members}
+    return {(m.decode() if isinstance(m, bytes) else str(m)).split("|", 1)[0] for m in members}

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import update
+from typing import Any, cast
+
+from sqlalchemy import CursorResult, update
 
 from babelroom.config import Settings
 from babelroom.db.models import User
@@ -19,7 +21,8 @@ async def update_user(settings: Settings, email: str, *, role: str | None = None
     db = Database.from_settings(settings)
     try:
         async with db.session() as session:
-            result = await session.execute(update(User).where(User.email == email.lower()).values(**values))
+            result = cast(CursorResult[Any], await session.execute(
+                update(User).where(User.email == email.lower()).values(**values)))
             await session.commit()
             return result.rowcount > 0
     finally:

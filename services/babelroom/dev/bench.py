@@ -69,7 +69,8 @@ def percentiles(values: list[float]) -> dict[str, float]:
     if not values:
         return {}
     p50, p95, p99 = np.percentile(values, [50, 95, 99])
-    return {"p50": round(float(p50), 1), "p95": round(float(p95), 1), "p99": round(float(p99), 1), "max": round(max(values), 1)}
+    return {"p50": round(float(p50), 1), "p95": round(float(p95), 1), "p99": round(float(p99), 1),
+            "max": round(max(values), 1)}
 
 
 Samples = list[tuple[str, dict[str, str], float]]
@@ -166,7 +167,8 @@ async def _measure(stack: LocalStack, clip: np.ndarray, speakers: int, seconds: 
     cpu = _cpu_seconds(stack.pids()) - cpu_before
     after = scrape(urls)
 
-    final_lat, partial_lat = [], []
+    final_lat: list[float] = []
+    partial_lat: list[float] = []
     for got in received:
         first_partial: dict[str, float] = {}
         for r in got:
@@ -273,7 +275,8 @@ def run_bench(
 ) -> list[RunResult]:
     """Run one fresh local stack and every speaker count on it; write JSON, Markdown and a PNG."""
     clip = decode_file(audio)
-    machine = f"{platform.node()}: {psutil.cpu_count()} CPUs, {psutil.virtual_memory().total / 2**30:.0f} GiB, {platform.platform()}"
+    memory_gib = psutil.virtual_memory().total / 2**30
+    machine = f"{platform.node()}: {psutil.cpu_count()} CPUs, {memory_gib:.0f} GiB, {platform.platform()}"
     results = []
     with LocalStack(state_dir=state_dir / "bench", stt_workers=stt_workers) as stack:
         for speakers in speaker_counts:

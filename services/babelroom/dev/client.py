@@ -16,6 +16,7 @@ import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import httpx
 import numpy as np
@@ -101,7 +102,7 @@ async def stream_speaker(
 
         reader = asyncio.create_task(read_notices())
         run.t0 = time.time()
-        for k, start in enumerate(range(0, len(audio), step)):
+        for start in range(0, len(audio), step):
             if realtime:
                 delay = run.t0 + (start + step) / SAMPLE_RATE - time.time()
                 if delay > 0:
@@ -165,7 +166,7 @@ class ApiClient:
     async def aclose(self) -> None:
         await self.http.aclose()
 
-    async def _call(self, method: str, path: str, **kwargs: object) -> httpx.Response:
+    async def _call(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
         response = await self.http.request(method, path, headers=headers, **kwargs)
         response.raise_for_status()

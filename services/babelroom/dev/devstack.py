@@ -126,7 +126,8 @@ class LocalStack:
             self._spawn_service(f"mt-{i}", {"BABELROOM_MT_METRICS_PORT": str(port)}, port, "mt")
         if self.media:
             port, self.media_rtp_port = free_port(), free_udp_port()
-            self._spawn_service("media", {"BABELROOM_MEDIA_METRICS_PORT": str(port), "BABELROOM_MEDIA_HOST": "127.0.0.1",
+            self._spawn_service("media", {"BABELROOM_MEDIA_METRICS_PORT": str(port),
+                                          "BABELROOM_MEDIA_HOST": "127.0.0.1",
                                           "BABELROOM_MEDIA_RTP_PORT": str(self.media_rtp_port)}, port)
         self._wait_ready()
 
@@ -176,20 +177,20 @@ class LocalStack:
 
     def _wait_ready(self) -> None:
         deadline = time.monotonic() + self.ready_timeout_s
-        pending = [s for s in self.services if s.ready_url]
+        pending = [(s, url) for s in self.services if (url := s.ready_url)]
         while pending:
-            for s in list(pending):
+            for s, url in list(pending):
                 if s.process.poll() is not None:
                     tail = s.log_path.read_text(errors="replace")[-2000:]
                     raise RuntimeError(f"{s.name} exited with {s.process.returncode}:\n{tail}")
                 try:
-                    if httpx.get(s.ready_url, timeout=1.0).status_code == 200:
-                        pending.remove(s)
+                    if httpx.get(url, timeout=1.0).status_code == 200:
+                        pending.remove((s, url))
                         log.info("devstack.ready", service=s.name)
                 except httpx.HTTPError:
                     pass
             if time.monotonic() > deadline:
-                raise RuntimeError(f"not ready after {self.ready_timeout_s} s: {[s.name for s in pending]}")
+                raise RuntimeError(f"not ready after {self.ready_timeout_s} s: {[s.name for s, _ in pending]}")
             time.sleep(0.2)
 
     def _pgdata(self) -> Path:

@@ -22,6 +22,8 @@ import sys
 import time
 from pathlib import Path
 
+import typer
+
 from babelroom.dev.devstack import LocalStack, free_port, free_udp_port
 from babelroom.sfu.janus_config import render
 from babelroom.sfu.janus_process import JanusProcess
@@ -56,11 +58,11 @@ def remove_namespace() -> None:
 
 def main() -> int:
     if os.geteuid() != 0 or shutil.which("ip") is None:
-        print("make up needs root and iproute2: Janus runs in a network namespace (see README, 'make up').")
+        typer.echo("make up needs root and iproute2: Janus runs in a network namespace (see README, 'make up').")
         return 1
     dist = ROOT / "frontend" / "dist"
     if not (dist / "index.html").exists():
-        print("frontend/dist is missing: `make up` builds it (cd frontend && npm ci && npm run build)")
+        typer.echo("frontend/dist is missing: `make up` builds it (cd frontend && npm ci && npm run build)")
         return 1
     state = ROOT / ".state" / "up"
     state.mkdir(parents=True, exist_ok=True)
@@ -87,9 +89,8 @@ def main() -> int:
             stack._spawn_service("media", {"BABELROOM_MEDIA_METRICS_PORT": str(port),
                                            "BABELROOM_MEDIA_HOST": HOST_IP}, port)
             stack._wait_ready()
-            print(f"\nBabelroom is up: open {stack.gateway_url}/ in a browser on this machine "
-                  f"(Janus at http://{JANUS_IP}:{JANUS_PORT}/janus, logs in {state}/logs). Ctrl-C stops it.\n",
-                  flush=True)
+            typer.echo(f"\nBabelroom is up: open {stack.gateway_url}/ in a browser on this machine "
+                       f"(Janus at http://{JANUS_IP}:{JANUS_PORT}/janus, logs in {state}/logs). Ctrl-C stops it.\n")
             signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
             try:
                 while True:

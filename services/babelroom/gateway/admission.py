@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from dataclasses import dataclass
+from typing import cast
 
 import redis.asyncio as aioredis
 import structlog
@@ -26,7 +27,7 @@ from fastapi import WebSocket
 
 from babelroom.auth.tokens import TokenError, verify
 from babelroom.bus.schemas import Notice
-from babelroom.bus.streams import notices_stream
+from babelroom.bus.streams import StreamsReply, notices_stream
 from babelroom.gateway.deps import close_with
 from babelroom.rooms import notices
 from babelroom.rooms.manager import RoomManager
@@ -94,7 +95,7 @@ async def watch_room(ws: WebSocket, admitted: Admitted) -> tuple[int, str]:
             if not await manager.heartbeat(uuid.UUID(admitted.room), admitted.user_id):
                 return 4403, "not admitted: your place in the room lapsed"
             renew_at = loop.time() + RENEW_INTERVAL_S
-        response = await redis.xread({stream: last_id}, block=1000, count=20)
+        response = cast(StreamsReply, await redis.xread({stream: last_id}, block=1000, count=20))
         for _, items in response or []:
             for entry_id, fields in items:
                 last_id = entry_id.decode()

@@ -4,7 +4,8 @@ Besides serving requests, each replica runs in its lifespan: the migrations (whe
 ``database_migrate_on_start``), a member of the ``persist`` consumer group (finals → transcript
 history, :mod:`babelroom.persist`) and the room upkeep (expiry, vanished participants, gauges,
 :mod:`babelroom.rooms.upkeep`) and, with ``janus_enabled``, the
-call sync (audio taps for Janus publishers, :mod:`babelroom.sfu.calls`). The OpenAPI schema is at ``/openapi.json``, the docs at ``/docs``.
+call sync (audio taps for Janus publishers, :mod:`babelroom.sfu.calls`). The OpenAPI schema is at
+``/openapi.json``, the docs at ``/docs``.
 When ``frontend_dir`` holds a build of the web app (``frontend/``), it is served at ``/``, after
 every other route, so ``/api``, ``/ws`` and the ops routes win.
 """
@@ -24,18 +25,18 @@ from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocketClose
 
 from babelroom import __version__
-from babelroom.config import Settings, get_settings
-from babelroom.metrics import HTTP_REQUEST_LATENCY
-from babelroom.gateway import captions, ingest
 from babelroom.api import account, admin, auth, errors, rooms, transcripts
 from babelroom.api.operation_ids import operation_id
 from babelroom.api.ratelimit import RateLimiter
 from babelroom.bus.streams import AUDIO_STREAM, Publisher
+from babelroom.capacity import Capacity
+from babelroom.config import Settings, get_settings
 from babelroom.db.migrate import upgrade
 from babelroom.db.session import Database, database_url
+from babelroom.gateway import captions, ingest
+from babelroom.metrics import HTTP_REQUEST_LATENCY
 from babelroom.ops_http import ops_router
 from babelroom.persist import run_persist
-from babelroom.capacity import Capacity
 from babelroom.rooms.manager import RoomManager
 from babelroom.rooms.upkeep import run_upkeep
 from babelroom.sfu.calls import Calls, run_call_sync

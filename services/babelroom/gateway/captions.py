@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from typing import cast
 
 import redis.asyncio as aioredis
 import structlog
@@ -25,7 +26,7 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
 from babelroom import metrics
 from babelroom.bus.schemas import Caption, now_ms, stage_durations
-from babelroom.bus.streams import captions_stream
+from babelroom.bus.streams import StreamEntries, StreamsReply, captions_stream
 from babelroom.captions import listeners
 from babelroom.gateway.admission import admit, closing, watch_room
 from babelroom.gateway.deps import close_with
@@ -60,10 +61,10 @@ async def _replay(
 ) -> str:
     """Send the finals after ``since``; return the stream id to continue live from."""
     if since is None:
-        last = await redis.xrevrange(stream, count=1)
+        last = cast(StreamEntries, await redis.xrevrange(stream, count=1))
         return last[0][0].decode() if last else "0-0"
     last_id = "0-0"
-    for entry_id, fields in await redis.xrange(stream):
+    for entry_id, fields in cast(StreamEntries, await redis.xrange(stream)):
         last_id = entry_id.decode()
         caption = Caption.from_fields(fields)
         if caption.type == "final" and caption.room_seq > since and caption.translation.language == lang:
@@ -73,7 +74,7 @@ async def _replay(
 
 async def _follow(ws: WebSocket, redis: aioredis.Redis, stream: str, lang: str, last_id: str) -> None:
     while True:
-        response = await redis.xread({stream: last_id}, block=1000, count=100)
+        response = cast(StreamsReply, await redis.xread({stream: last_id}, block=1000, count=100))
         for _, items in response or []:
             for entry_id, fields in items:
                 last_id = entry_id.decode()

@@ -40,7 +40,7 @@ RETURNING t.name
 async def purge(db: Database, now: datetime | None = None) -> dict[str, int]:
     """Delete every segment past its retention at ``now``; returns deleted rows per owner tier."""
     async with db.session() as session:
-        tiers = Counter((await session.execute(_DELETE, {"now": now or datetime.now(UTC)})).scalars())
+        tiers: Counter[str] = Counter((await session.execute(_DELETE, {"now": now or datetime.now(UTC)})).scalars())
         await session.commit()
     for tier, count in tiers.items():
         metrics.RETENTION_DELETED.labels(tier).inc(count)

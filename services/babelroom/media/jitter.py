@@ -85,7 +85,7 @@ class JitterBuffer:
         self.stats.received += 1
         index = self._extend(packet.sequence)
         out: list[Slot] = []
-        if self._next is None:
+        if self._next is None or self._highest is None:
             self._next = self._highest = index
         elif abs(index - self._highest) > MAX_DROPOUT:
             # A far jump: a sender restart if the next packet follows it, else a stray packet.
@@ -138,6 +138,8 @@ class JitterBuffer:
 
     def _release(self, now: float, force: bool = False) -> list[Slot]:
         out: list[Slot] = []
+        if self._next is None:  # no packet yet, so nothing held
+            return out
         while self._held:
             if self._next in self._held:
                 packet, arrived = self._held.pop(self._next)

@@ -22,6 +22,8 @@ import contextlib
 import json
 import socket
 import time
+from collections.abc import Coroutine
+from typing import Any
 
 import redis.asyncio as aioredis
 import structlog
@@ -226,7 +228,7 @@ class MediaService:
             for ssrc in set(self.streams) - registered:
                 self._spawn(self.close_stream(ssrc))
 
-    def _spawn(self, coro) -> None:
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         task = asyncio.create_task(coro)
         self._background.add(task)
         task.add_done_callback(self._background.discard)

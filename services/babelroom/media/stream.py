@@ -106,7 +106,7 @@ class RtpAudioStream:
         before = (stats.duplicates, stats.late, stats.reordered)
         slots = self.jitter.push(packet, arrived)
         duplicate, late, reordered = (a - b for a, b in
-                                      zip((stats.duplicates, stats.late, stats.reordered), before))
+                                      zip((stats.duplicates, stats.late, stats.reordered), before, strict=True))
         outcome = "duplicate" if duplicate else "late" if late else "accepted"
         metrics.MEDIA_PACKETS.labels(outcome).inc()
         if reordered:
@@ -126,7 +126,8 @@ class RtpAudioStream:
             packet = slot.packet
             if packet is None:
                 following = slots[i + 1].packet if i + 1 < len(slots) else None
-                await self._feed(self._conceal(following if following and slots[i + 1].index == slot.index + 1 else None))
+                adjacent = following is not None and slots[i + 1].index == slot.index + 1
+                await self._feed(self._conceal(following if adjacent else None))
                 continue
             metrics.MEDIA_JITTER_DELAY.observe(slot.held_s)
             silence = self._silence_before(packet)

@@ -204,7 +204,7 @@ class ApertiumPipeline:
                 if not chunk:
                     raise EOFError("the pipeline exited")
                 received += chunk
-        return received.split(b"\0")[:count]
+        return bytes(received).split(b"\0")[:count]
 
 
 class ApertiumTranslator(Translator):

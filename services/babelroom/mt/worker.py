@@ -47,7 +47,7 @@ async def assign_room_seq(redis: aioredis.Redis, room: str, segment_id: str) -> 
         return int(existing)
     candidate = await redis.incr(f"room:{room}:seq")
     await redis.set(key, candidate, nx=True, ex=SEQ_TTL_S)
-    return int(await redis.get(key))
+    return int(await redis.get(key) or candidate)  # the key outlives this call (ex=SEQ_TTL_S)
 
 
 class MtStage:
@@ -81,7 +81,7 @@ class MtStage:
                     jobs[(m.language, lang)].append(m.text)
         start = now_ms()
         results = await asyncio.gather(*(self._translate(texts, *pair) for pair, texts in jobs.items()))
-        translated = {pair: r for pair, r in zip(jobs, results)}
+        translated = dict(zip(jobs, results, strict=True))
         end = now_ms()
         for m in messages:
             await self._publish(m, targets[m.room], translated, start, end)

@@ -27,10 +27,11 @@ import uuid
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any, cast
 
 import redis.asyncio as aioredis
 import structlog
-from sqlalchemy import exists, func, select, update
+from sqlalchemy import ColumnElement, CursorResult, exists, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from babelroom import metrics
@@ -188,7 +189,8 @@ class RoomManager:
             if existing is None:
                 session.add(RoomParticipant(room_id=room.id, user_id=user.id, speaker=not listen_only, joined_at=now))
             else:
-                existing.speaker, existing.joined_at, existing.left_at, existing.left_reason = not listen_only, now, None, None
+                existing.speaker, existing.joined_at = not listen_only, now
+                existing.left_at, existing.left_reason = None, None
             await session.commit()
         except BaseException:
             await self.capacity.release(room_key, user_key)
@@ -203,12 +205,12 @@ class RoomManager:
             NotAdmitted: they are not in it.
         """
         await self.get(session, room_id)
-        result = await session.execute(
+        result = cast(CursorResult[Any], await session.execute(
             update(RoomParticipant)
             .where(RoomParticipant.room_id == room_id, RoomParticipant.user_id == user.id,
                    RoomParticipant.left_at.is_(None))
             .values(left_at=datetime.now(UTC), left_reason="left")
-        )
+        ))
         await session.commit()
         if result.rowcount == 0:
             raise NotAdmitted()
@@ -261,6 +263,7 @@ class RoomManager:
             )).all()
             await session.commit()
         for room_id, expires_at in warned:
+            assert expires_at is not None  # selected by expires_at <= now + warning
             minutes = max(0, round((expires_at - now).total_seconds() / 60))
             await notices.publish(self.redis, Notice(
                 room=str(room_id), code="room_expiring", closes_at_ms=_ms(expires_at),
@@ -276,7 +279,8 @@ class RoomManager:
         emptied = await self._close_where(db, now, "empty", ~anyone, Room.created_at < cutoff)
         return SweepReport([str(r) for r, _ in warned], expired, vanished, emptied)
 
-    async def _close_where(self, db: Database, now: datetime, reason: str, *conditions) -> list[str]:
+    async def _close_where(self, db: Database, now: datetime, reason: str,
+                           *conditions: ColumnElement[bool]) -> list[str]:
         async with db.session() as session:
             rooms = (await session.execute(
                 select(Room).where(Room.status == "open", *conditions).with_for_update(of=Room, skip_locked=True)

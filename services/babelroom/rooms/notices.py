@@ -6,10 +6,12 @@ The room manager publishes them; every caption and audio socket of the room foll
 
 from __future__ import annotations
 
+from typing import cast
+
 import redis.asyncio as aioredis
 
 from babelroom.bus.schemas import Notice
-from babelroom.bus.streams import notices_stream
+from babelroom.bus.streams import StreamEntries, notices_stream
 
 NOTICES_MAXLEN = 100
 NOTICES_TTL_S = 24 * 3600
@@ -24,5 +26,5 @@ async def publish(redis: aioredis.Redis, notice: Notice) -> None:
 
 async def latest_id(redis: aioredis.Redis, room: str) -> str:
     """The id to follow the room's notices from (only those published after now)."""
-    last = await redis.xrevrange(notices_stream(room), count=1)
+    last = cast(StreamEntries, await redis.xrevrange(notices_stream(room), count=1))
     return last[0][0].decode() if last else "0-0"

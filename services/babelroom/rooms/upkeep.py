@@ -12,9 +12,9 @@ import structlog
 from sqlalchemy import func, select
 
 from babelroom import metrics
+from babelroom.capacity import export_gauges
 from babelroom.db.models import Room
 from babelroom.db.session import Database
-from babelroom.capacity import export_gauges
 from babelroom.rooms.manager import RoomManager
 
 log = structlog.get_logger(__name__)
@@ -25,7 +25,8 @@ async def upkeep_once(manager: RoomManager, db: Database, exported: set[tuple[st
     await manager.sweep(db)
     exported = export_gauges(await manager.capacity.snapshot(), exported)
     async with db.session() as session:
-        metrics.ROOMS_ACTIVE.set(await session.scalar(select(func.count()).select_from(Room).where(Room.status == "open")) or 0)
+        open_rooms = await session.scalar(select(func.count()).select_from(Room).where(Room.status == "open"))
+        metrics.ROOMS_ACTIVE.set(open_rooms or 0)
     return exported
 
 

@@ -198,7 +198,7 @@ class RoomSync:
             await self._stop(forward)
         return stopped
 
-    async def sync_publishers(self, room: str, speakers: Mapping[ParticipantId, Speaker]) -> SyncResult:
+    async def sync_publishers(self, room: str, speakers: Mapping[str, Speaker]) -> SyncResult:
         """Make the taps match Janus's active publishers: start one for each active publisher found
         in ``speakers`` (publisher id → who it is), stop those whose publisher is no longer active."""
         result = SyncResult()

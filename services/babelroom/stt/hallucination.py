@@ -36,6 +36,7 @@ Koenecke et al. 2024, "Careless Whisper: Speech-to-Text Hallucination Harms" (FA
 from __future__ import annotations
 
 import re
+
 from babelroom.config import Settings
 from babelroom.metrics import STT_DROPPED
 from babelroom.stt.base import Hypothesis

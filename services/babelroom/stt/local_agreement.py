@@ -24,7 +24,7 @@ IJCNLP-AACL system demonstrations (the LocalAgreement-n policy, with n = 2).
 from __future__ import annotations
 
 import unicodedata
-from typing import Any, Self
+from typing import Any, Self, TypeGuard
 
 
 def word_key(word: str) -> str:
@@ -99,7 +99,7 @@ def _common_prefix_length(a: list[str], b: list[str]) -> int:
     return n
 
 
-def _is_word_list(value: Any) -> bool:
+def _is_word_list(value: Any) -> TypeGuard[list[str]]:
     """Whether ``value`` is a list of strings."""
     return isinstance(value, list) and all(isinstance(w, str) for w in value)
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
+from typing import cast
 
 import numpy as np
 import redis.asyncio as aioredis
@@ -28,12 +29,12 @@ from babelroom.bus.streams import (
     Publisher,
 )
 from babelroom.config import Settings
+from babelroom.runner import run_worker
 from babelroom.stt.base import Hypothesis, SpeechToText
 from babelroom.stt.hallucination import HallucinationFilter
 from babelroom.stt.local_agreement import LocalAgreement
 from babelroom.stt.overlap import strip_repeated_prefix
 from babelroom.stt.whisper import WhisperSTT
-from babelroom.runner import run_worker
 
 log = structlog.get_logger(__name__)
 
@@ -88,7 +89,7 @@ class SttStage:
         metrics.STT_AUDIO_SECONDS.labels(msg.kind).inc(hyp.audio_s)
         metrics.STAGE_LATENCY.labels(f"stt_{msg.kind}").observe(hyp.inference_s)
         if msg.overlap_ms and hyp.text:
-            previous = await self.redis.get(_last_final_key(msg))
+            previous = cast(bytes | None, await self.redis.get(_last_final_key(msg)))  # decode_responses=False
             if previous:
                 hyp = dataclasses.replace(hyp, text=strip_repeated_prefix(previous.decode(), hyp.text))
         return hyp

@@ -86,7 +86,7 @@ def lecture_burst() -> dict:
                 util = [(0.85 if (i // 2) % 2 else 0.70) if b else rnd.uniform(0.10, 0.20)
                         for i, b in enumerate(burst)]
             scraped = [not (job == "mt" and 30 <= m < 33) for m in minute]
-            rates = [u * limit if s else None for u, s in zip(util, scraped)]
+            rates = [u * limit if s else None for u, s in zip(util, scraped, strict=True)]
             out.append(series({"__name__": "process_cpu_seconds_total", "job": job, "instance": inst},
                               counter_from_rates(rates)))
             out.append(series({"__name__": "babelroom_cpu_limit_cores", "job": job, "instance": inst},
