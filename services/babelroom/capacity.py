@@ -187,11 +187,17 @@ return redis.error_reply('unknown op ' .. op)
 
 
 class NoCapacity(Exception):
-    """No live, non-draining instance of ``pool`` has a free slot."""
+    """No live, non-draining instance of ``pool`` has a free slot.
 
-    def __init__(self, pool: str) -> None:
+    Args:
+        pool: ``stt`` or ``mt``.
+        retry_after_s: an estimate of when to try again (s), when the raiser has one (the room
+            manager does; the HTTP API sends it as ``Retry-After``).
+    """
+
+    def __init__(self, pool: str, retry_after_s: int | None = None) -> None:
         super().__init__(f"no {pool.upper()} capacity left: every instance is full, draining or gone")
-        self.pool = pool
+        self.pool, self.retry_after_s = pool, retry_after_s
 
 
 @dataclass(frozen=True)

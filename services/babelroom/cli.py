@@ -13,6 +13,10 @@ Examples::
     babelroom demo --audio clip.wav --source-lang en --target-lang es --out out/
     babelroom bench --speakers 1,2,4
     babelroom openapi --out frontend/openapi.json --messages-out frontend/socket-messages.json
+    babelroom --version
+
+Bad arguments (a list item that is not a number, a role or tier that does not exist) are usage
+errors: a message naming the option and exit status 2, no traceback.
 """
 
 from __future__ import annotations
@@ -23,6 +27,8 @@ from typing import Annotated
 
 import typer
 
+from babelroom import __version__
+from babelroom.accounts import Role, TierName
 from babelroom.autoscaler.cli import run as autoscaler_run
 from babelroom.config import get_settings
 from babelroom.logs import configure_logging
@@ -31,6 +37,48 @@ app = typer.Typer(help="Babelroom services and tools.", no_args_is_help=True)
 app.command("autoscaler")(autoscaler_run)
 
 DEFAULT_CLIP = Path(__file__).resolve().parents[2] / "assets" / "demo" / "demo_en.wav"
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"babelroom {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: bool = typer.Option(False, "--version", callback=_print_version, is_eager=True,
+                                 help="Print the version and exit"),
+) -> None:
+    """Babelroom services and tools."""
+
+
+def speaker_counts(value: str) -> list[int]:
+    """``"1,2,4"`` → ``[1, 2, 4]``.
+
+    Raises:
+        typer.BadParameter: an item is not a positive integer, or there is none.
+    """
+    try:
+        counts = [int(n) for n in value.split(",") if n.strip()]
+    except ValueError:
+        counts = []
+    if not counts or min(counts) < 1:
+        raise typer.BadParameter(f"give positive whole numbers separated by commas, e.g. 1,2,4 (got {value!r})")
+    return counts
+
+
+def _check_speaker_counts(value: str) -> str:
+    speaker_counts(value)
+    return value
+
+
+def _check_port_range(value: str | None) -> str | None:
+    """``LOW-HIGH`` UDP ports, 1 ≤ LOW ≤ HIGH ≤ 65535 (Janus's ``rtp_port_range``), or None."""
+    low, _, high = (value or "").partition("-")
+    if value is not None and not (low.isdigit() and high.isdigit() and 1 <= int(low) <= int(high) <= 65535):
+        raise typer.BadParameter(f"give LOW-HIGH UDP ports, e.g. 20000-20099 (got {value!r})")
+    return value
 
 
 def _setup() -> None:
@@ -93,18 +141,16 @@ def migrate(revision: str = typer.Option("head", help="Alembic revision to migra
 @app.command("set-user")
 def set_user(
     email: str = typer.Argument(..., help="The account's e-mail"),
-    role: str = typer.Option(None, help="user or admin"),
-    tier: str = typer.Option(None, help="free, premium, pro or enterprise"),
+    role: Annotated[Role | None, typer.Option(help="The account's role")] = None,
+    tier: Annotated[TierName | None, typer.Option(help="The account's tier")] = None,
 ) -> None:
     """Change an account's role or tier (how the first admin is made)."""
     from babelroom.db.users import update_user
 
     _setup()
-    if role not in (None, "user", "admin"):
-        raise typer.BadParameter("role is user or admin")
     if role is None and tier is None:
         raise typer.BadParameter("give --role and/or --tier")
-    if not asyncio.run(update_user(get_settings(), email, role=role, tier=tier)):
+    if not asyncio.run(update_user(get_settings(), email, role=role and role.value, tier=tier and tier.value)):
         typer.echo(f"no account {email}", err=True)
         raise typer.Exit(1)
     typer.echo(f"{email}: updated")
@@ -136,7 +182,7 @@ def janus_config(
     out: Path = typer.Option(..., file_okay=False, help="Folder to write the rendered *.jcfg into"),
     http_port: int = typer.Option(8088, help="Janus HTTP API port"),
     ws_port: int = typer.Option(8188, help="Janus WebSocket API port (0: WebSocket transport off)"),
-    rtp_port_range: str = typer.Option(None, help="RTP/RTCP UDP ports, e.g. 20000-20099"),
+    rtp_port_range: str = typer.Option(None, callback=_check_port_range, help="RTP/RTCP UDP ports, e.g. 20000-20099"),
     src: Path = typer.Option(None, file_okay=False, help="Configuration to render (default: stack/janus)"),
 ) -> None:
     """Render the repository's Janus configuration (stack/janus) with this deployment's secrets."""
@@ -176,7 +222,8 @@ def demo(
 
 @app.command()
 def bench(
-    speakers: str = typer.Option("1,2,4", help="Concurrent speaker counts, comma-separated"),
+    speakers: str = typer.Option("1,2,4", callback=_check_speaker_counts,
+                                 help="Concurrent speaker counts, comma-separated"),
     audio: Path = typer.Option(DEFAULT_CLIP, exists=True, dir_okay=False),
     seconds: float = typer.Option(60.0, help="Audio per speaker per run (s)"),
     stt_workers: int = typer.Option(2, help="STT worker processes"),
@@ -188,7 +235,7 @@ def bench(
     settings = get_settings()
     configure_logging("WARNING", json=True)
     run_bench(
-        speaker_counts=[int(n) for n in speakers.split(",")],
+        speaker_counts=speaker_counts(speakers),
         audio=audio,
         seconds=seconds,
         stt_workers=stt_workers,

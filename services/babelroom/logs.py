@@ -7,9 +7,20 @@ from __future__ import annotations
 
 import logging
 import sys
+from enum import StrEnum
 from typing import TextIO, cast
 
 import structlog
+
+
+class LogLevel(StrEnum):
+    """The logging level names :func:`configure_logging` takes (a CLI's choices)."""
+
+    DEBUG = "DEBUG"
+    INFO = "INFO"
+    WARNING = "WARNING"
+    ERROR = "ERROR"
+    CRITICAL = "CRITICAL"
 
 
 class _CurrentStderr:

@@ -24,3 +24,9 @@ def test_migrate_and_set_user(gateway, accounts, database_url):
     missing = cli(database_url, "set-user", "nobody@example.org", "--role", "admin")
     assert missing.returncode == 1 and "no account" in missing.stderr
     assert cli(database_url, "set-user", ana.email).returncode == 2  # neither --role nor --tier
+
+
+def test_the_tier_choices_are_the_seeded_tiers(seed_tiers):
+    from babelroom.accounts import TierName
+
+    assert [t["name"] for t in sorted(seed_tiers, key=lambda t: t["rank"])] == list(TierName)

@@ -15,7 +15,7 @@ export interface paths {
          * Capacity
          * @description Slots and their use per pool and per live instance.
          */
-        get: operations["capacity_api_admin_capacity_get"];
+        get: operations["admin-capacity"];
         put?: never;
         post?: never;
         delete?: never;
@@ -36,7 +36,7 @@ export interface paths {
          * Drain
          * @description Start or stop draining one instance (see the module docstring).
          */
-        put: operations["drain_api_admin_capacity__pool___instance__drain_put"];
+        put: operations["admin-drain"];
         post?: never;
         delete?: never;
         options?: never;
@@ -52,13 +52,13 @@ export interface paths {
             cookie?: never;
         };
         /** Organisations */
-        get: operations["organisations_api_admin_organisations_get"];
+        get: operations["admin-organisations"];
         put?: never;
         /**
          * Add Organisation
          * @description Create an organisation; its ``limit_overrides`` are its enterprise terms.
          */
-        post: operations["add_organisation_api_admin_organisations_post"];
+        post: operations["admin-add-organisation"];
         delete?: never;
         options?: never;
         head?: never;
@@ -74,7 +74,7 @@ export interface paths {
         };
         get?: never;
         /** Put Organisation */
-        put: operations["put_organisation_api_admin_organisations__org_id__put"];
+        put: operations["admin-put-organisation"];
         post?: never;
         delete?: never;
         options?: never;
@@ -93,7 +93,7 @@ export interface paths {
          * Active Rooms
          * @description Every open room with its number of present participants.
          */
-        get: operations["active_rooms_api_admin_rooms_get"];
+        get: operations["admin-active-rooms"];
         put?: never;
         post?: never;
         delete?: never;
@@ -110,7 +110,7 @@ export interface paths {
             cookie?: never;
         };
         /** Tiers */
-        get: operations["tiers_api_admin_tiers_get"];
+        get: operations["admin-tiers"];
         put?: never;
         post?: never;
         delete?: never;
@@ -131,7 +131,7 @@ export interface paths {
          * Put Tier
          * @description Change a tier's limits and features (they apply to the tier's accounts at once).
          */
-        put: operations["put_tier_api_admin_tiers__name__put"];
+        put: operations["admin-put-tier"];
         post?: never;
         delete?: never;
         options?: never;
@@ -147,7 +147,7 @@ export interface paths {
             cookie?: never;
         };
         /** Users */
-        get: operations["users_api_admin_users_get"];
+        get: operations["admin-users"];
         put?: never;
         post?: never;
         delete?: never;
@@ -173,7 +173,7 @@ export interface paths {
          * Patch User
          * @description Change a user's role, tier, organisation, overrides or disabled flag.
          */
-        patch: operations["patch_user_api_admin_users__user_id__patch"];
+        patch: operations["admin-patch-user"];
         trace?: never;
     };
     "/api/auth/login": {
@@ -189,7 +189,7 @@ export interface paths {
          * Login
          * @description Exchange e-mail and password for a token pair.
          */
-        post: operations["login_api_auth_login_post"];
+        post: operations["auth-login"];
         delete?: never;
         options?: never;
         head?: never;
@@ -209,7 +209,7 @@ export interface paths {
          * Logout
          * @description Revoke a refresh token (access tokens run out by themselves).
          */
-        post: operations["logout_api_auth_logout_post"];
+        post: operations["auth-logout"];
         delete?: never;
         options?: never;
         head?: never;
@@ -229,7 +229,7 @@ export interface paths {
          * Refresh
          * @description Trade a refresh token for a new pair; the old refresh token stops working.
          */
-        post: operations["refresh_api_auth_refresh_post"];
+        post: operations["auth-refresh"];
         delete?: never;
         options?: never;
         head?: never;
@@ -249,7 +249,7 @@ export interface paths {
          * Register
          * @description Create an account and sign it in.
          */
-        post: operations["register_api_auth_register_post"];
+        post: operations["auth-register"];
         delete?: never;
         options?: never;
         head?: never;
@@ -267,7 +267,7 @@ export interface paths {
          * Me
          * @description The account, the limits and features it runs under, and how much of them it uses.
          */
-        get: operations["me_api_me_get"];
+        get: operations["account-me"];
         put?: never;
         post?: never;
         delete?: never;
@@ -284,13 +284,13 @@ export interface paths {
             cookie?: never;
         };
         /** Documents */
-        get: operations["documents_api_me_documents_get"];
+        get: operations["account-documents"];
         put?: never;
         /**
          * Add Document
          * @description Record a context document's metadata. 403 without ``document_context``.
          */
-        post: operations["add_document_api_me_documents_post"];
+        post: operations["account-add-document"];
         delete?: never;
         options?: never;
         head?: never;
@@ -305,12 +305,12 @@ export interface paths {
             cookie?: never;
         };
         /** Vocabulary */
-        get: operations["vocabulary_api_me_vocabulary_get"];
+        get: operations["account-vocabulary"];
         /**
          * Set Vocabulary
          * @description Replace the custom vocabulary. 403 when it has more terms than ``vocabulary_terms``.
          */
-        put: operations["set_vocabulary_api_me_vocabulary_put"];
+        put: operations["account-set-vocabulary"];
         post?: never;
         delete?: never;
         options?: never;
@@ -326,13 +326,13 @@ export interface paths {
             cookie?: never;
         };
         /** Voice Samples */
-        get: operations["voice_samples_api_me_voice_samples_get"];
+        get: operations["account-voice-samples"];
         put?: never;
         /**
          * Add Voice Sample
          * @description Record a voice sample's metadata. 403 without ``voice_clone`` or at ``voice_samples``.
          */
-        post: operations["add_voice_sample_api_me_voice_samples_post"];
+        post: operations["account-add-voice-sample"];
         delete?: never;
         options?: never;
         head?: never;
@@ -350,7 +350,7 @@ export interface paths {
         put?: never;
         post?: never;
         /** Delete Voice Sample */
-        delete: operations["delete_voice_sample_api_me_voice_samples__sample_id__delete"];
+        delete: operations["account-delete-voice-sample"];
         options?: never;
         head?: never;
         patch?: never;
@@ -367,13 +367,13 @@ export interface paths {
          * My Rooms
          * @description Open rooms the user owns or is in.
          */
-        get: operations["my_rooms_api_rooms_get"];
+        get: operations["rooms-my-rooms"];
         put?: never;
         /**
          * Create Room
          * @description Open a room and join it. 403 at the ``concurrent_rooms`` limit, 503 when no slot is free.
          */
-        post: operations["create_room_api_rooms_post"];
+        post: operations["rooms-create"];
         delete?: never;
         options?: never;
         head?: never;
@@ -391,7 +391,7 @@ export interface paths {
          * Show Room
          * @description A room and who is in it (any signed-in user who has its id may look, e.g. before joining).
          */
-        get: operations["show_room_api_rooms__room_id__get"];
+        get: operations["rooms-show"];
         put?: never;
         post?: never;
         delete?: never;
@@ -413,7 +413,7 @@ export interface paths {
          * Close Room
          * @description Close a room (its owner or an admin): everyone leaves and every socket closes (4410).
          */
-        post: operations["close_room_api_rooms__room_id__close_post"];
+        post: operations["rooms-close"];
         delete?: never;
         options?: never;
         head?: never;
@@ -433,7 +433,7 @@ export interface paths {
          * Heartbeat
          * @description Keep the user's place (and slot) in a room without an open socket.
          */
-        post: operations["heartbeat_api_rooms__room_id__heartbeat_post"];
+        post: operations["rooms-heartbeat"];
         delete?: never;
         options?: never;
         head?: never;
@@ -455,7 +455,7 @@ export interface paths {
          *
          *     With the SFU enabled, ``janus`` says how to enter the call (a fresh join token each time).
          */
-        post: operations["join_room_api_rooms__room_id__join_post"];
+        post: operations["rooms-join"];
         delete?: never;
         options?: never;
         head?: never;
@@ -475,7 +475,7 @@ export interface paths {
          * Leave Room
          * @description Leave a room; its slot is free at once and the user's sockets close (4403).
          */
-        post: operations["leave_room_api_rooms__room_id__leave_post"];
+        post: operations["rooms-leave"];
         delete?: never;
         options?: never;
         head?: never;
@@ -493,7 +493,7 @@ export interface paths {
          * Transcript
          * @description A page of a room's finals in room order.
          */
-        get: operations["transcript_api_rooms__room_id__transcript_get"];
+        get: operations["transcripts-transcript"];
         put?: never;
         post?: never;
         delete?: never;
@@ -513,7 +513,7 @@ export interface paths {
          * Export
          * @description The room's transcript as a subtitle or text file in one language.
          */
-        get: operations["export_api_rooms__room_id__transcript_export_get"];
+        get: operations["transcripts-export"];
         put?: never;
         post?: never;
         delete?: never;
@@ -533,7 +533,7 @@ export interface paths {
          * Tiers
          * @description Every tier with its limits (null: unlimited) and feature flags, cheapest first.
          */
-        get: operations["tiers_api_tiers_get"];
+        get: operations["account-tiers"];
         put?: never;
         post?: never;
         delete?: never;
@@ -553,7 +553,7 @@ export interface paths {
          * Search
          * @description Finals matching ``q`` in the rooms the user was in (every room for an admin), best first.
          */
-        get: operations["search_api_transcripts_search_get"];
+        get: operations["transcripts-search"];
         put?: never;
         post?: never;
         delete?: never;
@@ -736,10 +736,31 @@ export interface components {
             /** Voice Clone */
             voice_clone: boolean;
         };
-        /** HTTPValidationError */
-        HTTPValidationError: {
-            /** Detail */
-            detail?: components["schemas"]["ValidationError"][];
+        /**
+         * FieldError
+         * @description One reason a request failed validation (pydantic's error without its input).
+         */
+        FieldError: {
+            /**
+             * Loc
+             * @description Where: body, query, path or header, then the field
+             * @example [
+             *       "body",
+             *       "password"
+             *     ]
+             */
+            loc: (string | number)[];
+            /**
+             * Msg
+             * @example String should have at least 8 characters
+             */
+            msg: string;
+            /**
+             * Type
+             * @description pydantic's error type
+             * @example string_too_short
+             */
+            type: string;
         };
         /** InstanceOut */
         InstanceOut: {
@@ -1327,18 +1348,25 @@ export interface components {
              */
             tier?: string | null;
         };
-        /** ValidationError */
-        ValidationError: {
-            /** Context */
-            ctx?: Record<string, never>;
-            /** Input */
-            input?: unknown;
-            /** Location */
-            loc: (string | number)[];
-            /** Message */
-            msg: string;
-            /** Error Type */
-            type: string;
+        /**
+         * ValidationErrorBody
+         * @description The request failed validation (422): ``detail`` sums ``errors`` up in one line.
+         */
+        ValidationErrorBody: {
+            /**
+             * Detail
+             * @description What went wrong, for people
+             * @example no such room
+             */
+            detail: string;
+            /**
+             * Error
+             * @description Stable machine-readable code
+             * @example not_found
+             */
+            error: string;
+            /** Errors */
+            errors: components["schemas"]["FieldError"][];
         };
         /** Vocabulary */
         Vocabulary: {
@@ -1407,7 +1435,7 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
-    capacity_api_admin_capacity_get: {
+    "admin-capacity": {
         parameters: {
             query?: never;
             header?: never;
@@ -1499,7 +1527,7 @@ export interface operations {
             };
         };
     };
-    drain_api_admin_capacity__pool___instance__drain_put: {
+    "admin-drain": {
         parameters: {
             query?: never;
             header?: never;
@@ -1589,13 +1617,29 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Validation Error */
+            /** @description Validation error: the request's body, query or path does not match the schema */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    /**
+                     * @example {
+                     *       "detail": "password: String should have at least 8 characters",
+                     *       "error": "validation_error",
+                     *       "errors": [
+                     *         {
+                     *           "loc": [
+                     *             "body",
+                     *             "password"
+                     *           ],
+                     *           "msg": "String should have at least 8 characters",
+                     *           "type": "string_too_short"
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ValidationErrorBody"];
                 };
             };
             /** @description Too many requests (RateLimit-* and Retry-After headers say when) */
@@ -1622,7 +1666,7 @@ export interface operations {
             };
         };
     };
-    organisations_api_admin_organisations_get: {
+    "admin-organisations": {
         parameters: {
             query?: never;
             header?: never;
@@ -1714,7 +1758,7 @@ export interface operations {
             };
         };
     };
-    add_organisation_api_admin_organisations_post: {
+    "admin-add-organisation": {
         parameters: {
             query?: never;
             header?: never;
@@ -1801,13 +1845,29 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Validation Error */
+            /** @description Validation error: the request's body, query or path does not match the schema */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    /**
+                     * @example {
+                     *       "detail": "password: String should have at least 8 characters",
+                     *       "error": "validation_error",
+                     *       "errors": [
+                     *         {
+                     *           "loc": [
+                     *             "body",
+                     *             "password"
+                     *           ],
+                     *           "msg": "String should have at least 8 characters",
+                     *           "type": "string_too_short"
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ValidationErrorBody"];
                 };
             };
             /** @description Too many requests (RateLimit-* and Retry-After headers say when) */
@@ -1834,7 +1894,7 @@ export interface operations {
             };
         };
     };
-    put_organisation_api_admin_organisations__org_id__put: {
+    "admin-put-organisation": {
         parameters: {
             query?: never;
             header?: never;
@@ -1938,13 +1998,29 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Validation Error */
+            /** @description Validation error: the request's body, query or path does not match the schema */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    /**
+                     * @example {
+                     *       "detail": "password: String should have at least 8 characters",
+                     *       "error": "validation_error",
+                     *       "errors": [
+                     *         {
+                     *           "loc": [
+                     *             "body",
+                     *             "password"
+                     *           ],
+                     *           "msg": "String should have at least 8 characters",
+                     *           "type": "string_too_short"
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ValidationErrorBody"];
                 };
             };
             /** @description Too many requests (RateLimit-* and Retry-After headers say when) */
@@ -1971,7 +2047,7 @@ export interface operations {
             };
         };
     };
-    active_rooms_api_admin_rooms_get: {
+    "admin-active-rooms": {
         parameters: {
             query?: never;
             header?: never;
@@ -2063,7 +2139,7 @@ export interface operations {
             };
         };
     };
-    tiers_api_admin_tiers_get: {
+    "admin-tiers": {
         parameters: {
             query?: never;
             header?: never;
@@ -2155,7 +2231,7 @@ export interface operations {
             };
         };
     };
-    put_tier_api_admin_tiers__name__put: {
+    "admin-put-tier": {
         parameters: {
             query?: never;
             header?: never;
@@ -2244,13 +2320,29 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Validation Error */
+            /** @description Validation error: the request's body, query or path does not match the schema */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    /**
+                     * @example {
+                     *       "detail": "password: String should have at least 8 characters",
+                     *       "error": "validation_error",
+                     *       "errors": [
+                     *         {
+                     *           "loc": [
+                     *             "body",
+                     *             "password"
+                     *           ],
+                     *           "msg": "String should have at least 8 characters",
+                     *           "type": "string_too_short"
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ValidationErrorBody"];
                 };
             };
             /** @description Too many requests (RateLimit-* and Retry-After headers say when) */
@@ -2277,7 +2369,7 @@ export interface operations {
             };
         };
     };
-    users_api_admin_users_get: {
+    "admin-users": {
         parameters: {
             query?: {
                 /** @description Substring of the e-mail */
@@ -2350,13 +2442,29 @@ export interface operations {
                     "application/json": components["schemas"]["LimitErrorBody"];
                 };
             };
-            /** @description Validation Error */
+            /** @description Validation error: the request's body, query or path does not match the schema */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    /**
+                     * @example {
+                     *       "detail": "password: String should have at least 8 characters",
+                     *       "error": "validation_error",
+                     *       "errors": [
+                     *         {
+                     *           "loc": [
+                     *             "body",
+                     *             "password"
+                     *           ],
+                     *           "msg": "String should have at least 8 characters",
+                     *           "type": "string_too_short"
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ValidationErrorBody"];
                 };
             };
             /** @description Too many requests (RateLimit-* and Retry-After headers say when) */
@@ -2383,7 +2491,7 @@ export interface operations {
             };
         };
     };
-    patch_user_api_admin_users__user_id__patch: {
+    "admin-patch-user": {
         parameters: {
             query?: never;
             header?: never;
@@ -2472,13 +2580,29 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Validation Error */
+            /** @description Validation error: the request's body, query or path does not match the schema */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    /**
+                     * @example {
+                     *       "detail": "password: String should have at least 8 characters",
+                     *       "error": "validation_error",
+                     *       "errors": [
+                     *         {
+                     *           "loc": [
+                     *             "body",
+                     *             "password"
+                     *           ],
+                     *           "msg": "String should have at least 8 characters",
+                     *           "type": "string_too_short"
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ValidationErrorBody"];
                 };
             };
             /** @description Too many requests (RateLimit-* and Retry-After headers say when) */
@@ -2505,7 +2629,7 @@ export interface operations {
             };
         };
     };
-    login_api_auth_login_post: {
+    "auth-login": {
         parameters: {
             query?: never;
             header?: never;
@@ -2557,13 +2681,29 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Validation Error */
+            /** @description Validation error: the request's body, query or path does not match the schema */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    /**
+                     * @example {
+                     *       "detail": "password: String should have at least 8 characters",
+                     *       "error": "validation_error",
+                     *       "errors": [
+                     *         {
+                     *           "loc": [
+                     *             "body",
+                     *             "password"
+                     *           ],
+                     *           "msg": "String should have at least 8 characters",
+                     *           "type": "string_too_short"
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ValidationErrorBody"];
                 };
             };
             /** @description Too many requests (RateLimit-* and Retry-After headers say when) */
@@ -2590,7 +2730,7 @@ export interface operations {
             };
         };
     };
-    logout_api_auth_logout_post: {
+    "auth-logout": {
         parameters: {
             query?: never;
             header?: never;
@@ -2640,13 +2780,29 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Validation Error */
+            /** @description Validation error: the request's body, query or path does not match the schema */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    /**
+                     * @example {
+                     *       "detail": "password: String should have at least 8 characters",
+                     *       "error": "validation_error",
+                     *       "errors": [
+                     *         {
+                     *           "loc": [
+                     *             "body",
+                     *             "password"
+                     *           ],
+                     *           "msg": "String should have at least 8 characters",
+                     *           "type": "string_too_short"
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ValidationErrorBody"];
                 };
             };
             /** @description Too many requests (RateLimit-* and Retry-After headers say when) */
@@ -2673,7 +2829,7 @@ export interface operations {
             };
         };
     };
-    refresh_api_auth_refresh_post: {
+    "auth-refresh": {
         parameters: {
             query?: never;
             header?: never;
@@ -2725,13 +2881,29 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Validation Error */
+            /** @description Validation error: the request's body, query or path does not match the schema */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    /**
+                     * @example {
+                     *       "detail": "password: String should have at least 8 characters",
+                     *       "error": "validation_error",
+                     *       "errors": [
+                     *         {
+                     *           "loc": [
+                     *             "body",
+                     *             "password"
+                     *           ],
+                     *           "msg": "String should have at least 8 characters",
+                     *           "type": "string_too_short"
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ValidationErrorBody"];
                 };
             };
             /** @description Too many requests (RateLimit-* and Retry-After headers say when) */
@@ -2758,7 +2930,7 @@ export interface operations {
             };
         };
     };
-    register_api_auth_register_post: {
+    "auth-register": {
         parameters: {
             query?: never;
             header?: never;
@@ -2810,13 +2982,29 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Validation Error */
+            /** @description Validation error: the request's body, query or path does not match the schema */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    /**
+                     * @example {
+                     *       "detail": "password: String should have at least 8 characters",
+                     *       "error": "validation_error",
+                     *       "errors": [
+                     *         {
+                     *           "loc": [
+                     *             "body",
+                     *             "password"
+                     *           ],
+                     *           "msg": "String should have at least 8 characters",
+                     *           "type": "string_too_short"
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ValidationErrorBody"];
                 };
             };
             /** @description Too many requests (RateLimit-* and Retry-After headers say when) */
@@ -2843,7 +3031,7 @@ export interface operations {
             };
         };
     };
-    me_api_me_get: {
+    "account-me": {
         parameters: {
             query?: never;
             header?: never;
@@ -2915,7 +3103,7 @@ export interface operations {
             };
         };
     };
-    documents_api_me_documents_get: {
+    "account-documents": {
         parameters: {
             query?: never;
             header?: never;
@@ -2987,7 +3175,7 @@ export interface operations {
             };
         };
     };
-    add_document_api_me_documents_post: {
+    "account-add-document": {
         parameters: {
             query?: never;
             header?: never;
@@ -3074,13 +3262,29 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Validation Error */
+            /** @description Validation error: the request's body, query or path does not match the schema */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    /**
+                     * @example {
+                     *       "detail": "password: String should have at least 8 characters",
+                     *       "error": "validation_error",
+                     *       "errors": [
+                     *         {
+                     *           "loc": [
+                     *             "body",
+                     *             "password"
+                     *           ],
+                     *           "msg": "String should have at least 8 characters",
+                     *           "type": "string_too_short"
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ValidationErrorBody"];
                 };
             };
             /** @description Too many requests (RateLimit-* and Retry-After headers say when) */
@@ -3107,7 +3311,7 @@ export interface operations {
             };
         };
     };
-    vocabulary_api_me_vocabulary_get: {
+    "account-vocabulary": {
         parameters: {
             query?: never;
             header?: never;
@@ -3179,7 +3383,7 @@ export interface operations {
             };
         };
     };
-    set_vocabulary_api_me_vocabulary_put: {
+    "account-set-vocabulary": {
         parameters: {
             query?: never;
             header?: never;
@@ -3251,13 +3455,29 @@ export interface operations {
                     "application/json": components["schemas"]["LimitErrorBody"];
                 };
             };
-            /** @description Validation Error */
+            /** @description Validation error: the request's body, query or path does not match the schema */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    /**
+                     * @example {
+                     *       "detail": "password: String should have at least 8 characters",
+                     *       "error": "validation_error",
+                     *       "errors": [
+                     *         {
+                     *           "loc": [
+                     *             "body",
+                     *             "password"
+                     *           ],
+                     *           "msg": "String should have at least 8 characters",
+                     *           "type": "string_too_short"
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ValidationErrorBody"];
                 };
             };
             /** @description Too many requests (RateLimit-* and Retry-After headers say when) */
@@ -3284,7 +3504,7 @@ export interface operations {
             };
         };
     };
-    voice_samples_api_me_voice_samples_get: {
+    "account-voice-samples": {
         parameters: {
             query?: never;
             header?: never;
@@ -3356,7 +3576,7 @@ export interface operations {
             };
         };
     };
-    add_voice_sample_api_me_voice_samples_post: {
+    "account-add-voice-sample": {
         parameters: {
             query?: never;
             header?: never;
@@ -3428,13 +3648,29 @@ export interface operations {
                     "application/json": components["schemas"]["LimitErrorBody"];
                 };
             };
-            /** @description Validation Error */
+            /** @description Validation error: the request's body, query or path does not match the schema */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    /**
+                     * @example {
+                     *       "detail": "password: String should have at least 8 characters",
+                     *       "error": "validation_error",
+                     *       "errors": [
+                     *         {
+                     *           "loc": [
+                     *             "body",
+                     *             "password"
+                     *           ],
+                     *           "msg": "String should have at least 8 characters",
+                     *           "type": "string_too_short"
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ValidationErrorBody"];
                 };
             };
             /** @description Too many requests (RateLimit-* and Retry-After headers say when) */
@@ -3461,7 +3697,7 @@ export interface operations {
             };
         };
     };
-    delete_voice_sample_api_me_voice_samples__sample_id__delete: {
+    "account-delete-voice-sample": {
         parameters: {
             query?: never;
             header?: never;
@@ -3524,13 +3760,29 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Validation Error */
+            /** @description Validation error: the request's body, query or path does not match the schema */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    /**
+                     * @example {
+                     *       "detail": "password: String should have at least 8 characters",
+                     *       "error": "validation_error",
+                     *       "errors": [
+                     *         {
+                     *           "loc": [
+                     *             "body",
+                     *             "password"
+                     *           ],
+                     *           "msg": "String should have at least 8 characters",
+                     *           "type": "string_too_short"
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ValidationErrorBody"];
                 };
             };
             /** @description Too many requests (RateLimit-* and Retry-After headers say when) */
@@ -3557,7 +3809,7 @@ export interface operations {
             };
         };
     };
-    my_rooms_api_rooms_get: {
+    "rooms-my-rooms": {
         parameters: {
             query?: never;
             header?: never;
@@ -3629,7 +3881,7 @@ export interface operations {
             };
         };
     };
-    create_room_api_rooms_post: {
+    "rooms-create": {
         parameters: {
             query?: never;
             header?: never;
@@ -3701,13 +3953,29 @@ export interface operations {
                     "application/json": components["schemas"]["LimitErrorBody"];
                 };
             };
-            /** @description Validation Error */
+            /** @description Validation error: the request's body, query or path does not match the schema */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    /**
+                     * @example {
+                     *       "detail": "password: String should have at least 8 characters",
+                     *       "error": "validation_error",
+                     *       "errors": [
+                     *         {
+                     *           "loc": [
+                     *             "body",
+                     *             "password"
+                     *           ],
+                     *           "msg": "String should have at least 8 characters",
+                     *           "type": "string_too_short"
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ValidationErrorBody"];
                 };
             };
             /** @description Too many requests (RateLimit-* and Retry-After headers say when) */
@@ -3751,7 +4019,7 @@ export interface operations {
             };
         };
     };
-    show_room_api_rooms__room_id__get: {
+    "rooms-show": {
         parameters: {
             query?: never;
             header?: never;
@@ -3816,13 +4084,29 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Validation Error */
+            /** @description Validation error: the request's body, query or path does not match the schema */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    /**
+                     * @example {
+                     *       "detail": "password: String should have at least 8 characters",
+                     *       "error": "validation_error",
+                     *       "errors": [
+                     *         {
+                     *           "loc": [
+                     *             "body",
+                     *             "password"
+                     *           ],
+                     *           "msg": "String should have at least 8 characters",
+                     *           "type": "string_too_short"
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ValidationErrorBody"];
                 };
             };
             /** @description Too many requests (RateLimit-* and Retry-After headers say when) */
@@ -3849,7 +4133,7 @@ export interface operations {
             };
         };
     };
-    close_room_api_rooms__room_id__close_post: {
+    "rooms-close": {
         parameters: {
             query?: never;
             header?: never;
@@ -3949,13 +4233,29 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Validation Error */
+            /** @description Validation error: the request's body, query or path does not match the schema */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    /**
+                     * @example {
+                     *       "detail": "password: String should have at least 8 characters",
+                     *       "error": "validation_error",
+                     *       "errors": [
+                     *         {
+                     *           "loc": [
+                     *             "body",
+                     *             "password"
+                     *           ],
+                     *           "msg": "String should have at least 8 characters",
+                     *           "type": "string_too_short"
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ValidationErrorBody"];
                 };
             };
             /** @description Too many requests (RateLimit-* and Retry-After headers say when) */
@@ -3982,7 +4282,7 @@ export interface operations {
             };
         };
     };
-    heartbeat_api_rooms__room_id__heartbeat_post: {
+    "rooms-heartbeat": {
         parameters: {
             query?: never;
             header?: never;
@@ -4065,13 +4365,29 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Validation Error */
+            /** @description Validation error: the request's body, query or path does not match the schema */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    /**
+                     * @example {
+                     *       "detail": "password: String should have at least 8 characters",
+                     *       "error": "validation_error",
+                     *       "errors": [
+                     *         {
+                     *           "loc": [
+                     *             "body",
+                     *             "password"
+                     *           ],
+                     *           "msg": "String should have at least 8 characters",
+                     *           "type": "string_too_short"
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ValidationErrorBody"];
                 };
             };
             /** @description Too many requests (RateLimit-* and Retry-After headers say when) */
@@ -4098,7 +4414,7 @@ export interface operations {
             };
         };
     };
-    join_room_api_rooms__room_id__join_post: {
+    "rooms-join": {
         parameters: {
             query?: never;
             header?: never;
@@ -4202,13 +4518,29 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Validation Error */
+            /** @description Validation error: the request's body, query or path does not match the schema */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    /**
+                     * @example {
+                     *       "detail": "password: String should have at least 8 characters",
+                     *       "error": "validation_error",
+                     *       "errors": [
+                     *         {
+                     *           "loc": [
+                     *             "body",
+                     *             "password"
+                     *           ],
+                     *           "msg": "String should have at least 8 characters",
+                     *           "type": "string_too_short"
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ValidationErrorBody"];
                 };
             };
             /** @description Too many requests (RateLimit-* and Retry-After headers say when) */
@@ -4252,7 +4584,7 @@ export interface operations {
             };
         };
     };
-    leave_room_api_rooms__room_id__leave_post: {
+    "rooms-leave": {
         parameters: {
             query?: never;
             header?: never;
@@ -4335,13 +4667,29 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Validation Error */
+            /** @description Validation error: the request's body, query or path does not match the schema */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    /**
+                     * @example {
+                     *       "detail": "password: String should have at least 8 characters",
+                     *       "error": "validation_error",
+                     *       "errors": [
+                     *         {
+                     *           "loc": [
+                     *             "body",
+                     *             "password"
+                     *           ],
+                     *           "msg": "String should have at least 8 characters",
+                     *           "type": "string_too_short"
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ValidationErrorBody"];
                 };
             };
             /** @description Too many requests (RateLimit-* and Retry-After headers say when) */
@@ -4368,7 +4716,7 @@ export interface operations {
             };
         };
     };
-    transcript_api_rooms__room_id__transcript_get: {
+    "transcripts-transcript": {
         parameters: {
             query?: {
                 /** @description Speech that ended at or after (ISO 8601) */
@@ -4461,13 +4809,29 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Validation Error */
+            /** @description Validation error: the request's body, query or path does not match the schema */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    /**
+                     * @example {
+                     *       "detail": "password: String should have at least 8 characters",
+                     *       "error": "validation_error",
+                     *       "errors": [
+                     *         {
+                     *           "loc": [
+                     *             "body",
+                     *             "password"
+                     *           ],
+                     *           "msg": "String should have at least 8 characters",
+                     *           "type": "string_too_short"
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ValidationErrorBody"];
                 };
             };
             /** @description Too many requests (RateLimit-* and Retry-After headers say when) */
@@ -4494,7 +4858,7 @@ export interface operations {
             };
         };
     };
-    export_api_rooms__room_id__transcript_export_get: {
+    "transcripts-export": {
         parameters: {
             query?: {
                 format?: components["schemas"]["ExportFormat"];
@@ -4586,13 +4950,29 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Validation Error */
+            /** @description Validation error: the request's body, query or path does not match the schema */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    /**
+                     * @example {
+                     *       "detail": "password: String should have at least 8 characters",
+                     *       "error": "validation_error",
+                     *       "errors": [
+                     *         {
+                     *           "loc": [
+                     *             "body",
+                     *             "password"
+                     *           ],
+                     *           "msg": "String should have at least 8 characters",
+                     *           "type": "string_too_short"
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ValidationErrorBody"];
                 };
             };
             /** @description Too many requests (RateLimit-* and Retry-After headers say when) */
@@ -4619,7 +4999,7 @@ export interface operations {
             };
         };
     };
-    tiers_api_tiers_get: {
+    "account-tiers": {
         parameters: {
             query?: never;
             header?: never;
@@ -4676,7 +5056,7 @@ export interface operations {
             };
         };
     };
-    search_api_transcripts_search_get: {
+    "transcripts-search": {
         parameters: {
             query: {
                 /** @description Keywords (web-search syntax: "a phrase", -not, or) */
@@ -4754,13 +5134,29 @@ export interface operations {
                     "application/json": components["schemas"]["LimitErrorBody"];
                 };
             };
-            /** @description Validation Error */
+            /** @description Validation error: the request's body, query or path does not match the schema */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    /**
+                     * @example {
+                     *       "detail": "password: String should have at least 8 characters",
+                     *       "error": "validation_error",
+                     *       "errors": [
+                     *         {
+                     *           "loc": [
+                     *             "body",
+                     *             "password"
+                     *           ],
+                     *           "msg": "String should have at least 8 characters",
+                     *           "type": "string_too_short"
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ValidationErrorBody"];
                 };
             };
             /** @description Too many requests (RateLimit-* and Retry-After headers say when) */

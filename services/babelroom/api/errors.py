@@ -2,20 +2,30 @@
 
 Every error is JSON with ``error`` (a stable code) and ``detail`` (for people). Tier limits add which
 limit, its value, the tier and when it resets (:class:`LimitErrorBody`); a full pool adds which pool
-(:class:`CapacityErrorBody`) and a ``Retry-After`` header. Validation errors keep FastAPI's 422 shape.
+(:class:`CapacityErrorBody`) and a ``Retry-After`` header. A request that fails validation gets 422 with
+``error: "validation_error"``, a one-line ``detail`` and the list of ``errors`` (:class:`ValidationErrorBody`),
+documented instead of FastAPI's ``HTTPValidationError`` on every operation.
+
+The room manager's refusals (:mod:`babelroom.rooms.errors`, :class:`~babelroom.capacity.NoCapacity`) and
+the tier limits (:class:`~babelroom.tiers.LimitExceeded`) are domain errors; the handlers here turn
+them into status codes and bodies.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from babelroom.capacity import NoCapacity
+from babelroom.rooms.errors import NotAdmitted, RoomClosed, RoomError, RoomNotFound
 from babelroom.tiers import LimitExceeded
 
 
@@ -45,6 +55,21 @@ class CapacityErrorBody(ErrorBody):
     retry_after_s: int = Field(description="Estimate; also in the Retry-After header", examples=[60])
 
 
+class FieldError(BaseModel):
+    """One reason a request failed validation (pydantic's error without its input)."""
+
+    loc: list[str | int] = Field(description="Where: body, query, path or header, then the field",
+                                 examples=[["body", "password"]])
+    msg: str = Field(examples=["String should have at least 8 characters"])
+    type: str = Field(description="pydantic's error type", examples=["string_too_short"])
+
+
+class ValidationErrorBody(ErrorBody):
+    """The request failed validation (422): ``detail`` sums ``errors`` up in one line."""
+
+    errors: list[FieldError]
+
+
 class ApiError(Exception):
     """An error answer: ``status``, ``error`` code, ``detail``; extra body fields and headers optional."""
 
@@ -66,6 +91,11 @@ _EXAMPLES: dict[int, tuple[type[ErrorBody], dict[str, Any], str]] = {
     }, "Forbidden: a tier limit, a missing feature, or not allowed (then a plain error body)"),
     404: (ErrorBody, {"error": "not_found", "detail": "no such room"}, "Not found"),
     409: (ErrorBody, {"error": "conflict", "detail": "this e-mail is already registered"}, "Conflict"),
+    422: (ValidationErrorBody, {
+        "error": "validation_error", "detail": "password: String should have at least 8 characters",
+        "errors": [{"loc": ["body", "password"], "msg": "String should have at least 8 characters",
+                    "type": "string_too_short"}],
+    }, "Validation error: the request's body, query or path does not match the schema"),
     429: (LimitErrorBody, {
         "error": "rate_limited", "detail": "the free tier allows 100 requests per hour",
         "limit": "requests_per_hour", "allowed": 100, "tier": "free", "current": 100,
@@ -126,6 +156,77 @@ def install(app: FastAPI) -> None:
         code = {400: "bad_request", 404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
         return JSONResponse({"error": code, "detail": str(exc.detail)}, exc.status_code,
                             headers=_with_rate_headers(request, dict(exc.headers or {})))
+
+    @app.exception_handler(RoomError)
+    async def room_refused(request: Request, exc: RoomError) -> JSONResponse:
+        status, code = _ROOM_ERRORS[type(exc)]
+        return JSONResponse({"error": code, "detail": str(exc)}, status, headers=_with_rate_headers(request, {}))
+
+    @app.exception_handler(NoCapacity)
+    async def no_capacity(request: Request, exc: NoCapacity) -> JSONResponse:
+        retry = exc.retry_after_s
+        if retry is None:
+            retry = request.app.state.settings.capacity_retry_after_s
+        body = CapacityErrorBody(error="no_capacity", detail=str(exc), pool=exc.pool, retry_after_s=retry)
+        return JSONResponse(body.model_dump(mode="json"), 503,
+                            headers=_with_rate_headers(request, {"Retry-After": str(retry)}))
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
+        return JSONResponse(validation_body(exc.errors()).model_dump(mode="json"), 422,
+                            headers=_with_rate_headers(request, {}))
+
+    document_validation_errors(app)
+
+
+#: Status and error code of each room refusal.
+_ROOM_ERRORS: dict[type[RoomError], tuple[int, str]] = {
+    RoomNotFound: (404, "not_found"), RoomClosed: (409, "room_closed"), NotAdmitted: (403, "not_admitted"),
+}
+
+
+def validation_body(errors: Sequence[Any]) -> ValidationErrorBody:
+    """The 422 body of pydantic's ``errors()``; ``detail`` is ``loc: msg`` joined by ``; `` (``body``
+    left out of the location, as the fields of a JSON body are what people know)."""
+    fields = [FieldError(loc=list(e["loc"]), msg=e["msg"], type=e["type"]) for e in errors]
+    detail = "; ".join(
+        f"{'.'.join(map(str, f.loc[1:] if f.loc[:1] == ['body'] else f.loc))}: {f.msg}" if f.loc else f.msg
+        for f in fields
+    )
+    return ValidationErrorBody(error="validation_error", detail=detail or "invalid request", errors=fields)
+
+
+def document_validation_errors(app: FastAPI) -> None:
+    """Make ``app``'s OpenAPI schema document :class:`ValidationErrorBody` for every 422 FastAPI adds
+    (in place of its ``HTTPValidationError``, whose two component schemas are dropped).
+
+    Source: FastAPI, "Extending OpenAPI" (overriding ``app.openapi``),
+    https://fastapi.tiangolo.com/how-to/extending-openapi/
+    """
+    generate = app.openapi
+    model, example, description = _EXAMPLES[422]
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        schema = generate()
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        for name in ("HTTPValidationError", "ValidationError"):
+            components.pop(name, None)
+        body = model.model_json_schema(ref_template="#/components/schemas/{model}")
+        for name, definition in body.pop("$defs", {}).items():
+            components.setdefault(name, definition)
+        components[model.__name__] = body
+        ref = {"$ref": f"#/components/schemas/{model.__name__}"}
+        for methods in schema.get("paths", {}).values():
+            for operation in methods.values():
+                if "422" in operation.get("responses", {}):
+                    content = {"application/json": {"schema": ref, "example": example}}
+                    operation["responses"]["422"] = {"description": description, "content": content}
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def resets_in(seconds: float) -> datetime:

@@ -13,7 +13,7 @@ import threading
 import structlog
 import typer
 
-from babelroom.logs import configure_logging
+from babelroom.logs import LogLevel, configure_logging
 
 from .engine import Autoscaler, serve_http
 from .prometheus import PrometheusClient
@@ -40,7 +40,7 @@ def run(
     port: int = typer.Option(9105, help="HTTP port of /healthz and /metrics"),
     dry_run: bool = typer.Option(False, help="Log decisions without changing any service"),
     once: bool = typer.Option(False, help="One step, print the decisions, exit"),
-    log_level: str = typer.Option("INFO", envvar="BABELROOM_LOG_LEVEL"),
+    log_level: LogLevel = typer.Option(LogLevel.INFO, envvar="BABELROOM_LOG_LEVEL", case_sensitive=False),
 ) -> None:
     """Scale services between bounds on queue depth, CPU and gateway latency, with cooldowns."""
     configure_logging(log_level)

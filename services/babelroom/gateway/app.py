@@ -26,6 +26,7 @@ from starlette.websockets import WebSocketClose
 
 from babelroom import __version__
 from babelroom.api import account, admin, auth, errors, rooms, transcripts
+from babelroom.api.operation_ids import operation_id
 from babelroom.api.ratelimit import RateLimiter
 from babelroom.bus.streams import AUDIO_STREAM, Publisher
 from babelroom.capacity import Capacity
@@ -107,6 +108,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         title="Babelroom API",
         version=__version__,
         lifespan=lifespan,
+        generate_unique_id_function=operation_id,
         description="Accounts and tiers, rooms with capacity admission, transcript history and "
         "administration. Errors are JSON `{error, detail}`; tier limits add `limit`, `allowed`, `tier`, "
         "`resets_at`. Every `/api` response carries `RateLimit-*` headers.",

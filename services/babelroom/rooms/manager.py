@@ -4,8 +4,9 @@
   room gets ``expires_at = now + room_minutes`` (none when unlimited), and the owner joins it.
 - **Join**: under a lock on the room's row, the owner's ``participants_per_room`` limit is checked,
   then a speaking-stream slot is leased in each pool (:mod:`babelroom.capacity`); none free
-  answers 503 with a ``Retry-After`` estimate: the seconds until the soonest open room reaches its
-  length limit, at most ``capacity_retry_after_s``. A listen-only participant takes no slot.
+  raises :class:`~babelroom.capacity.NoCapacity` with a retry estimate: the seconds until the
+  soonest open room reaches its length limit, at most ``capacity_retry_after_s``. A listen-only
+  participant takes no slot.
 - **Leave** and **close** free the slots at once; so does expiry. A participant whose client stops
   renewing its lease (sockets and heartbeats) for ``room_lease_ttl_s`` loses it, and the sweep marks
   them left.
@@ -14,6 +15,9 @@
   (``room_closed``), marks vanished participants left (``participant_left``) and closes rooms that
   have had nobody in them for ``room_lease_ttl_s`` (reason ``empty``). Each step is a conditional
   UPDATE or ``SELECT … FOR UPDATE SKIP LOCKED``, so with several replicas each event happens once.
+
+Refusals are domain errors (:mod:`babelroom.rooms.errors`, ``NoCapacity``, ``LimitExceeded``); the
+HTTP API maps them to status codes (:mod:`babelroom.api.errors`).
 """
 
 from __future__ import annotations
@@ -31,13 +35,13 @@ from sqlalchemy import ColumnElement, CursorResult, exists, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from babelroom import metrics
-from babelroom.api.errors import ApiError
 from babelroom.bus.schemas import Notice
 from babelroom.capacity import POOLS, Capacity, NoCapacity
 from babelroom.config import Settings
 from babelroom.db.models import Room, RoomParticipant, User
 from babelroom.db.session import Database
 from babelroom.rooms import notices
+from babelroom.rooms.errors import NotAdmitted, RoomClosed, RoomNotFound
 from babelroom.sfu.calls import Calls
 from babelroom.tiers import LimitExceeded, check_quota, effective_limits
 
@@ -73,14 +77,14 @@ class RoomManager:
         """The room, optionally locked for update.
 
         Raises:
-            ApiError: 404 when there is no such room.
+            RoomNotFound: there is no such room.
         """
         query = select(Room).where(Room.id == room_id)
         if lock:
             query = query.with_for_update(of=Room)
         room = (await session.execute(query)).scalars().first()
         if room is None:
-            raise ApiError(404, "not_found", "no such room")
+            raise RoomNotFound()
         return room
 
     async def participants(self, session: AsyncSession, room_id: uuid.UUID) -> list[RoomParticipant]:
@@ -120,7 +124,7 @@ class RoomManager:
 
         Raises:
             LimitExceeded: ``concurrent_rooms`` reached (resets when one of the owner's rooms closes).
-            ApiError: 503 ``no_capacity`` (with ``Retry-After``).
+            NoCapacity: no free slot in a pool (with ``retry_after_s``).
         """
         await session.execute(select(User.id).where(User.id == owner.id).with_for_update())
         limits = effective_limits(owner)
@@ -145,7 +149,8 @@ class RoomManager:
         """Admit ``user`` to the room (idempotent for someone already in it).
 
         Raises:
-            ApiError: 404 no such room; 409 ``room_closed``; 503 ``no_capacity``.
+            RoomNotFound, RoomClosed: no such room, or it is closed.
+            NoCapacity: no free slot in a pool (with ``retry_after_s``).
             LimitExceeded: ``room_minutes`` (the room reached its length) or ``participants_per_room``.
         """
         room = await self.get(session, room_id, lock=True)
@@ -158,7 +163,7 @@ class RoomManager:
                 detail=f"this room reached its {owner_limits.room_minutes}-minute limit ({owner_limits.tier} tier)",
             )
         if room.status != "open":
-            raise ApiError(409, "room_closed", f"the room is closed ({room.close_reason})")
+            raise RoomClosed(room.close_reason)
         present = await self.participants(session, room.id)
         if any(p.user_id == user.id for p in present):
             await self._lease(session, room, user, listen_only)
@@ -174,8 +179,7 @@ class RoomManager:
         except NoCapacity as exc:
             await session.rollback()
             retry = await self.retry_after_s(session)
-            raise ApiError(503, "no_capacity", str(exc), headers={"Retry-After": str(retry)},
-                           pool=exc.pool, retry_after_s=retry) from exc
+            raise NoCapacity(exc.pool, retry_after_s=retry) from exc
 
     async def _admit(self, session: AsyncSession, room: Room, user: User, *, listen_only: bool, now: datetime) -> None:
         room_key, user_key = str(room.id), str(user.id)
@@ -197,7 +201,8 @@ class RoomManager:
         """Take ``user`` out of the room and free their slots.
 
         Raises:
-            ApiError: 404 no such room; 403 ``not_admitted`` when they are not in it.
+            RoomNotFound: no such room.
+            NotAdmitted: they are not in it.
         """
         await self.get(session, room_id)
         result = cast(CursorResult[Any], await session.execute(
@@ -208,7 +213,7 @@ class RoomManager:
         ))
         await session.commit()
         if result.rowcount == 0:
-            raise ApiError(403, "not_admitted", "you are not in this room")
+            raise NotAdmitted()
         await self._gone(str(room_id), str(user.id), "left")
 
     async def _gone(self, room: str, user: str, reason: str) -> None:
