@@ -185,6 +185,17 @@ class Settings(BaseSettings):
     janus_sync_interval_s: float = Field(
         2.0, description="How often the gateway matches audio taps to Janus's publishers (s)"
     )
+    # --- TURN for participants behind NAT (babelroom.sfu.turn; coturn `use-auth-secret`) ---
+    turn_urls: list[str] = Field(
+        default_factory=list,
+        description='STUN/TURN URLs the browser gets in `ice_servers` (JSON list, e.g. ["turn:turn.example.org:3478"])',
+    )
+    turn_secret: str | None = Field(
+        None, description="coturn static-auth-secret: TURN credentials are HMAC-SHA1 of it (unset: none given)"
+    )
+    turn_credential_ttl_s: int = Field(
+        43_200, gt=0, description="How long a participant's TURN credentials stay valid after a join (s)"
+    )
 
     # --- secrets (read through *_FILE in production) ---
     jwt_secret: str = Field("dev-only-change-me", description="Current HS256 signing key")
