@@ -140,20 +140,17 @@ DESIGN_RESOURCES: dict[str, tuple[int, float, str]] = {
     "stt": (2, 2.0, "2G"),
     "mt": (2, 1.5, "2560M"),
     "gateway": (2, 1.0, "1G"),
-    "tts": (2, 0.5, "512M"),
     "postgres": (1, 1.0, "2G"),
     "redis": (1, 0.5, "2G"),
     "prometheus": (1, 0.5, "1536M"),
     "grafana": (1, 0.5, "1G"),
-    "xtts": (1, 4.0, "3G"),
-    "diarization": (1, 1.0, "2G"),
 }
 
-#: where each service must run: a node label value, or "manager" (node.role == manager).
+#: where each service must run: a node role label (babelroom.<role>=true), or "manager" (node.role == manager).
 DESIGN_PLACEMENT: dict[str, str] = {
     "stt": "ai", "mt": "ai", "postgres": "ai", "redis": "ai", "pg-backup": "ai",
-    "traefik": "media", "gateway": "media", "janus": "media", "media": "media", "tts": "media",
-    "prometheus": "ops", "grafana": "ops", "xtts": "ops", "diarization": "ops",
+    "traefik": "media", "gateway": "media", "janus": "media", "media": "media", "coturn": "media",
+    "prometheus": "ops", "grafana": "ops",
     "socket-proxy": "manager", "autoscaler": "manager",
 }
 
@@ -164,7 +161,7 @@ NODES: dict[str, tuple[float, str]] = {"ai": (8, "16G"), "media": (8, "16G"), "o
 AUTOSCALED_MAX = {"stt": 4, "mt": 4, "gateway": 4}
 
 #: services that must stop their old task first (a volume or a host-mode port only one task may hold).
-STOP_FIRST = {"postgres", "redis", "prometheus", "grafana", "traefik", "janus"}
+STOP_FIRST = {"postgres", "redis", "prometheus", "grafana", "traefik", "janus", "coturn"}
 
 #: Settings fields the stack already sets that the Settings object does not have yet, and who adds them.
 PENDING_SETTINGS = {"database_url": "the gateway issue (3) adds Settings.database_url (DATABASE_URL)"}
@@ -212,8 +209,8 @@ def stack_problems(config: dict, raw: dict | None = None, dynamic: dict | None =
         elif where == "manager":
             if "node.role == manager" not in constraints:
                 problems.append(f"{name}: needs the constraint node.role == manager")
-        elif f"node.labels.babelroom.role == {where}" not in constraints:
-            problems.append(f"{name}: needs the constraint node.labels.babelroom.role == {where}")
+        elif f"node.labels.babelroom.{where} == true" not in constraints:
+            problems.append(f"{name}: needs the constraint node.labels.babelroom.{where} == true")
 
         resources = deploy.get("resources") or {}
         if not resources.get("limits") or not resources.get("reservations"):
