@@ -18,7 +18,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,6 +27,7 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 STACK = ROOT / "stack" / "docker-stack.yml"
+SINGLE_HOST = ROOT / "stack" / "docker-stack.single-host.yml"
 ENV_EXAMPLE = ROOT / "stack" / ".env.example"
 TRAEFIK_STATIC = ROOT / "traefik" / "traefik.yml"
 TRAEFIK_DYNAMIC = ROOT / "traefik" / "dynamic.yml"
@@ -90,14 +91,17 @@ def load_env_file(path: Path = ENV_EXAMPLE) -> dict[str, str]:
 # ---------------------------------------------------------------------------------------- stack
 
 
-def check_stack_file(path: Path = STACK, env: Mapping[str, str] | None = None) -> Result:
-    """``docker stack config -c path`` with the variables of stack/.env.example; data = the parsed output."""
+def check_stack_file(path: Path = STACK, env: Mapping[str, str] | None = None,
+                     overrides: Sequence[Path] = ()) -> Result:
+    """``docker stack config -c path [-c override ...]`` with the variables of stack/.env.example; data =
+    the parsed output."""
     docker = shutil.which("docker")
     if docker is None:
         return Result(False, "docker CLI not found")
     full_env = {"PATH": os.environ.get("PATH", ""), "HOME": os.environ.get("HOME", "/root")}
     full_env.update(load_env_file() if env is None else env)
-    res = run([docker, "stack", "config", "-c", str(path)], env=full_env)
+    files = [arg for f in (path, *overrides) for arg in ("-c", str(f))]
+    res = run([docker, "stack", "config", *files], env=full_env)
     if res.ok:
         res.data = yaml.safe_load(res.output)
     return res

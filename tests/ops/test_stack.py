@@ -6,6 +6,7 @@ import re
 import warnings
 
 import opschecks
+import pytest
 
 
 def test_docker_stack_config_passes(docker_cli):
@@ -105,22 +106,47 @@ def test_prometheus_retention_and_configs(stack_config):
         assert cfg["name"].endswith("_1"), "configs are versioned by CONFIG_VERSION"
 
 
-def test_every_babelroom_command_in_the_stack_is_a_real_cli_command(stack_config, stack_raw):
+@pytest.fixture(scope="module")
+def single_host_config(docker_cli) -> dict:
+    result = opschecks.check_stack_file(overrides=[opschecks.SINGLE_HOST])
+    assert result.ok, result.output
+    return result.data
+
+
+@pytest.mark.parametrize("variant", ["three nodes", "single host"])
+def test_every_babelroom_command_in_the_stack_is_a_real_cli_command(variant, stack_config, stack_raw, request):
     """``babelroom <command> --help`` through the Typer app: the command and each option exist."""
     from typer.testing import CliRunner
 
     from babelroom.cli import app
 
+    config = stack_config if variant == "three nodes" else request.getfixturevalue("single_host_config")
     runner = CliRunner()
     checked = []
     for name, svc in stack_raw["services"].items():
         if not str(svc.get("image", "")).startswith(opschecks.BABELROOM_IMAGES):
             continue
-        command = stack_config["services"][name]["command"]
+        command = config["services"][name]["command"]
         result = runner.invoke(app, [*command, "--help"])
         assert result.exit_code == 0, f"{name}: `babelroom {' '.join(command)}`: {result.output}"
         checked.append(name)
     assert {"gateway", "stt", "mt", "media", "autoscaler"} <= set(checked)
+
+
+def test_single_host_variant_runs_every_service_on_one_node(stack_config, single_host_config):
+    assert set(single_host_config["services"]) == set(stack_config["services"])
+    one_node = {"node.role == manager"} | {f"node.labels.babelroom.{role} == true" for role in opschecks.NODES}
+    cpus = memory = 0.0
+    command = single_host_config["services"]["autoscaler"]["command"]
+    max_replicas = int(next(a.split("=", 1)[1] for a in command if a.startswith("--max-replicas=")))
+    for name, svc in single_host_config["services"].items():
+        deploy = svc["deploy"]
+        assert set(deploy["placement"]["constraints"]) <= one_node, f"{name}: {deploy['placement']}"
+        replicas = max_replicas if name in opschecks.AUTOSCALED_MAX else deploy.get("replicas", 1)
+        cpus += replicas * float(deploy["resources"]["reservations"]["cpus"])
+        memory += replicas * opschecks._bytes(deploy["resources"]["reservations"]["memory"])
+    # One 8 vCPU / 16 GB machine holds every reservation even at the autoscaler's maximum.
+    assert cpus <= 8 and memory <= 16 * 1024**3, (cpus, memory / 1024**3)
 
 
 def test_workers_health_checks_probe_readiness(stack_config):
