@@ -93,6 +93,16 @@ class Settings(BaseSettings):
     mt_cache_ttl_s: int = 7 * 24 * 3600
     libretranslate_url: str | None = None
     libretranslate_api_key: str | None = None
+    libretranslate_timeout_s: float = Field(
+        1.5, gt=0, description="Connect/read timeout of one LibreTranslate request (s): a silent server "
+        "costs at most this per call"
+    )
+    libretranslate_breaker_failures: int = Field(
+        3, ge=1, description="Consecutive LibreTranslate failures that open its circuit breaker"
+    )
+    libretranslate_breaker_reset_s: float = Field(
+        30.0, description="How long the open LibreTranslate breaker refuses calls before a trial (s)"
+    )
 
     # --- bus ---
     bus_maxlen: int = Field(10_000, description="Approximate MAXLEN of each stream (entries)")
