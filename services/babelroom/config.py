@@ -109,6 +109,9 @@ class Settings(BaseSettings):
     bus_overload_depth: int = Field(20, description="Queue depth above which partials are shed")
     bus_claim_idle_ms: int = Field(5_000, description="Pending entries idle this long are reclaimed")
     bus_partial_max_age_ms: int = Field(3_000, description="Older partials are dropped by consumers")
+    bus_handler_stall_s: float = Field(
+        60.0, description="A stage's batch still in its handler after this long turns /healthz red (s)"
+    )
     captions_retention_s: int = Field(6 * 3600, description="How long a room's caption stream is kept")
 
     # --- database (issue 3) ---

@@ -1,11 +1,14 @@
 """The operational HTTP surface every service exposes: ``/healthz``, ``/readyz`` and ``/metrics``.
 
-``/healthz`` answers 200 while the process runs. ``/readyz`` answers 200 only when every readiness
-check passes (model loaded, Redis reachable …) and 503 with the failing checks otherwise.
+``/healthz`` answers 200 while the process runs and its ``alive`` predicate (if any) holds, 503
+otherwise (a stage worker: its consume loop died or stalled). ``/readyz`` answers 200 only when every
+readiness check passes (model loaded, Redis reachable, consuming …) and 503 with the failing checks
+otherwise.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 
 import uvicorn
@@ -30,16 +33,19 @@ async def run_checks(checks: dict[str, ReadinessCheck]) -> dict[str, bool]:
     return results
 
 
-def ops_router(checks: dict[str, ReadinessCheck]) -> APIRouter:
-    """Routes for liveness, readiness (``checks``: name → async predicate) and Prometheus metrics.
+def ops_router(checks: dict[str, ReadinessCheck], alive: Callable[[], bool] | None = None) -> APIRouter:
+    """Routes for liveness (``alive``: a predicate; none: always alive), readiness (``checks``: name →
+    async predicate) and Prometheus metrics.
 
     Both ``/readyz`` and ``/metrics`` run the checks, so the dependency gauges are fresh at every scrape.
     """
     router = APIRouter(tags=["ops"])
 
     @router.get("/healthz")
-    async def healthz() -> dict[str, str]:
-        return {"status": "alive"}
+    async def healthz() -> JSONResponse:
+        if alive is None or alive():
+            return JSONResponse({"status": "alive"})
+        return JSONResponse({"status": "dead"}, status_code=503)
 
     @router.get("/readyz")
     async def readyz() -> JSONResponse:
@@ -56,12 +62,22 @@ def ops_router(checks: dict[str, ReadinessCheck]) -> APIRouter:
     return router
 
 
-async def serve_ops(checks: dict[str, ReadinessCheck], host: str, port: int) -> None:
+async def serve_ops(
+    checks: dict[str, ReadinessCheck],
+    host: str,
+    port: int,
+    *,
+    alive: Callable[[], bool] | None = None,
+    until: asyncio.Future | None = None,
+) -> None:
     """Serve the ops routes on ``host:port`` in the running event loop.
 
-    Returns when SIGINT/SIGTERM asks the process to stop (uvicorn captures both, then re-raises them).
+    Returns when SIGINT/SIGTERM asks the process to stop (uvicorn captures both, then re-raises them),
+    or once ``until`` (a task the service cannot live without) is done.
     """
     app = FastAPI(title="babelroom-ops", docs_url=None, redoc_url=None)
-    app.include_router(ops_router(checks))
+    app.include_router(ops_router(checks, alive))
     server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_config=None, lifespan="off"))
+    if until is not None:
+        until.add_done_callback(lambda _: setattr(server, "should_exit", True))
     await server.serve()
