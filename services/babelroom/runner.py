@@ -83,14 +83,16 @@ async def run_worker(
             raise
         loaded.set()
         log.info("worker.started", stream=stream, group=group, consumer=consumer.name, port=port)
+        deregister = asyncio.Event()
         registration = asyncio.create_task(keep_registered(
             Capacity(redis, settings.room_lease_ttl_s), group, settings.instance_id,
             settings.worker_capacity_streams, settings.capacity_heartbeat_s, settings.capacity_instance_ttl_s,
+            stop=deregister,
         ))
         try:
             await run_stage(consumer, schema, handler, batch_size=batch_size, health=health)
         finally:
-            registration.cancel()
+            deregister.set()
             await asyncio.gather(registration, return_exceptions=True)
 
     async def model_ready() -> bool:
