@@ -119,6 +119,10 @@ def test_a_worker_started_before_redis_and_through_a_restart_keeps_consuming(own
     assert float(line.split()[-1]) >= 2
     assert worker.process.poll() is None
 
+    worker.process.terminate()  # SIGTERM, as Swarm stops a task: a clean stop that deregisters
+    assert worker.process.wait(20) == 0
+    assert not registered(client) and "worker.stopped" in worker.log_path.read_text()
+
 
 def test_a_worker_whose_consume_loop_dies_exits_70(own_redis, worker_factory):
     own_redis.start()

@@ -9,7 +9,10 @@ otherwise.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+import contextlib
+import signal
+import threading
+from collections.abc import Awaitable, Callable, Iterator
 
 import uvicorn
 from fastapi import APIRouter, FastAPI, Response
@@ -62,6 +65,27 @@ def ops_router(checks: dict[str, ReadinessCheck], alive: Callable[[], bool] | No
     return router
 
 
+class _Server(uvicorn.Server):
+    """A uvicorn server that stops on SIGINT/SIGTERM and then *returns*.
+
+    uvicorn re-raises the captured signal once it has stopped, which kills the process before the
+    caller's clean-up (deregistering a worker, closing connections) runs, with status 143.
+    """
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+        signals = (signal.SIGINT, signal.SIGTERM)
+        original = {sig: signal.signal(sig, self.handle_exit) for sig in signals}
+        try:
+            yield
+        finally:
+            for sig, handler in original.items():
+                signal.signal(sig, handler)
+
+
 async def serve_ops(
     checks: dict[str, ReadinessCheck],
     host: str,
@@ -72,12 +96,12 @@ async def serve_ops(
 ) -> None:
     """Serve the ops routes on ``host:port`` in the running event loop.
 
-    Returns when SIGINT/SIGTERM asks the process to stop (uvicorn captures both, then re-raises them),
-    or once ``until`` (a task the service cannot live without) is done.
+    Returns when SIGINT/SIGTERM asks the process to stop (the caller then cleans up and returns: exit
+    status 0), or once ``until`` (a task the service cannot live without) is done.
     """
     app = FastAPI(title="babelroom-ops", docs_url=None, redoc_url=None)
     app.include_router(ops_router(checks, alive))
-    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_config=None, lifespan="off"))
+    server = _Server(uvicorn.Config(app, host=host, port=port, log_config=None, lifespan="off"))
     if until is not None:
         until.add_done_callback(lambda _: setattr(server, "should_exit", True))
     await server.serve()
