@@ -2,6 +2,7 @@
 holds batches while a dependency is down, and dead-letters entries that can never be processed."""
 
 import asyncio
+import signal
 import time
 
 import redis.asyncio as aioredis
@@ -166,3 +167,24 @@ async def test_the_audio_consumer_deletes_what_it_acknowledged(aredis):
     assert await aredis.xlen("audio") == 0
     stop.set()
     await asyncio.wait_for(task, 5)
+
+
+async def test_a_frozen_redis_is_retried_not_waited_for_forever(own_redis):
+    """Redis stops answering (SIGSTOP: connections stay open, nothing comes back): the client's socket
+    timeout (redis-py's default: 5 s; 1.5 s here) fails the read, and the loop retries it; once Redis
+    answers again, consuming goes on."""
+    own_redis.start()
+    client = aioredis.from_url(own_redis.url, socket_timeout=1.5)
+    stage = Stage(client)
+    await eventually(lambda: stage.health.consuming())
+    assert own_redis.process is not None
+    own_redis.process.send_signal(signal.SIGSTOP)
+    try:
+        await eventually(lambda: stage.health.state == "reconnecting", 5)
+        assert stage.health.alive() and not stage.health.consuming()
+    finally:
+        own_redis.process.send_signal(signal.SIGCONT)
+    await publish_retrying(Publisher(client, "t", "g", maxlen=100, overload_depth=10), transcript("after-thaw"))
+    await eventually(lambda: stage.seen == ["after-thaw"])
+    await stage.close()
+    await client.aclose()
