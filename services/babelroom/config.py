@@ -93,12 +93,25 @@ class Settings(BaseSettings):
     mt_cache_ttl_s: int = 7 * 24 * 3600
     libretranslate_url: str | None = None
     libretranslate_api_key: str | None = None
+    libretranslate_timeout_s: float = Field(
+        1.5, gt=0, description="Connect/read timeout of one LibreTranslate request (s): a silent server "
+        "costs at most this per call"
+    )
+    libretranslate_breaker_failures: int = Field(
+        3, ge=1, description="Consecutive LibreTranslate failures that open its circuit breaker"
+    )
+    libretranslate_breaker_reset_s: float = Field(
+        30.0, description="How long the open LibreTranslate breaker refuses calls before a trial (s)"
+    )
 
     # --- bus ---
     bus_maxlen: int = Field(10_000, description="Approximate MAXLEN of each stream (entries)")
     bus_overload_depth: int = Field(20, description="Queue depth above which partials are shed")
     bus_claim_idle_ms: int = Field(5_000, description="Pending entries idle this long are reclaimed")
     bus_partial_max_age_ms: int = Field(3_000, description="Older partials are dropped by consumers")
+    bus_handler_stall_s: float = Field(
+        60.0, description="A stage's batch still in its handler after this long turns /healthz red (s)"
+    )
     captions_retention_s: int = Field(6 * 3600, description="How long a room's caption stream is kept")
 
     # --- database (issue 3) ---
