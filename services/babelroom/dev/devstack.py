@@ -238,6 +238,14 @@ class LocalStack:
         if url != self.database_url:
             raise RuntimeError(f"PostgreSQL came back at {url}, not {self.database_url}")
 
+    def postgres_pid(self) -> int | None:
+        """The embedded PostgreSQL's postmaster pid (first line of ``postmaster.pid``), None when it is down."""
+        pidfile = self._pgdata() / "postmaster.pid"
+        try:
+            return int(pidfile.read_text().split()[0])
+        except (OSError, IndexError, ValueError):
+            return None
+
     def _spawn(self, name: str, argv: list[str], ready_url: str | None, env: dict[str, str] | None = None) -> None:
         log_path = self.state_dir / "logs" / f"{name}.log"
         with log_path.open("wb") as out:
