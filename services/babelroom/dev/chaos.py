@@ -19,8 +19,8 @@ up to ``SETTLE_S`` for every final to arrive and be stored, then counts (see doc
   final follows, to the service answering ``/readyz`` again.
 
 A scenario **passes** when nothing is lost, unsaved or duplicated and recovery is under ``RECOVERY_TARGET_S``;
-a scenario whose data is gone by design (``data_loss``) passes when finals flow again within the target
-and, if anything was lost, the client was told (a lost notice).
+a scenario whose data is gone by design (``data_loss``) passes when finals flow again (some final after
+the fault) within the target and, if anything was lost, the client was told (a lost notice).
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ import json
 import secrets
 import time
 import uuid
+from collections import Counter
 from collections.abc import Callable, Coroutine
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -112,6 +113,8 @@ class Result:
     recovery_s: float | None = None
     final_latency_p50_ms: float | None = None
     reconnects: int = 0
+    finals_after_fault: int = 0
+    drop_reasons: dict[str, int] = field(default_factory=dict)
     faults: list[dict] = field(default_factory=list)
     passed: bool = False
     error: str | None = None
@@ -283,7 +286,7 @@ def _result(scenario: Scenario, run: Run, speaker_log: SocketLog, listener_log: 
             after = [r.at for r in finals if r.at >= f.ended_at]
             if after:
                 recoveries.append(min(after) - f.ended_at)
-            elif f.ready_at is not None:
+            elif f.ready_at is not None and f.ready_at > f.ended_at:  # a restarted process answered /readyz
                 recoveries.append(f.ready_at - f.ended_at)
         recovery = max(recoveries) if recoveries else None
     latencies = sorted((r.at - run.t0) * 1000 - r.caption.audio_end_ms for r in finals) if not speaker_log.drops else []
@@ -296,11 +299,14 @@ def _result(scenario: Scenario, run: Run, speaker_log: SocketLog, listener_log: 
         recovery_s=round(recovery, 2) if recovery is not None else None,
         final_latency_p50_ms=round(float(np.median(latencies)), 0) if latencies else None,
         reconnects=len(listener_log.drops) + len(speaker_log.drops),
+        finals_after_fault=sum(1 for r in finals if run.faults and r.at >= run.faults[0].ended_at),
+        drop_reasons=dict(Counter(why[:120] for _, why in listener_log.drops + speaker_log.drops).most_common(3)),
         faults=[asdict(f) for f in run.faults],
     )
     recovered = result.recovery_s is None or result.recovery_s < RECOVERY_TARGET_S
     if scenario.data_loss:
-        result.passed = recovered and result.received > 0 and (result.lost == 0 or result.lost_notices > 0)
+        result.passed = (recovered and result.finals_after_fault > 0
+                         and (result.lost == 0 or result.lost_notices > 0))
     else:
         result.passed = recovered and not (result.lost or result.unsaved or result.duplicated) and result.expected > 0
     return result
