@@ -97,13 +97,18 @@ class RoomManager:
 
     async def admitted(self, session: AsyncSession, room_id: uuid.UUID, user_id: uuid.UUID) -> bool:
         """Whether ``user_id`` is a present participant of the open room ``room_id``."""
-        query = select(
-            exists().where(
-                RoomParticipant.room_id == room_id, RoomParticipant.user_id == user_id,
-                RoomParticipant.left_at.is_(None), Room.id == RoomParticipant.room_id, Room.status == "open",
-            )
+        return await self.presence(session, room_id, user_id) is not None
+
+    async def presence(self, session: AsyncSession, room_id: uuid.UUID,
+                       user_id: uuid.UUID) -> RoomParticipant | None:
+        """``user_id``'s participant record in the open room ``room_id`` (with its ``speaker`` flag and
+        ``user``), or None when they are not present in it."""
+        query = (
+            select(RoomParticipant).join(Room, Room.id == RoomParticipant.room_id)
+            .where(RoomParticipant.room_id == room_id, RoomParticipant.user_id == user_id,
+                   RoomParticipant.left_at.is_(None), Room.status == "open")
         )
-        return bool(await session.scalar(query))
+        return (await session.execute(query)).scalars().first()
 
     async def retry_after_s(self, session: AsyncSession) -> int:
         """Seconds until the soonest open room reaches its length limit, capped by
