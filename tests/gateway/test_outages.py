@@ -56,9 +56,9 @@ def test_postgres_outage_is_a_503_on_http_and_1013_on_sockets(client, owner_and_
     assert_503(client.post("/api/auth/register", json={
         "email": "x@test.babelroom.local", "password": "password-123", "display_name": "X"}), "postgres")
     assert unavailable("postgres", "http") == before + 4
-    with client.websocket_connect(f"/ws/rooms/{room}/captions?token={owner.token}&lang=en") as ws:
-        with pytest.raises(WebSocketDisconnect) as closed:
-            ws.receive_text()
+    url = f"/ws/rooms/{room}/captions?token={owner.token}&lang=en"
+    with client.websocket_connect(url) as ws, pytest.raises(WebSocketDisconnect) as closed:
+        ws.receive_text()
     assert closed.value.code == 1013 and "postgres" in closed.value.reason.lower()
 
 
