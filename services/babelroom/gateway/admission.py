@@ -165,7 +165,7 @@ async def watch_room(
 
     ``on_renew`` runs with each lease renewal; False ends the watch with 4403. A Redis error while
     renewing is logged and retried at the next renewal (the room feed decides when an outage is too
-    long); PostgreSQL is not used here.
+    long). A lease Redis lost is restored from the participant's record in PostgreSQL.
     """
     manager: RoomManager = ws.app.state.rooms
     me = str(admitted.user_id)
@@ -175,7 +175,7 @@ async def watch_room(
         if loop.time() >= renew_at:
             renew_at = loop.time() + RENEW_INTERVAL_S
             try:
-                if not await manager.heartbeat(uuid.UUID(admitted.room), admitted.user_id):
+                if not await manager.heartbeat(uuid.UUID(admitted.room), admitted.user_id, ws.app.state.db):
                     return 4403, "not admitted: your place in the room lapsed"
                 if on_renew is not None and not await on_renew():
                     return 4403, "not admitted: your place in the room lapsed"

@@ -6,12 +6,13 @@ slot without speaking; the audio socket closes it with 4408.
 
 :class:`StereoCheck` (issue 8, D13b): a header claiming two channels over mono data (a mono signal's
 samples interleaved as if they were left/right pairs) plays at half speed and garbles the captions.
-Over the first ``check_s`` seconds of non-silent audio it compares, on the interleaved samples ``y``,
-the differences inside a claimed pair (``y[2n+1] - y[2n]``, left to right) with those across pairs
-(``y[2n+2] - y[2n+1]``) and the correlation of neighbouring samples across pairs. Real stereo pairs
-are simultaneous, so the inside differences are clearly smaller than the across ones (the same source
-on both channels) or neighbours are uncorrelated (independent channels); mono data makes both kinds
-of neighbours alike and strongly correlated. A heuristic: the result is counted
+Over the first ``check_s`` seconds of non-silent audio it compares, on the interleaved samples ``y``
+(each channel scaled to unit RMS), the differences inside a claimed pair (``y[2n+1] - y[2n]``, left
+to right) with those across pairs (``y[2n+2] - y[2n+1]``), and the correlation of neighbouring
+samples across pairs. Real stereo pairs are simultaneous, so the inside differences are clearly
+smaller than the across ones (the same source on both channels) or neighbours are uncorrelated
+(independent channels); mono data makes both kinds of neighbours alike and strongly correlated.
+A heuristic: the result is counted
 (``babelroom_ingest_channel_checks_total{result}``) and logged, the stream is not refused.
 """
 
@@ -90,6 +91,10 @@ class StereoCheck:
         if np.sqrt(np.mean(y * y)) < SILENCE_RMS:
             return None
         left, right = y[0::2], y[1::2]
+        left_rms, right_rms = np.sqrt(np.mean(left * left)), np.sqrt(np.mean(right * right))
+        if min(left_rms, right_rms) < SILENCE_RMS:
+            return None
+        left, right = left / left_rms, right / right_rms  # a level difference is not a difference in time
         nxt = left[1:]
         self._inside += float(np.sum((right - left) ** 2))
         self._across += float(np.sum((nxt - right[:-1]) ** 2))

@@ -33,7 +33,8 @@ def gateway_lifespan(settings: Settings) -> Callable[[FastAPI], AbstractAsyncCon
     """The lifespan for :func:`babelroom.gateway.app.create_app`: fills ``app.state`` and runs the tasks.
 
     ``app.state`` gets ``settings``, ``redis``, ``audio_publisher``, ``db``, ``capacity``, ``rooms``,
-    ``rate_limiter``, ``feeds`` (the sockets' room feeds) and ``socket_caps``. On shutdown the background tasks are cancelled before the connections close.
+    ``rate_limiter``, ``feeds`` (the sockets' room feeds) and ``socket_caps``. On shutdown the
+    background tasks are cancelled before the connections close.
     """
 
     @asynccontextmanager

@@ -191,13 +191,13 @@ class RoomFeeds:
             self._stop(feed)
 
     async def _check_lost(self, feed: _Feed, cause: str) -> None:
-        """Detect a caption stream that lost what the feed had read (restart, FLUSHALL, expiry)."""
+        """Detect streams that lost the entry the feed last read (Redis restarted without its data,
+        ``FLUSHALL``, expiry, trimming): follow them from their start again, and tell caption sockets."""
         for name, position in (("captions", feed.captions_from), ("notices", feed.notices_from)):
             if position == "0-0":
                 continue
             stream = captions_stream(feed.room) if name == "captions" else notices_stream(feed.room)
-            last = await self._last_id(stream)
-            if last != "0-0" and stream_id_key(last) >= stream_id_key(position):
+            if await self.redis.xrange(stream, position, position, count=1):
                 continue
             if name == "notices":
                 feed.notices_from = "0-0"
