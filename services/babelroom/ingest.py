@@ -16,6 +16,7 @@ import structlog
 from babelroom import metrics
 from babelroom.audio.pcm import float_to_s16le
 from babelroom.audio.segmenter import SegmentDropped, Segmenter, SegmentFinal, SegmentUpdate
+from babelroom.bus.counters import incr_above
 from babelroom.bus.schemas import SegmentAudio, now_ms
 from babelroom.bus.streams import Publisher
 from babelroom.config import Settings
@@ -43,6 +44,8 @@ class SpeakerIngest:
         settings: VAD and bus settings.
         redis: asyncio Redis client (for per-speaker sequence numbers).
         publisher: the ``audio`` stream publisher (:meth:`Publisher.for_stream`).
+        seq_floor: the speaker's highest ``seq`` already used in this room (from the transcript),
+            so that a Redis that lost its counters never hands out a stored number again.
     """
 
     def __init__(
@@ -55,6 +58,7 @@ class SpeakerIngest:
         settings: Settings,
         redis: aioredis.Redis,
         publisher: Publisher,
+        seq_floor: int = 0,
     ) -> None:
         self.room = room
         self.speaker = speaker
@@ -65,6 +69,7 @@ class SpeakerIngest:
         self.segmenter = Segmenter.from_settings(settings)
         self._overlap_ms = round(settings.vad_overlap_s * 1000)
         self._ids: dict[int, tuple[str, int]] = {}
+        self._seq_floor = seq_floor
         self._revisions: dict[int, int] = {}
         self._continuations: set[int] = set()  # indices whose audio starts with a cut's overlap
 
@@ -83,8 +88,9 @@ class SpeakerIngest:
 
     async def _identify(self, index: int) -> tuple[str, int]:
         if index not in self._ids:
-            seq = await self.redis.incr(f"room:{self.room}:speaker:{self.speaker}:seq")
-            self._ids[index] = (uuid.uuid4().hex[:16], int(seq))
+            seq = await incr_above(self.redis, f"room:{self.room}:speaker:{self.speaker}:seq", self._seq_floor)
+            self._seq_floor = seq
+            self._ids[index] = (uuid.uuid4().hex[:16], seq)
         return self._ids[index]
 
     async def _publish_events(self, events: list) -> list[SegmentNotice]:

@@ -26,7 +26,7 @@ import asyncpg
 import redis.asyncio as aioredis
 import structlog
 from sqlalchemy import exc as sa_exc
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
 
 from babelroom import metrics
@@ -49,6 +49,24 @@ def _room_id(room: str) -> uuid.UUID | None:
         return uuid.UUID(room)
     except ValueError:
         return None
+
+
+async def stored_seq_floor(db: Database, room: str, speaker: str) -> int:
+    """The speaker's highest ``seq`` stored for ``room`` (0: none, or a room not made through the API).
+
+    The ingest starts its counter above it (:func:`babelroom.bus.counters.incr_above`), so that a
+    Redis that lost its counters never reuses a stored number (the row would be dropped as a replay).
+
+    Raises:
+        sqlalchemy.exc.OperationalError: PostgreSQL is unreachable.
+    """
+    room_id = _room_id(room)
+    if room_id is None:
+        return 0
+    async with db.session() as session:
+        query = select(func.max(TranscriptSegment.seq)).where(
+            TranscriptSegment.room_id == room_id, TranscriptSegment.speaker == speaker)
+        return int((await session.execute(query)).scalar() or 0)
 
 
 def segment_row(record: FinalRecord, room_id: uuid.UUID) -> dict:

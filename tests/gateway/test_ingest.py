@@ -119,3 +119,29 @@ def test_bad_frame_closes_and_keeps_accepted_speech(client, audio_url, speech, r
     assert closed.code == code and reason in closed.reason
     assert rejected(reason) == before + 1
     assert len(finals(redis_url)) == 1  # the speech sent before the bad frame is still transcribed
+
+
+def test_a_lost_seq_counter_never_reuses_a_stored_seq(client, audio_url, speech, redis_url, database_url):
+    """Redis lost the speaker's counter (a restart without its data): the next final is numbered above
+    the transcript's highest seq, so persist does not drop it as a replay of a stored row."""
+    from tests.conftest import run_sql
+
+    def stream_once():
+        with client.websocket_connect(audio_url[0]) as ws:
+            ws.send_text(json.dumps(HEADER))
+            assert json.loads(ws.receive_text()) == {"type": "ready"}
+            for i in range(0, len(speech), 640):
+                ws.send_bytes(float_to_s16le(speech[i : i + 640]))
+            ws.send_text(json.dumps({"type": "end"}))
+            close_of(ws)
+
+    stream_once()
+    (first,) = finals(redis_url)
+    run_sql(database_url, "INSERT INTO transcript_segments (room_id, speaker, speaker_name, seq, room_seq, "
+            "segment_id, audio_start_ms, audio_end_ms, language, text, translations, spoken_at) "
+            "VALUES (CAST(:room AS uuid), :speaker, 'Alice', 7, 7, 'stored', 0, 1000, 'en', 'stored', '{}', now())",
+            params={"room": first.room, "speaker": first.speaker})
+    r = sync_redis.Redis.from_url(redis_url)
+    assert r.delete(f"room:{first.room}:speaker:{first.speaker}:seq") == 1
+    stream_once()
+    assert [f.seq for f in finals(redis_url)] == [1, 8]

@@ -50,6 +50,7 @@ from babelroom.gateway.admission import Admitted, admitted_socket, closing, watc
 from babelroom.gateway.audio_checks import RateWatchdog, StereoCheck
 from babelroom.gateway.deps import close_unavailable, close_with
 from babelroom.ingest import SegmentNotice, SpeakerIngest
+from babelroom.persist import stored_seq_floor
 
 log = structlog.get_logger(__name__)
 router = APIRouter()
@@ -209,6 +210,7 @@ async def _stream(ws: WebSocket, admitted: Admitted) -> None:
         ingest = SpeakerIngest(
             room=room, speaker=str(admitted.user_id), speaker_name=admitted.display_name,
             language=fmt.language, settings=settings, redis=redis, publisher=ws.app.state.audio_publisher,
+            seq_floor=await stored_seq_floor(ws.app.state.db, room, str(admitted.user_id)),
         )
         await ws.send_text(json.dumps({"type": "ready"}))
         pump = asyncio.create_task(_pump(ws, decoder, ingest, settings))

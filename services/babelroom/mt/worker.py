@@ -24,6 +24,7 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from babelroom import metrics
+from babelroom.bus.counters import incr_above
 from babelroom.bus.schemas import Caption, FinalRecord, Transcript, Translation, now_ms
 from babelroom.bus.stage import BatchHandler, prioritise
 from babelroom.bus.streams import FINALS_STREAM, MT_GROUP, TRANSCRIPT_STREAM, Entry, Publisher, captions_stream
@@ -39,13 +40,17 @@ log = structlog.get_logger(__name__)
 SEQ_TTL_S = 24 * 3600
 
 
-async def assign_room_seq(redis: aioredis.Redis, room: str, segment_id: str) -> int:
-    """The room-wide number of a final: a new one the first time, the same one on redelivery."""
+async def assign_room_seq(redis: aioredis.Redis, room: str, segment_id: str, floor: int = 0) -> int:
+    """The room-wide number of a final: a new one the first time, the same one on redelivery.
+
+    ``floor``: the highest number this worker assigned in the room; a new number is above it even if
+    Redis lost its counter (:func:`babelroom.bus.counters.incr_above`).
+    """
     key = f"room:{room}:final:{segment_id}"
     existing = await redis.get(key)
     if existing is not None:
         return int(existing)
-    candidate = await redis.incr(f"room:{room}:seq")
+    candidate = await incr_above(redis, f"room:{room}:seq", floor)
     await redis.set(key, candidate, nx=True, ex=SEQ_TTL_S)
     return int(await redis.get(key) or candidate)  # the key outlives this call (ex=SEQ_TTL_S)
 
@@ -64,6 +69,7 @@ class MtStage:
         self.redis = redis
         self.translator = translator
         self.finals = Publisher.for_stream(redis, FINALS_STREAM, settings)
+        self._room_seq_floor: dict[str, int] = {}  # the highest room_seq assigned per room
 
     async def handle(self, batch: list[tuple[Entry, Transcript]]) -> None:
         """Translate and publish every transcript of the batch (finals first)."""
@@ -110,7 +116,9 @@ class MtStage:
         if m.kind == "final" and not m.text:
             kind, room_seq = "retract", 0
         elif m.kind == "final":
-            kind, room_seq = "final", await assign_room_seq(self.redis, m.room, m.segment_id)
+            kind, room_seq = "final", await assign_room_seq(self.redis, m.room, m.segment_id,
+                                                            self._room_seq_floor.get(m.room, 0))
+            self._room_seq_floor[m.room] = max(room_seq, self._room_seq_floor.get(m.room, 0))
         else:
             kind, room_seq = "partial", 0
         timings = {**m.timings, "mt_start": mt_start, "mt_end": mt_end}
