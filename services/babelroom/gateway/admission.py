@@ -158,12 +158,12 @@ async def admitted_socket(ws: WebSocket, endpoint: str, room: str) -> AsyncItera
 async def watch_room(
     ws: WebSocket, admitted: Admitted, subscription: Subscription, *,
     on_caption: Callable[[str, Caption], Awaitable[None]] | None = None,
-    on_renew: Callable[[], Awaitable[bool]] | None = None,
+    on_renew: Callable[[], Awaitable[tuple[int, str] | None]] | None = None,
 ) -> tuple[int, str]:
     """Renew the lease, forward notices and hand captions to ``on_caption`` (entry id, caption) until
     the socket must close; returns (code, reason).
 
-    ``on_renew`` runs with each lease renewal; False ends the watch with 4403. A Redis error while
+    ``on_renew`` runs with each lease renewal; a ``(code, reason)`` it returns ends the watch. A Redis error while
     renewing is logged and retried at the next renewal (the room feed decides when an outage is too
     long). A lease Redis lost is restored from the participant's record in PostgreSQL.
     """
@@ -177,8 +177,8 @@ async def watch_room(
             try:
                 if not await manager.heartbeat(uuid.UUID(admitted.room), admitted.user_id, ws.app.state.db):
                     return 4403, "not admitted: your place in the room lapsed"
-                if on_renew is not None and not await on_renew():
-                    return 4403, "not admitted: your place in the room lapsed"
+                if on_renew is not None and (ended := await on_renew()) is not None:
+                    return ended
             except (RedisConnectionError, RedisTimeoutError) as exc:
                 log.warning("socket.renew_failed", room=admitted.room, error=repr(exc))
         try:

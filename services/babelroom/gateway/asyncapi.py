@@ -72,8 +72,8 @@ CLOSE_CODES: tuple[CloseCode, ...] = (
     CloseCode(4408, "timeout", "audio", "no header within `ingest_header_timeout_s`, no frame for "
               "`ingest_idle_timeout_s`, or less than `ingest_min_realtime_ratio` of real time over "
               "`ingest_rate_window_s`", "reconnect when there is audio to stream"),
-    CloseCode(4409, "conflict", "audio", "the participant already streams audio in this room (any gateway)",
-              "close the other stream"),
+    CloseCode(4409, "conflict", "audio", "a newer audio socket of the participant took the stream over (any gateway)",
+              "do not reconnect: the newer stream is live"),
     CloseCode(4410, "gone", "both", "the room closed (owner, its tier's length, or empty)", "do not reconnect"),
     CloseCode(4429, "too many sockets", "both", "`ws_max_sockets_per_user` or `ws_max_sockets_per_room` open "
               "sockets on this gateway", "close another socket or retry later"),

@@ -20,7 +20,7 @@ Close codes (each counted in ``babelroom_ingest_rejected_total`` by reason):
 - 4408: ``header_timeout`` (no header within ``ingest_header_timeout_s``), ``idle`` (no frame for
   ``ingest_idle_timeout_s``) or ``too_slow`` (less than ``ingest_min_realtime_ratio`` of real time over
   ``ingest_rate_window_s``): the socket held a speaking slot without streaming;
-- 4409: ``duplicate_stream``: this participant already streams audio in the room;
+- 4409: ``replaced``: a newer audio socket of this participant took the stream over (the newest wins);
 - 1009: ``frame_too_large``: a frame larger than ``ingest_max_frame_bytes``;
 - 1003: text where audio was expected;
 - 1013: Redis or PostgreSQL unreachable (``babelroom_dependency_unavailable_total``);
@@ -66,22 +66,33 @@ class IngestRejected(Exception):
 
 class AudioStreamLock:
     """The one audio stream of a participant: ``audio:stream:{room}:{user}`` holds the socket's id
-    and expires ``ttl_s`` after its last renewal (a crashed gateway's lock lapses by itself)."""
+    and expires ``ttl_s`` after its last renewal.
+
+    The newest socket wins: opening a second audio socket takes the stream over, and the older socket
+    is closed 4409 at its next renewal (within ``RENEW_INTERVAL_S``). A participant who reloads the
+    page, or whose gateway died, streams again at once instead of waiting for the old lock to lapse,
+    and one lease still carries one stream.
+    """
 
     def __init__(self, redis: aioredis.Redis, room: str, user: uuid.UUID, ttl_s: float) -> None:
         self.redis, self.key, self.ttl_ms = redis, f"audio:stream:{room}:{user}", int(ttl_s * 1000)
         self.token = uuid.uuid4().hex
 
     async def acquire(self) -> bool:
-        """Take the lock; False when another socket holds it."""
-        return bool(await self.redis.set(self.key, self.token, nx=True, px=self.ttl_ms))
+        """Take the stream; True when it took it over from another socket (counted)."""
+        previous = await self.redis.set(self.key, self.token, px=self.ttl_ms, get=True)
+        return previous is not None
 
-    async def renew(self) -> bool:
-        """Extend the lock; False when it was lost (expired and taken, or Redis lost it and it was
-        taken again) — then it is retaken if free."""
-        if await self.redis.get(self.key) == self.token.encode():
-            return bool(await self.redis.pexpire(self.key, self.ttl_ms))
-        return await self.acquire()
+    async def renew(self) -> tuple[int, str] | None:
+        """Extend the lock; ``(4409, reason)`` when a newer socket took the stream over. A lock Redis
+        lost is taken again."""
+        held = await self.redis.get(self.key)
+        if held == self.token.encode():
+            await self.redis.pexpire(self.key, self.ttl_ms)
+            return None
+        if held is None and await self.redis.set(self.key, self.token, nx=True, px=self.ttl_ms):
+            return None
+        return 4409, "replaced: a newer audio stream of yours in this room took over"
 
     async def release(self) -> None:
         """Give the lock up if this socket still holds it."""
@@ -192,10 +203,10 @@ async def _stream(ws: WebSocket, admitted: Admitted) -> None:
         if not admitted.speaker:
             raise IngestRejected(4403, "listen_only", "listen_only: you joined listen-only; join as a speaker "
                                  "(POST /api/rooms/{id}/join without listen_only) to stream audio")
-        locked = await lock.acquire()
-        if not locked:
-            raise IngestRejected(4409, "duplicate_stream", "duplicate_stream: you already stream audio in "
-                                 "this room; close that socket first")
+        if await lock.acquire():
+            metrics.INGEST_REJECTED.labels("replaced").inc()
+            log.info("ingest.stream_replaced", room=room, user=str(admitted.user_id))
+        locked = True
         subscription = await ws.app.state.feeds.subscribe(room, captions=False)
         watcher = asyncio.create_task(watch_room(ws, admitted, subscription, on_renew=lock.renew))
         header = asyncio.create_task(_read_header(ws, settings.ingest_header_timeout_s))
