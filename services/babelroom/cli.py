@@ -16,12 +16,16 @@ Examples::
     babelroom --version
 
 Bad arguments (a list item that is not a number, a role or tier that does not exist) are usage
-errors: a message naming the option and exit status 2, no traceback.
+errors: a message naming the option and exit status 2, no traceback. A service that cannot start
+(unsafe secrets or a missing model in production, Redis or the database unreachable) prints one line
+and exits with a sysexits(3) status (babelroom.startup, docs/security.md).
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -32,6 +36,7 @@ from babelroom.accounts import Role, TierName
 from babelroom.autoscaler.cli import run as autoscaler_run
 from babelroom.config import get_settings
 from babelroom.logs import configure_logging
+from babelroom.startup import Dependency, StartupError, preflight
 
 app = typer.Typer(help="Babelroom services and tools.", no_args_is_help=True)
 app.command("autoscaler")(autoscaler_run)
@@ -81,9 +86,25 @@ def _check_port_range(value: str | None) -> str | None:
     return value
 
 
-def _setup() -> None:
+@contextmanager
+def _startup_errors() -> Iterator[None]:
+    """A :class:`StartupError` inside ends the command: its line on stderr, its exit status."""
+    try:
+        yield
+    except StartupError as exc:
+        typer.echo(f"babelroom: {exc}", err=True)
+        raise typer.Exit(exc.exit_code) from None
+
+
+def _setup(*needs: Dependency) -> None:
+    """Logging, then the start-up checks (secrets; ``needs`` reachable within ``startup_wait_s``).
+
+    Raises:
+        StartupError: a check failed (inside :func:`_startup_errors`, the command ends with its status).
+    """
     settings = get_settings()
     configure_logging(settings.log_level, settings.log_json)
+    preflight(settings, needs)
 
 
 @app.command()
@@ -96,7 +117,8 @@ def gateway(
 
     from babelroom.gateway.app import create_app
 
-    _setup()
+    with _startup_errors():
+        _setup("redis", "database")
     settings = get_settings()
     uvicorn.run(
         create_app(settings),
@@ -114,8 +136,9 @@ def stt() -> None:
     """Run a speech-to-text worker."""
     from babelroom.stt.worker import serve
 
-    _setup()
-    asyncio.run(serve(get_settings()))
+    with _startup_errors():
+        _setup("redis")
+        asyncio.run(serve(get_settings()))
 
 
 @app.command()
@@ -123,8 +146,9 @@ def mt() -> None:
     """Run a translation worker."""
     from babelroom.mt.worker import serve
 
-    _setup()
-    asyncio.run(serve(get_settings()))
+    with _startup_errors():
+        _setup("redis")
+        asyncio.run(serve(get_settings()))
 
 
 @app.command()
@@ -133,7 +157,8 @@ def migrate(revision: str = typer.Option("head", help="Alembic revision to migra
     from babelroom.db.migrate import upgrade
     from babelroom.db.session import database_url
 
-    _setup()
+    with _startup_errors():
+        _setup("database")
     upgrade(database_url(get_settings()), revision)
     typer.echo(f"database at {revision}")
 
@@ -147,7 +172,8 @@ def set_user(
     """Change an account's role or tier (how the first admin is made)."""
     from babelroom.db.users import update_user
 
-    _setup()
+    with _startup_errors():
+        _setup("database")
     if role is None and tier is None:
         raise typer.BadParameter("give --role and/or --tier")
     if not asyncio.run(update_user(get_settings(), email, role=role and role.value, tier=tier and tier.value)):
@@ -164,7 +190,8 @@ def jobs(
     """Run a Celery worker of the background jobs (``/healthz``, ``/metrics`` on BABELROOM_JOBS_METRICS_PORT)."""
     from babelroom.jobs.worker import run_worker
 
-    _setup()
+    with _startup_errors():
+        _setup("redis")
     run_worker(get_settings(), queues=queue, beat=beat)
 
 
@@ -173,8 +200,9 @@ def media() -> None:
     """Run the media service: Janus's RTP audio forwards in, speech segments on the bus out."""
     from babelroom.media.service import serve
 
-    _setup()
-    asyncio.run(serve(get_settings()))
+    with _startup_errors():
+        _setup("redis")
+        asyncio.run(serve(get_settings()))
 
 
 @app.command("janus-config")

@@ -43,7 +43,12 @@ class Settings(BaseSettings):
     models_dir: Path = Field(Path("models"), description="Where `make models` puts the weights")
     state_dir: Path = Field(Path(".state"), description="Local state (pid files, embedded databases)")
     log_level: str = "INFO"
-    log_json: bool = True
+    log_json: bool | Literal["auto"] = Field(
+        "auto", description="JSON log lines (true), plain text (false), or auto: plain text when stderr is a terminal"
+    )
+    startup_wait_s: float = Field(
+        30.0, description="How long a service waits at start-up for Redis and the database before giving up (s)"
+    )
     instance_id: str = Field(default_factory=lambda: os.environ.get("HOSTNAME", "local"))
 
     # --- HTTP ports (each service serves /healthz, /readyz and /metrics) ---
