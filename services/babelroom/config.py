@@ -59,6 +59,13 @@ class Settings(BaseSettings):
         description="The web app's build (index.html, assets/) that the gateway serves at /; "
         "default: the source tree's frontend/dist when it exists; none: not served",
     )
+    public_url: str | None = Field(
+        None, description="The web app's URL as browsers reach it (https://babelroom.example.org): the only "
+        "Origin allowed to open WebSockets, with allowed_origins; unset: the Origin must match the Host header"
+    )
+    allowed_origins: str = Field(
+        "", description="More origins allowed to open WebSockets, comma-separated (http://localhost:5173)"
+    )
     stt_metrics_port: int = 9101
     mt_metrics_port: int = 9102
 

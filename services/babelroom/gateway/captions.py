@@ -30,6 +30,7 @@ from babelroom.bus.streams import StreamEntries, StreamsReply, captions_stream
 from babelroom.captions import listeners
 from babelroom.gateway.admission import admit, closing, watch_room
 from babelroom.gateway.deps import close_with
+from babelroom.gateway.origins import refuse_foreign_origin
 from babelroom.languages import language_code
 
 log = structlog.get_logger(__name__)
@@ -94,6 +95,8 @@ async def _until_disconnect(ws: WebSocket) -> None:
 async def captions_socket(ws: WebSocket, room: str) -> None:
     """Stream a room's captions in one language to a listener."""
     redis: aioredis.Redis = ws.app.state.redis
+    if await refuse_foreign_origin(ws, ENDPOINT):
+        return
     admitted = await admit(ws, ENDPOINT, room)
     if admitted is None:
         return

@@ -34,6 +34,7 @@ from babelroom import metrics
 from babelroom.audio.pcm import FrameError, PcmDecoder, StreamFormat
 from babelroom.gateway.admission import admit, closing, watch_room
 from babelroom.gateway.deps import close_with
+from babelroom.gateway.origins import refuse_foreign_origin
 from babelroom.ingest import SegmentNotice, SpeakerIngest
 
 log = structlog.get_logger(__name__)
@@ -102,6 +103,8 @@ async def _pump(ws: WebSocket, decoder: PcmDecoder, ingest: SpeakerIngest) -> No
 async def audio_socket(ws: WebSocket, room: str) -> None:
     """Take one speaker's PCM stream, segment it and put the segments on the bus."""
     settings, redis = ws.app.state.settings, ws.app.state.redis
+    if await refuse_foreign_origin(ws, ENDPOINT):
+        return
     admitted = await admit(ws, ENDPOINT, room)
     if admitted is None:
         return
