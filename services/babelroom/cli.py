@@ -134,20 +134,24 @@ def gateway(
 @app.command()
 def stt() -> None:
     """Run a speech-to-text worker."""
+    from babelroom.stt.models import check_stt_model
     from babelroom.stt.worker import serve
 
     with _startup_errors():
         _setup("redis")
+        check_stt_model(get_settings())
         asyncio.run(serve(get_settings()))
 
 
 @app.command()
 def mt() -> None:
     """Run a translation worker."""
+    from babelroom.mt.factory import check_mt_models
     from babelroom.mt.worker import serve
 
     with _startup_errors():
         _setup("redis")
+        check_mt_models(get_settings())
         asyncio.run(serve(get_settings()))
 
 
