@@ -80,3 +80,41 @@ def test_an_unreachable_dependency_is_one_line_and_exit_69_after_the_bounded_wai
     assert line.startswith("babelroom: cannot reach ") and f"127.0.0.1:{port}" in line and ":pw@" not in line
     print(f"{command}: gave up after {elapsed:.1f} s (wait 2 s): {line}")
     assert 2 <= elapsed < 20
+
+
+def test_no_platformdirs_warning_at_start_up():
+    """The embedded PostgreSQL's library used to print a RuntimeDirWarning on every start without
+    XDG_RUNTIME_DIR (a container, ssh): importing it, as the gateway and ``migrate`` do, is now silent."""
+    env = {k: v for k, v in os.environ.items() if k != "XDG_RUNTIME_DIR"}
+    env.update(PYTHONPATH=str(ROOT / "services"), PYTHONWARNINGS="default")
+    result = subprocess.run([sys.executable, "-c", "import babelroom.db.embedded, babelroom.gateway.app"],
+                            env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0 and result.stderr == "", result.stderr
+
+
+LOG_ONE_LINE = ("from babelroom.config import get_settings; from babelroom.logs import configure_logging; "
+                "import structlog; s = get_settings(); configure_logging(s.log_level, s.log_json); "
+                "structlog.get_logger().info('hello', n=1)")
+
+
+def _log_line(stderr_is_tty: bool, **env: str) -> str:
+    import pty
+
+    base = {k: v for k, v in os.environ.items() if not k.startswith("BABELROOM_")}
+    base.update(PYTHONPATH=str(ROOT / "services"), NO_COLOR="1", **env)
+    leader, follower = pty.openpty() if stderr_is_tty else (None, subprocess.PIPE)
+    proc = subprocess.run([sys.executable, "-c", LOG_ONE_LINE], env=base, stderr=follower, timeout=60)
+    if leader is None:
+        return proc.stderr.decode()
+    os.close(follower)
+    out = os.read(leader, 65536).decode()
+    os.close(leader)
+    return out
+
+
+def test_logs_are_plain_text_on_a_terminal_and_json_otherwise_unless_set():
+    assert _log_line(False).startswith('{"n": 1, "event": "hello"')
+    plain = _log_line(True)
+    assert "hello" in plain and not plain.lstrip().startswith("{")
+    assert _log_line(True, BABELROOM_LOG_JSON="true").lstrip().startswith("{")  # the Makefile's explicit setting
+    assert Settings().log_json == "auto"
