@@ -100,3 +100,83 @@ def test_a_foreign_origin_is_closed_4403_and_counted(gateway, endpoint):
         if code == 4403:
             assert info.value.reason == "origin https://evil.example not allowed"
     assert refused() == before + 1
+
+
+BROWSER_CHECK = """
+async (path) => {
+  const violations = [];
+  document.addEventListener('securitypolicyviolation',
+                            (e) => violations.push(e.violatedDirective + ' ' + e.blockedURI));
+  const url = (location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + path;
+  const closed = await new Promise((resolve) => {
+    const ws = new WebSocket(url);
+    ws.onclose = (e) => resolve({code: e.code, reason: e.reason});
+  });
+  return {closed, violations};
+}
+"""
+
+
+def test_the_real_web_app_runs_under_the_csp_in_chromium(db_settings: Settings, redis_url: str, tmp_path: Path):
+    """The built app served by a real gateway in Debian's Chromium: it renders, no CSP violation, its
+    same-origin caption socket reaches the token check (4401); a page of another origin gets 4403."""
+    import functools
+    import http.server
+    import subprocess
+    import sys
+    import threading
+    import time
+    import urllib.request
+
+    from babelroom.dev.devstack import free_port
+
+    dist = next((d for d in (ROOT / "frontend" / "dist", Path("/work/main/frontend/dist")) if d.is_dir()), None)
+    chromium = Path("/usr/bin/chromium")
+    playwright = pytest.importorskip("playwright.sync_api")
+    if dist is None or not chromium.exists():
+        pytest.skip("needs the frontend build and /usr/bin/chromium")
+    port = free_port()
+    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT / "services"), "BABELROOM_REDIS_URL": redis_url,
+           "BABELROOM_DATABASE_URL": str(db_settings.database_url), "BABELROOM_FRONTEND_DIR": str(dist),
+           "BABELROOM_STATE_DIR": str(tmp_path / "state"), "BABELROOM_LOG_LEVEL": "WARNING"}
+    log = tmp_path / "gateway.log"
+    with log.open("w") as log_file:
+        gateway = subprocess.Popen([sys.executable, "-m", "babelroom.cli", "gateway", "--host", "127.0.0.1",
+                                    "--port", str(port)], env=env, stdout=subprocess.DEVNULL, stderr=log_file)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                urllib.request.urlopen(f"{base}/healthz", timeout=1)
+                break
+            except OSError:
+                assert time.monotonic() < deadline and gateway.poll() is None, log.read_text()
+                time.sleep(0.3)
+        with playwright.sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=str(chromium), args=["--no-sandbox", "--headless"])
+            page = browser.new_page()
+            console = []
+            page.on("console", lambda m: console.append(m.text))
+            page.goto(base + "/", wait_until="networkidle")
+            page.wait_for_function("document.querySelector('#root') && document.querySelector('#root').children.length")
+            same = page.evaluate(BROWSER_CHECK, "/ws/rooms/r/captions?lang=en")
+            assert same == {"closed": {"code": 4401, "reason": same["closed"]["reason"]}, "violations": []}, same
+            assert not [m for m in console if "Content Security Policy" in m], console
+            (tmp_path / "elsewhere").mkdir()
+            (tmp_path / "elsewhere" / "index.html").write_text("<title>another site</title>")
+            handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(tmp_path / "elsewhere"))
+            elsewhere = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+            threading.Thread(target=elsewhere.serve_forever, daemon=True).start()
+            other = f"http://127.0.0.1:{elsewhere.server_address[1]}"
+            try:
+                page.goto(other + "/", wait_until="load")
+                foreign = page.evaluate(BROWSER_CHECK.replace("location.host", f"'127.0.0.1:{port}'"),
+                                        "/ws/rooms/r/captions")
+            finally:
+                elsewhere.shutdown()
+            assert foreign["closed"] == {"code": 4403, "reason": f"origin {other} not allowed"}, foreign
+            browser.close()
+    finally:
+        gateway.terminate()
+        gateway.wait(timeout=30)
