@@ -10,11 +10,11 @@ import sys
 import time
 
 import pytest
+from tests.conftest import ROOT
 
 from babelroom.config import Settings
 from babelroom.dev.devstack import free_port
 from babelroom.startup import EX_CONFIG, EX_UNAVAILABLE, redacted, secret_problems
-from conftest import ROOT
 
 STRONG = "k" * 32
 
