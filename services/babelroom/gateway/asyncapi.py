@@ -67,8 +67,9 @@ CLOSE_CODES: tuple[CloseCode, ...] = (
     CloseCode(4401, "unauthorized", "both", "no, malformed, expired or wrongly signed access token",
               "refresh the token (POST /api/auth/refresh), reconnect"),
     CloseCode(4403, "forbidden", "both", "not a present participant of this open room: never joined, left, or "
-              "the lease lapsed (also sent when the user leaves while connected)",
-              "join again (POST /api/rooms/{id}/join) if that was not meant"),
+              "the lease lapsed (also sent when the user leaves while connected); or the page's Origin is not "
+              "allowed (reason `origin … not allowed`: docs/security.md)",
+              "join again (POST /api/rooms/{id}/join) if that was not meant; a foreign origin: do not retry"),
     CloseCode(4408, "idle timeout", "audio", "no audio frame for too long", "reconnect when there is audio",
               pending=True),
     CloseCode(4409, "conflict", "audio", "the user already streams audio in this room", "close the other stream",
