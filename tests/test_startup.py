@@ -118,3 +118,12 @@ def test_logs_are_plain_text_on_a_terminal_and_json_otherwise_unless_set():
     assert "hello" in plain and not plain.lstrip().startswith("{")
     assert _log_line(True, BABELROOM_LOG_JSON="true").lstrip().startswith("{")  # the Makefile's explicit setting
     assert Settings().log_json == "auto"
+
+
+def test_a_setting_that_does_not_parse_is_one_line_and_exit_78():
+    result = babelroom("stt", BABELROOM_STT_CPU_THREADS="two", BABELROOM_ENVIRONMENT="staging")
+    assert result.returncode == EX_CONFIG
+    line = one_line(result)
+    assert line.startswith("babelroom: invalid settings: ")
+    assert "BABELROOM_STT_CPU_THREADS: " in line and "(got 'two')" in line
+    assert "BABELROOM_ENVIRONMENT: Input should be 'development' or 'production'" in line

@@ -30,13 +30,14 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from pydantic import ValidationError
 
 from babelroom import __version__
 from babelroom.accounts import Role, TierName
 from babelroom.autoscaler.cli import run as autoscaler_run
 from babelroom.config import get_settings
 from babelroom.logs import configure_logging
-from babelroom.startup import Dependency, StartupError, preflight
+from babelroom.startup import Dependency, StartupError, invalid_settings, preflight
 
 app = typer.Typer(help="Babelroom services and tools.", no_args_is_help=True)
 app.command("autoscaler")(autoscaler_run)
@@ -102,7 +103,10 @@ def _setup(*needs: Dependency) -> None:
     Raises:
         StartupError: a check failed (inside :func:`_startup_errors`, the command ends with its status).
     """
-    settings = get_settings()
+    try:
+        settings = get_settings()
+    except ValidationError as exc:
+        raise invalid_settings(exc) from None
     configure_logging(settings.log_level, settings.log_json)
     preflight(settings, needs)
 

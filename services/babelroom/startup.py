@@ -3,8 +3,8 @@ database, and turn what fails into one readable line and a sysexits(3) status in
 
 Exit statuses (docs/security.md, "Exit codes"):
 
-- ``EX_CONFIG`` (78): the configuration is unusable: a default or short secret in production, a
-  configured model missing or broken in production.
+- ``EX_CONFIG`` (78): the configuration is unusable: a setting that does not parse, a default or
+  short secret in production, a configured model missing or broken in production.
 - ``EX_UNAVAILABLE`` (69): a service this one needs (Redis, the database) did not answer within
   ``startup_wait_s``.
 
@@ -19,7 +19,9 @@ from collections.abc import Awaitable, Callable, Iterable
 from typing import Literal
 from urllib.parse import urlsplit, urlunsplit
 
-from babelroom.config import Settings
+from pydantic import ValidationError
+
+from babelroom.config import ENV_PREFIX, Settings
 
 EX_UNAVAILABLE = 69
 EX_CONFIG = 78
@@ -42,6 +44,16 @@ class StartupError(Exception):
     def __init__(self, line: str, exit_code: int) -> None:
         super().__init__(line)
         self.exit_code = exit_code
+
+
+def invalid_settings(exc: ValidationError) -> StartupError:
+    """``EX_CONFIG`` naming each setting that did not parse, as its environment variable, e.g.
+    ``invalid settings: BABELROOM_GATEWAY_PORT: Input should be a valid integer (got 'abc')``."""
+    problems = []
+    for error in exc.errors():
+        name = f"{ENV_PREFIX}{str(error['loc'][0]).upper()}" if error["loc"] else "settings"
+        problems.append(f"{name}: {error['msg']} (got {str(error.get('input'))[:60]!r})")
+    return StartupError("invalid settings: " + "; ".join(problems), EX_CONFIG)
 
 
 def _weak(secret: str | None) -> bool:
