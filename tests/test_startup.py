@@ -35,15 +35,23 @@ def one_line(result: subprocess.CompletedProcess[str]) -> str:
 
 
 def test_production_refuses_the_default_jwt_secret_with_exit_78():
-    result = babelroom("stt", BABELROOM_ENVIRONMENT="production", BABELROOM_REDIS_URL="redis://127.0.0.1:1/0")
+    result = babelroom("gateway", BABELROOM_ENVIRONMENT="production", BABELROOM_REDIS_URL="redis://127.0.0.1:1/0")
     assert result.returncode == EX_CONFIG
     assert "BABELROOM_JWT_SECRET is a default or shorter than 32 bytes" in one_line(result)
+
+
+def test_workers_need_no_jwt_secret(redis_url):
+    """The stack gives the JWT secret to the gateway only: an STT worker with the default must not stop
+    for it (it stops further on, at the missing model, which proves it got past the secrets)."""
+    result = babelroom("stt", BABELROOM_ENVIRONMENT="production", BABELROOM_REDIS_URL=redis_url,
+                       BABELROOM_MODELS_DIR="/nonexistent")
+    assert result.returncode == EX_CONFIG and "STT model 'small' missing" in one_line(result)
 
 
 def test_production_refuses_short_secrets_and_default_passwords_naming_each(tmp_path):
     secret_file = tmp_path / "jwt_secret"
     secret_file.write_text("short-but-not-default\n")
-    result = babelroom("migrate", BABELROOM_ENVIRONMENT="production", BABELROOM_JWT_SECRET_FILE=str(secret_file),
+    result = babelroom("gateway", BABELROOM_ENVIRONMENT="production", BABELROOM_JWT_SECRET_FILE=str(secret_file),
                        BABELROOM_DATABASE_URL="postgresql+asyncpg://babelroom:postgres@127.0.0.1:1/babelroom",
                        BABELROOM_JANUS_ENABLED="true")
     assert result.returncode == EX_CONFIG
@@ -58,6 +66,7 @@ def test_secret_rules():
     assert secret_problems(Settings()) == []  # development: the default key is fine (the local stack)
     prod = Settings(environment="production", jwt_secret=STRONG)
     assert secret_problems(prod) == []
+    assert secret_problems(Settings(environment="production"), tokens=False) == []  # a worker
     assert secret_problems(prod.model_copy(update={"jwt_retired_keys": "k0:dev-only-change-me"}))
     assert secret_problems(prod.model_copy(update={"janus_enabled": True, "janus_admin_key": "supersecret"}))
     assert not secret_problems(prod.model_copy(update={"janus_enabled": True, "janus_admin_key": STRONG}))

@@ -97,8 +97,9 @@ def _startup_errors() -> Iterator[None]:
         raise typer.Exit(exc.exit_code) from None
 
 
-def _setup(*needs: Dependency) -> None:
-    """Logging, then the start-up checks (secrets; ``needs`` reachable within ``startup_wait_s``).
+def _setup(*needs: Dependency, tokens: bool = False) -> None:
+    """Logging, then the start-up checks (secrets, the JWT keys with ``tokens``; ``needs`` reachable
+    within ``startup_wait_s``).
 
     Raises:
         StartupError: a check failed (inside :func:`_startup_errors`, the command ends with its status).
@@ -108,7 +109,7 @@ def _setup(*needs: Dependency) -> None:
     except ValidationError as exc:
         raise invalid_settings(exc) from None
     configure_logging(settings.log_level, settings.log_json)
-    preflight(settings, needs)
+    preflight(settings, needs, tokens)
 
 
 @app.command()
@@ -122,7 +123,7 @@ def gateway(
     from babelroom.gateway.app import create_app
 
     with _startup_errors():
-        _setup("redis", "database")
+        _setup("redis", "database", tokens=True)
     settings = get_settings()
     uvicorn.run(
         create_app(settings),

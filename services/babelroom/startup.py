@@ -60,19 +60,20 @@ def _weak(secret: str | None) -> bool:
     return secret is None or secret.strip().lower() in KNOWN_DEFAULTS
 
 
-def secret_problems(settings: Settings) -> list[str]:
+def secret_problems(settings: Settings, tokens: bool = True) -> list[str]:
     """What is unsafe about ``settings``' secrets (empty: nothing, or ``environment`` is development).
 
-    Checked: ``jwt_secret`` and every ``jwt_retired_keys`` key (a known default, or shorter than
-    ``MIN_JWT_SECRET_BYTES``), the password in ``database_url`` (a known default), ``janus_admin_key``
-    when ``janus_enabled`` (unset or a known default).
+    Checked: with ``tokens`` (a service that signs or verifies JWTs: the gateway), ``jwt_secret`` and
+    every ``jwt_retired_keys`` key (a known default, or shorter than ``MIN_JWT_SECRET_BYTES``); the
+    password in ``database_url`` when set (a known default); ``janus_admin_key`` when ``janus_enabled``
+    (unset or a known default).
     """
     if settings.environment == "development":
         return []
     from babelroom.auth.tokens import signing_keys
 
     problems = []
-    for kid, key in signing_keys(settings).items():
+    for kid, key in (signing_keys(settings) if tokens else {}).items():
         name = "BABELROOM_JWT_SECRET" if kid == settings.jwt_kid else f"BABELROOM_JWT_RETIRED_KEYS ({kid})"
         if _weak(key) or len(key.encode()) < MIN_JWT_SECRET_BYTES:
             problems.append(f"{name} is a default or shorter than {MIN_JWT_SECRET_BYTES} bytes "
@@ -88,13 +89,13 @@ def secret_problems(settings: Settings) -> list[str]:
     return problems
 
 
-def check_secrets(settings: Settings) -> None:
-    """Refuse to start with unsafe secrets outside development.
+def check_secrets(settings: Settings, tokens: bool = True) -> None:
+    """Refuse to start with unsafe secrets outside development (``tokens``: see :func:`secret_problems`).
 
     Raises:
         StartupError: ``EX_CONFIG``, naming every problem of :func:`secret_problems` on one line.
     """
-    problems = secret_problems(settings)
+    problems = secret_problems(settings, tokens)
     if problems:
         raise StartupError(f"refusing to start in {settings.environment}: " + "; ".join(problems), EX_CONFIG)
 
@@ -173,11 +174,12 @@ async def wait_for(settings: Settings, needs: Iterable[Dependency]) -> None:
             await _wait("the database", redacted(settings.database_url), lambda: _ping_database(settings), deadline)
 
 
-def preflight(settings: Settings, needs: Iterable[Dependency] = ()) -> None:
-    """Every start-up check of a service command: secrets, then the dependencies in ``needs``.
+def preflight(settings: Settings, needs: Iterable[Dependency] = (), tokens: bool = False) -> None:
+    """Every start-up check of a service command: secrets (the JWT keys only with ``tokens``: the
+    workers have none), then the dependencies in ``needs``.
 
     Raises:
         StartupError: the first check that failed.
     """
-    check_secrets(settings)
+    check_secrets(settings, tokens)
     asyncio.run(wait_for(settings, needs))
