@@ -1,10 +1,10 @@
 # syntax=docker/dockerfile:1
 #
 # One image for every Babelroom Python service; the CLI argument picks the service:
-#   docker run IMAGE gateway | stt | mt | tts | autoscaler ...
+#   docker run IMAGE gateway | stt | mt | media | jobs | autoscaler ...   (`babelroom --help`)
 # Targets:
-#   runtime (default, last stage)  gateway, STT, MT, quick TTS, autoscaler — no torch
-#   jobs                            the heavy Celery workers (XTTS, pyannote) — adds CPU-only torch
+#   runtime (default, last stage)  gateway (with the web app), STT, MT, media, jobs, autoscaler — no torch
+#   jobs                            the heavy Celery workers (XTTS, pyannote; future work) — adds CPU-only torch
 #
 #   docker build -t babelroom:0.1.0 .
 #   docker build --target jobs -t babelroom:0.1.0-jobs .
@@ -12,17 +12,20 @@
 # Models are never baked in: they are read from the volume mounted at /models (see docs/deploy.md,
 # `make models`). The hub is switched off at run time (HF_HUB_OFFLINE=1).
 #
-# Frontend (planned, not built yet): the gateway will serve the static build. When frontend/ has a
-# package.json, add before `runtime`:
-#   FROM node:20-bookworm-slim AS frontend
-#   WORKDIR /src/frontend
-#   COPY frontend/package.json frontend/package-lock.json ./
-#   RUN npm ci
-#   COPY frontend/ ./
-#   RUN npm run build
-# and in `runtime`: COPY --from=frontend /src/frontend/dist /app/frontend/dist
+# Python packages come from requirements/runtime.txt (`make lock`): pinned and hash-checked. The web
+# app is built in a Node stage and served by the gateway from BABELROOM_FRONTEND_DIR.
 
 ARG PYTHON_IMAGE=python:3.11-slim-bookworm
+ARG NODE_IMAGE=node:20-bookworm-slim
+
+# ---------------------------------------------------------------------------------------------------
+FROM ${NODE_IMAGE} AS frontend
+WORKDIR /src/frontend
+# Dependencies first (package-lock.json, exact), so that a source change does not reinstall them.
+COPY frontend/package.json frontend/package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY frontend/ ./
+RUN npm run build
 
 # ---------------------------------------------------------------------------------------------------
 FROM ${PYTHON_IMAGE} AS base
@@ -37,15 +40,13 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 FROM base AS builder
 RUN python -m venv /opt/venv
 WORKDIR /src
-# Dependencies first, from pyproject.toml alone, so that a code change does not reinstall them.
-COPY services/pyproject.toml services/pyproject.toml
-RUN mkdir -p services/babelroom \
-    && touch services/babelroom/__init__.py \
-    && pip install ./services \
-    && pip uninstall -y babelroom
+# Dependencies first, from the lock alone, so that a code change does not reinstall them.
+COPY requirements/runtime.txt requirements/runtime.txt
+RUN pip install --require-hashes -r requirements/runtime.txt
 COPY services/ services/
 RUN pip install --no-deps ./services \
-    && python -c "import importlib.util, sys; sys.exit('torch must stay out of the runtime image' if importlib.util.find_spec('torch') else 0)"
+    && python -c "import importlib.util, sys; sys.exit('torch must stay out of the runtime image' if importlib.util.find_spec('torch') else 0)" \
+    && babelroom --help >/dev/null
 
 # ---------------------------------------------------------------------------------------------------
 FROM builder AS jobs-builder
@@ -91,6 +92,8 @@ CMD ["--help"]
 # ---------------------------------------------------------------------------------------------------
 FROM os AS runtime
 COPY --from=builder /opt/venv /opt/venv
+COPY --from=frontend /src/frontend/dist /app/frontend/dist
+ENV BABELROOM_FRONTEND_DIR=/app/frontend/dist
 USER 10001:10001
 EXPOSE 8000 9101 9102 9103 9105
 HEALTHCHECK --interval=10s --timeout=5s --start-period=120s --retries=3 \

@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 BASE := $(VENV)/.base-installed
 DEV := $(VENV)/.dev-installed
-APT_PACKAGES := redis-server apertium apertium-eng-spa espeak-ng ffmpeg prometheus janus iproute2 libopus0 chromium
+APT_PACKAGES := redis-server apertium apertium-eng-spa espeak-ng ffmpeg prometheus janus iproute2 libopus0 chromium coturn
 export BABELROOM_LOG_JSON ?= true
 
 .PHONY: help install system-deps demo test bench clean up web
@@ -27,17 +27,20 @@ system-deps:
 	  else echo "Missing Debian packages (run as root or install them): $$missing"; exit 1; fi; \
 	fi
 
-$(BASE): services/pyproject.toml
+# Pinned, hash-checked installs from the locks in requirements/ (`make lock` regenerates them from
+# services/pyproject.toml); the stamps make a second run a no-op until a lock changes.
+$(BASE): requirements/demo.txt
 	test -x $(PY) || python3 -m venv $(VENV)
-	$(PIP) install -q --upgrade pip
-	$(PIP) install -q -e services
+	$(PIP) install -q --require-hashes -r requirements/demo.txt
+	$(PIP) install -q --no-deps -e services
 	touch $@
 
 # The tests build a tiny NLLB with transformers + torch. torch (the CPU wheel on disk) goes in
-# first, or a dependency would pull a multi-GB CUDA build of it.
-$(DEV): $(BASE)
+# first and stays out of the hashed lock (its local +cpu build has no PyPI hash), or a dependency
+# would pull a multi-GB CUDA build of it.
+$(DEV): $(BASE) requirements/dev.txt
 	$(PIP) install -q torch==2.13.0
-	$(PIP) install -q -e "services[dev]"
+	$(PIP) install -q --require-hashes -r requirements/dev.txt
 	touch $@
 
 install: system-deps $(BASE)

@@ -28,6 +28,7 @@ ops-setup:
 check-stack:
 	@echo "== docker stack config (variables from $(OPS_ENV_FILE))"
 	@set -a && . ./$(OPS_ENV_FILE) && set +a && docker stack config -c stack/docker-stack.yml >/dev/null && echo "stack/docker-stack.yml OK"
+	@set -a && . ./$(OPS_ENV_FILE) && set +a && docker stack config -c stack/docker-stack.yml -c stack/docker-stack.single-host.yml >/dev/null && echo "stack/docker-stack.single-host.yml OK"
 	@echo "== promtool"
 	promtool check config monitoring/prometheus.yml
 	promtool check rules monitoring/rules/*.yml

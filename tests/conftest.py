@@ -233,3 +233,50 @@ class Accounts:
 def accounts(gateway, database_url: str) -> Accounts:
     """Test users of ``gateway`` (``accounts.create(tier="premium")``)."""
     return Accounts(gateway, database_url)
+
+
+# --- a Redis of one's own, to stop and restart (issue 8: workers that recover by themselves) --------
+
+class RedisServer:
+    """A redis-server on a fixed free port with no persistence: :meth:`restart` brings it back empty,
+    as a Redis without a volume comes back after a crash."""
+
+    def __init__(self, workdir: Path) -> None:
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.workdir = workdir
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [shutil.which("redis-server") or "redis-server", "--port", str(self.port), "--bind", "127.0.0.1",
+             "--save", "", "--appendonly", "no", "--dir", str(self.workdir)],
+            stdout=subprocess.DEVNULL,
+        )
+        client = redis.Redis.from_url(self.url)
+        for _ in range(200):
+            try:
+                client.ping()
+                return
+            except redis.ConnectionError:
+                time.sleep(0.025)
+        raise RuntimeError("redis-server did not start")
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.kill()
+            self.process.wait(10)
+            self.process = None
+
+    def restart(self) -> None:
+        """Kill it (SIGKILL: no goodbye to the clients) and start it again, empty."""
+        self.stop()
+        self.start()
+
+
+@pytest.fixture
+def own_redis(tmp_path: Path) -> Iterator[RedisServer]:
+    """A :class:`RedisServer` not started yet (``own_redis.start()``), stopped after the test."""
+    server = RedisServer(tmp_path)
+    yield server
+    server.stop()

@@ -33,7 +33,6 @@ from dataclasses import dataclass
 
 import redis.asyncio as aioredis
 import structlog
-from redis.exceptions import ConnectionError as RedisConnectionError
 
 from babelroom import metrics
 
@@ -321,15 +320,24 @@ def export_gauges(states: list[InstanceState], previous: set[tuple[str, str]]) -
 
 
 async def keep_registered(capacity: Capacity, pool: str, instance: str, slots: int,
-                          interval_s: float, ttl_s: float) -> None:
-    """A worker's registration loop: renew every ``interval_s`` until cancelled, then deregister."""
+                          interval_s: float, ttl_s: float, stop: asyncio.Event | None = None) -> None:
+    """A worker's registration loop: renew every ``interval_s`` until ``stop`` is set (or the task is
+    cancelled), then deregister.
+
+    Every heartbeat writes the whole registration, so one lost with Redis's data (a restart with no
+    persistence, FLUSHALL) is back at the next heartbeat. A failed heartbeat (Redis unreachable,
+    loading, any error) is logged and retried at the next one; it never ends the loop. Prefer
+    ``stop`` to cancelling: the Redis client may swallow a cancellation that lands mid-command.
+    """
+    stop = stop or asyncio.Event()
     try:
-        while True:
+        while not stop.is_set():
             try:
                 await capacity.register(pool, instance, slots, ttl_s)
-            except RedisConnectionError as exc:
+            except Exception as exc:  # noqa: BLE001 - the registration must outlive any Redis failure
                 log.error("capacity.register_failed", pool=pool, instance=instance, error=str(exc))
-            await asyncio.sleep(interval_s)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), interval_s)
     finally:
         try:
             await asyncio.shield(capacity.deregister(pool, instance))

@@ -12,6 +12,8 @@ Examples::
     babelroom jobs --beat        # Celery worker of the background jobs, with the beat scheduler
     babelroom demo --audio clip.wav --source-lang en --target-lang es --out out/
     babelroom bench --speakers 1,2,4
+    babelroom chaos --out chaos-out              # fault scenarios against the local stack
+    babelroom soak --minutes 30 --speakers 4     # RSS and file descriptors over a long run
     babelroom openapi --out frontend/openapi.json --messages-out frontend/socket-messages.json
     babelroom --version
 
@@ -279,6 +281,37 @@ def bench(
         out_dir=out,
         state_dir=settings.state_dir,
     )
+
+
+@app.command()
+def chaos(
+    audio: Path = typer.Option(DEFAULT_CLIP, exists=True, dir_okay=False, help="Speech streamed in each scenario"),
+    out: Path = typer.Option(Path("chaos-out"), help="Where chaos.json and chaos.md go"),
+    only: str = typer.Option(None, help="Run only these scenarios (comma-separated names)"),
+) -> None:
+    """Break parts of the local stack while real speech streams; report lost finals and recovery."""
+    from babelroom.dev.chaos import run_chaos
+
+    settings = get_settings()
+    configure_logging("WARNING", json=True)
+    names = [n.strip() for n in only.split(",") if n.strip()] if only else None
+    raise typer.Exit(run_chaos(audio=audio, out_dir=out, state_dir=settings.state_dir, only=names))
+
+
+@app.command()
+def soak(
+    minutes: float = typer.Option(30.0, help="How long the speakers talk (min)"),
+    speakers: int = typer.Option(4, min=1, help="Concurrent speakers through the one gateway"),
+    audio: Path = typer.Option(DEFAULT_CLIP, exists=True, dir_okay=False, help="Clip each speaker loops"),
+    out: Path = typer.Option(Path("soak-out"), help="Where soak.json and soak.md go"),
+) -> None:
+    """Run speakers for a long time; report RSS and open file descriptors growth per process."""
+    from babelroom.dev.soak import run_soak
+
+    settings = get_settings()
+    configure_logging("WARNING", json=True)
+    raise typer.Exit(run_soak(minutes=minutes, speakers=speakers, audio=audio, out_dir=out,
+                              state_dir=settings.state_dir))
 
 
 @app.command()

@@ -105,12 +105,25 @@ class Settings(BaseSettings):
     mt_cache_ttl_s: int = 7 * 24 * 3600
     libretranslate_url: str | None = None
     libretranslate_api_key: str | None = None
+    libretranslate_timeout_s: float = Field(
+        1.5, gt=0, description="Connect/read timeout of one LibreTranslate request (s): a silent server "
+        "costs at most this per call"
+    )
+    libretranslate_breaker_failures: int = Field(
+        3, ge=1, description="Consecutive LibreTranslate failures that open its circuit breaker"
+    )
+    libretranslate_breaker_reset_s: float = Field(
+        30.0, description="How long the open LibreTranslate breaker refuses calls before a trial (s)"
+    )
 
     # --- bus ---
     bus_maxlen: int = Field(10_000, description="Approximate MAXLEN of each stream (entries)")
     bus_overload_depth: int = Field(20, description="Queue depth above which partials are shed")
     bus_claim_idle_ms: int = Field(5_000, description="Pending entries idle this long are reclaimed")
     bus_partial_max_age_ms: int = Field(3_000, description="Older partials are dropped by consumers")
+    bus_handler_stall_s: float = Field(
+        60.0, description="A stage's batch still in its handler after this long turns /healthz red (s)"
+    )
     captions_retention_s: int = Field(6 * 3600, description="How long a room's caption stream is kept")
 
     # --- database (issue 3) ---
@@ -196,6 +209,17 @@ class Settings(BaseSettings):
     )
     janus_sync_interval_s: float = Field(
         2.0, description="How often the gateway matches audio taps to Janus's publishers (s)"
+    )
+    # --- TURN for participants behind NAT (babelroom.sfu.turn; coturn `use-auth-secret`) ---
+    turn_urls: list[str] = Field(
+        default_factory=list,
+        description='STUN/TURN URLs the browser gets in `ice_servers` (JSON list, e.g. ["turn:turn.example.org:3478"])',
+    )
+    turn_secret: str | None = Field(
+        None, description="coturn static-auth-secret: TURN credentials are HMAC-SHA1 of it (unset: none given)"
+    )
+    turn_credential_ttl_s: int = Field(
+        43_200, gt=0, description="How long a participant's TURN credentials stay valid after a join (s)"
     )
 
     # --- secrets (read through *_FILE in production) ---

@@ -51,6 +51,16 @@ BUS_RECLAIMED = Counter(
     "babelroom_bus_reclaimed_total", "Pending entries taken over from a dead consumer", ["stream"]
 )
 BUS_POISON = Counter("babelroom_bus_poison_total", "Malformed entries acknowledged and skipped", ["stream"])
+BUS_RECONNECTS = Counter(
+    "babelroom_bus_reconnects_total",
+    "Times a stage's consume loop resumed after losing Redis or its consumer group",
+    ["stream"],
+)
+BUS_DEAD_LETTERS = Counter(
+    "babelroom_bus_dead_letters_total",
+    "Entries copied to <stream>:dead and acknowledged, by reason: malformed, max_deliveries, bad_entry",
+    ["stream", "reason"],
+)
 
 # --- speech-to-text ---
 STT_INFERENCE = Histogram(

@@ -6,6 +6,15 @@ group: ``stt`` or ``mt``) as ``instance_id`` with ``worker_capacity_streams`` sl
 
 The process stops on SIGINT/SIGTERM: uvicorn catches the signal, the consume loop is cancelled,
 and entries it had read but not acknowledged are reclaimed by another worker (XAUTOCLAIM).
+
+The consume loop rides out Redis outages by itself (:func:`babelroom.bus.stage.run_stage`). If it
+ends anyway (the model failed to load, an unexpected error), the process logs one line
+(``worker.consume_loop_died``) and exits with :data:`EX_SOFTWARE` (70), so Swarm starts a new one.
+Health, from the loop's :class:`~babelroom.bus.health.StageHealth`:
+
+- ``/healthz`` 503 when the loop died or stalled (a read round or a handler call that never ends);
+- ``/readyz`` 503 until the model is loaded, while Redis does not answer, and while the loop is not
+  consuming (check ``consuming``: reconnecting, or no XREADGROUP round for a few block periods).
 """
 
 from __future__ import annotations
@@ -13,12 +22,14 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
+import sys
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 import redis.asyncio as aioredis
 import structlog
 
+from babelroom.bus.health import StageHealth
 from babelroom.bus.schemas import Message
 from babelroom.bus.stage import BatchHandler, run_stage
 from babelroom.bus.streams import Consumer
@@ -28,6 +39,9 @@ from babelroom.ops_http import serve_ops
 
 log = structlog.get_logger(__name__)
 M = TypeVar("M", bound=Message)
+
+#: The exit status of a worker whose consume loop died (sysexits.h: internal software error).
+EX_SOFTWARE = 70
 
 
 def consumer_name(settings: Settings) -> str:
@@ -45,29 +59,40 @@ async def run_worker(
     load: Callable[[], Awaitable[BatchHandler[M]]],
     port: int,
     batch_size: int,
+    delete_acked: bool = False,
 ) -> None:
     """Serve ``/healthz``, ``/readyz``, ``/metrics`` at once; ``load()`` the model, then consume.
 
-    ``/readyz`` reports ``model`` false until ``load()`` returned and ``redis`` false while Redis is
-    unreachable.
+    ``delete_acked``: XDEL the entries it acknowledges (only for a stream no other group reads).
+
+    Raises:
+        SystemExit: with :data:`EX_SOFTWARE` when the consume loop ended with an error.
     """
     consumer = Consumer(
-        redis, stream, group, consumer_name(settings), claim_idle_ms=settings.bus_claim_idle_ms
+        redis, stream, group, consumer_name(settings), claim_idle_ms=settings.bus_claim_idle_ms,
+        delete_acked=delete_acked,
     )
+    health = StageHealth(consumer.block_ms / 1000, handler_stall_s=settings.bus_handler_stall_s)
     loaded = asyncio.Event()
 
     async def consume() -> None:
-        handler = await load()
+        try:
+            handler = await load()
+        except Exception as exc:
+            health.set("dead", f"load failed: {exc!r}")
+            raise
         loaded.set()
         log.info("worker.started", stream=stream, group=group, consumer=consumer.name, port=port)
+        deregister = asyncio.Event()
         registration = asyncio.create_task(keep_registered(
             Capacity(redis, settings.room_lease_ttl_s), group, settings.instance_id,
             settings.worker_capacity_streams, settings.capacity_heartbeat_s, settings.capacity_instance_ttl_s,
+            stop=deregister,
         ))
         try:
-            await run_stage(consumer, schema, handler, batch_size=batch_size)
+            await run_stage(consumer, schema, handler, batch_size=batch_size, health=health)
         finally:
-            registration.cancel()
+            deregister.set()
             await asyncio.gather(registration, return_exceptions=True)
 
     async def model_ready() -> bool:
@@ -76,11 +101,20 @@ async def run_worker(
     async def redis_ready() -> bool:
         return bool(await redis.ping())
 
+    async def consuming() -> bool:
+        return health.consuming()
+
     loop_task = asyncio.create_task(consume())
     try:
-        await serve_ops({"model": model_ready, "redis": redis_ready}, "0.0.0.0", port)
+        await serve_ops({"model": model_ready, "redis": redis_ready, "consuming": consuming}, "0.0.0.0", port,
+                        alive=health.alive, until=loop_task)
     finally:
-        loop_task.cancel()
+        if not loop_task.done():
+            loop_task.cancel()
         await asyncio.gather(loop_task, return_exceptions=True)
         await redis.aclose()
         log.info("worker.stopped", consumer=consumer.name)
+    if not loop_task.cancelled() and loop_task.exception() is not None:
+        log.error("worker.consume_loop_died", consumer=consumer.name, error=repr(loop_task.exception()),
+                  exit_code=EX_SOFTWARE)
+        sys.exit(EX_SOFTWARE)

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 
+from babelroom.config import Settings
 from babelroom.dev.devstack import free_port
 from babelroom.mt.base import TranslationError, UnsupportedLanguagePair
 from babelroom.mt.circuit_breaker import CircuitBreaker, CircuitOpen, State
+from babelroom.mt.factory import build_backend
 from babelroom.mt.libretranslate import LibreTranslateTranslator
 
 
@@ -67,4 +74,46 @@ def test_an_unreachable_server_fails_fast() -> None:
     assert client.supports("en", "es")  # unknown while unreachable: the call decides
     with pytest.raises(TranslationError, match="ConnectError"):
         client.translate_batch(["Hello"], "en", "es")
+    client.close()
+
+
+@pytest.fixture
+def silent_server() -> Iterator[str]:
+    """A TCP server on 127.0.0.1 that accepts every connection and never answers; its base URL."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    held: list[socket.socket] = []
+    closing = threading.Event()
+
+    def accept() -> None:
+        while not closing.is_set():
+            with contextlib.suppress(OSError):
+                held.append(listener.accept()[0])
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{listener.getsockname()[1]}"
+    closing.set()
+    listener.close()
+    for conn in held:
+        conn.close()
+
+
+def test_a_silent_server_costs_little_and_opens_the_breaker(silent_server: str, tmp_path: Path) -> None:
+    """A LibreTranslate that accepts and never answers once stalled MT 27.6 s (5 s timeout, 5 failures)."""
+    settings = Settings(libretranslate_url=silent_server, models_dir=tmp_path, state_dir=tmp_path)
+    client = build_backend("libretranslate", settings)
+    assert isinstance(client, LibreTranslateTranslator)
+    started = time.monotonic()
+    calls = 0
+    while True:
+        calls += 1
+        call_started = time.monotonic()
+        with pytest.raises(TranslationError) as failure:
+            client.translate_batch(["Hello"], "en", "es")
+        assert time.monotonic() - call_started < 2 * settings.libretranslate_timeout_s + 0.5
+        if isinstance(failure.value, CircuitOpen) or calls > 10:
+            break
+    stalled = time.monotonic() - started
+    assert client.breaker.state is State.OPEN
+    assert stalled < settings.libretranslate_breaker_failures * settings.libretranslate_timeout_s + 1.0
     client.close()

@@ -49,6 +49,16 @@ def janus_binary() -> str:
 
 
 @pytest.fixture(scope="session")
+def turnserver() -> str:
+    return require_binary("turnserver", "coturn")
+
+
+@pytest.fixture(scope="session")
+def turnutils_uclient() -> str:
+    return require_binary("turnutils_uclient", "coturn")
+
+
+@pytest.fixture(scope="session")
 def redis_binary() -> str:
     return require_binary("redis-server", "redis-server")
 

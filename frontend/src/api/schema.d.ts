@@ -764,6 +764,29 @@ export interface components {
              */
             type: string;
         };
+        /**
+         * IceServerOut
+         * @description An RTCPeerConnection ``iceServers`` entry: STUN/TURN URLs and, for TURN, time-limited credentials.
+         */
+        IceServerOut: {
+            /**
+             * Credential
+             * @description TURN password: base64 HMAC-SHA1 of the username
+             */
+            credential?: string | null;
+            /**
+             * Urls
+             * @example [
+             *       "turn:turn.example.org:3478?transport=udp"
+             *     ]
+             */
+            urls: string[];
+            /**
+             * Username
+             * @description TURN username `{expiry}:{user id}` (expiry: Unix time, s)
+             */
+            username?: string | null;
+        };
         /** InstanceOut */
         InstanceOut: {
             /** Draining */
@@ -798,6 +821,11 @@ export interface components {
              * @description VideoRoom display name
              */
             display: string;
+            /**
+             * Ice Servers
+             * @description STUN/TURN servers for participants behind NAT (empty: none configured)
+             */
+            ice_servers?: components["schemas"]["IceServerOut"][];
             /**
              * Id
              * @description Publisher id to join with (the user id: the audio tap maps it to the speaker)

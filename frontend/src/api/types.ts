@@ -16,10 +16,11 @@ export type Room = Schemas["RoomOut"];
 export type ExportFormat = Schemas["ExportFormat"];
 
 /**
- * What a browser needs to enter the room's Janus VideoRoom (``janus`` in the create and join answers).
- * ``ice_servers`` is not in the API yet (issue 8 adds it): drop it here once schema.d.ts has it.
+ * What a browser needs to enter the room's Janus VideoRoom (``janus`` in the create and join answers),
+ * ``ice_servers`` included: STUN/TURN with time-limited credentials for participants behind NAT.
  */
-export type JanusJoinInfo = Schemas["JanusJoinOut"] & { ice_servers?: RTCIceServer[] | null };
+export type JanusJoinInfo = Schemas["JanusJoinOut"];
+export type IceServer = Schemas["IceServerOut"];
 
 /**
  * Request bodies. openapi-typescript makes a field with a default required (right for answers, which

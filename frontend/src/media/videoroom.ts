@@ -12,6 +12,7 @@ import Janus, { type JanusJS } from "janus-gateway";
 import adapter from "webrtc-adapter";
 
 import type { JanusJoinInfo } from "../api/types";
+import { rtcIceServers } from "./iceServers";
 import type { MediaCallbacks, MediaSession, MediaTile } from "./session";
 
 const PLUGIN = "janus.plugin.videoroom";
@@ -78,7 +79,7 @@ export class VideoRoomSession implements MediaSession {
     }
     this.janus = new Janus({
       server: this.info.server,
-      iceServers: this.info.ice_servers ?? [],
+      iceServers: rtcIceServers(this.info.ice_servers),
       success: () => this.attachPublisher(),
       error: (error: unknown) => this.fail(`Video relay: ${String(error)}`),
       destroyed: () => undefined,

@@ -91,6 +91,14 @@ class ParticipantOut(BaseModel):
     joined_at: datetime
 
 
+class IceServerOut(BaseModel):
+    """An RTCPeerConnection ``iceServers`` entry: STUN/TURN URLs and, for TURN, time-limited credentials."""
+
+    urls: list[str] = Field(examples=[["turn:turn.example.org:3478?transport=udp"]])
+    username: str | None = Field(None, description="TURN username `{expiry}:{user id}` (expiry: Unix time, s)")
+    credential: str | None = Field(None, description="TURN password: base64 HMAC-SHA1 of the username")
+
+
 class JanusJoinOut(BaseModel):
     """What the browser needs to enter the room's Janus VideoRoom (in the create and join answers)."""
 
@@ -99,6 +107,8 @@ class JanusJoinOut(BaseModel):
     token: str = Field(description="Join token the room's `allowed` list holds for this user")
     id: str = Field(description="Publisher id to join with (the user id: the audio tap maps it to the speaker)")
     display: str = Field(description="VideoRoom display name")
+    ice_servers: list[IceServerOut] = Field(
+        default_factory=list, description="STUN/TURN servers for participants behind NAT (empty: none configured)")
 
 
 class RoomOut(BaseModel):

@@ -54,7 +54,7 @@ async def call_for(manager: RoomManager, room: Room, user: User, spoken_language
     joined = await manager.calls.joined(
         str(room.id), participant=str(user.id), name=user.display_name, language=spoken_language,
         max_publishers=limits.participants_per_room, tier=limits.tier)
-    return None if joined is None else JanusJoinOut(**vars(joined))
+    return None if joined is None else JanusJoinOut.model_validate(joined, from_attributes=True)
 
 
 async def room_out(session: AsyncSession, manager: RoomManager, room: Room) -> RoomOut:

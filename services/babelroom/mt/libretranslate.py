@@ -33,8 +33,10 @@ class LibreTranslateTranslator(Translator):
     Args:
         url: the server's base URL (``http://libretranslate:5000``).
         api_key: sent with each request when the server requires one.
-        timeout_s: connect/read timeout of one request (s).
-        breaker: defaults to a :class:`CircuitBreaker` named ``libretranslate``.
+        timeout_s: connect/read/write timeout of one request (s); the most a silent server (one that
+            accepts the connection and never answers) can stall one call.
+        breaker: defaults to a :class:`CircuitBreaker` named ``libretranslate`` that opens after 3
+            consecutive failures.
     """
 
     name = "libretranslate"
@@ -44,12 +46,12 @@ class LibreTranslateTranslator(Translator):
         url: str,
         api_key: str | None = None,
         *,
-        timeout_s: float = 5.0,
+        timeout_s: float = 1.5,
         breaker: CircuitBreaker | None = None,
     ) -> None:
         self._client = httpx.Client(base_url=url, timeout=timeout_s)
         self._api_key = api_key
-        self.breaker = breaker or CircuitBreaker(self.name)
+        self.breaker = breaker or CircuitBreaker(self.name, failure_threshold=3)
         self._languages: list[tuple[str, list[str]]] | None = None
 
     def supports(self, src: str, tgt: str) -> bool:

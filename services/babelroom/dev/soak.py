@@ -1,0 +1,187 @@
+"""``babelroom soak``: N speakers through one gateway for a long time; does any process grow?
+
+A fresh :class:`~babelroom.dev.devstack.LocalStack` (2 STT workers, 1 MT worker, the gateway with its
+``persist`` consumer, Redis, the embedded PostgreSQL) gets one room with ``speakers`` speaking accounts
+(each looping the clip from a different offset, in real time, for ``minutes``) and one listen-only account
+reading the Spanish captions. Every process's resident memory (RSS) and open file descriptors are
+sampled at the start, every minute and at the end (psutil).
+
+**Growth** is measured from the sample at minute 1, not the start: the first minute is warm-up (models
+load, pools fill, caches and the Redis streams grow to their trimmed length) and is ignored. A process
+whose RSS or file descriptors grew by more than ``FLAG_PCT`` percent from then to the end is flagged.
+With ``minutes`` ≤ 1 there is no warm-up to skip and growth is measured from the start.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import secrets
+import time
+import uuid
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import psutil
+from rich.console import Console
+from rich.progress import Progress
+from rich.table import Table
+
+from babelroom.audio.pcm import decode_file
+from babelroom.dev.client import SAMPLE_RATE, ApiClient
+from babelroom.dev.devstack import LocalStack
+from babelroom.dev.reconnect import SocketLog, listen_with_reconnect, speak_with_reconnect
+
+console = Console(width=150)
+FLAG_PCT = 5.0
+WARMUP_S = 60.0
+SAMPLE_EVERY_S = 60.0
+
+
+@dataclass
+class Sample:
+    """One process at one moment: seconds since the start, RSS (MiB) and open file descriptors."""
+
+    t_s: float
+    rss_mib: float
+    fds: int
+
+
+@dataclass
+class ProcessSeries:
+    """Every sample of one process, and its growth from the warm-up baseline to the end (%)."""
+
+    name: str
+    pid: int
+    samples: list[Sample] = field(default_factory=list)
+    base: Sample | None = None
+    rss_growth_pct: float | None = None
+    fds_growth_pct: float | None = None
+    flagged: bool = False
+
+    def settle(self, warmup_s: float) -> None:
+        """Compute growth from the first sample at or after ``warmup_s`` (else the first) to the last."""
+        if len(self.samples) < 2:
+            return
+        base = next((s for s in self.samples[:-1] if s.t_s >= warmup_s), self.samples[0])
+        last = self.samples[-1]
+        self.base = base
+        self.rss_growth_pct = round((last.rss_mib - base.rss_mib) / base.rss_mib * 100, 1)
+        self.fds_growth_pct = round((last.fds - base.fds) / max(base.fds, 1) * 100, 1)
+        self.flagged = self.rss_growth_pct > FLAG_PCT or self.fds_growth_pct > FLAG_PCT
+
+
+def _processes(stack: LocalStack) -> dict[str, int]:
+    """Name → pid of every stack process, the PostgreSQL postmaster included."""
+    pids = {s.name: s.process.pid for s in stack.services}
+    postmaster = stack.postgres_pid()
+    if postmaster is not None:
+        pids["postgres"] = postmaster
+    return pids
+
+
+def _sample(series: dict[str, ProcessSeries], t_s: float) -> None:
+    for s in series.values():
+        try:
+            p = psutil.Process(s.pid)
+            s.samples.append(Sample(round(t_s, 1), round(p.memory_info().rss / 2**20, 1), p.num_fds()))
+        except psutil.NoSuchProcess:
+            pass
+
+
+async def _soak(stack: LocalStack, clip: np.ndarray, minutes: float, speakers: int) -> tuple[dict, dict]:
+    tag = uuid.uuid4().hex[:6]
+    apis = [ApiClient(stack.gateway_url) for _ in range(speakers + 1)]
+    for i, api in enumerate(apis):
+        await api.register(f"soak-{tag}-{i}@soak.babelroom.local", secrets.token_urlsafe(16), f"Speaker {i}")
+    room = (await apis[0].create_room(f"soak {tag}"))["id"]
+    for api in apis[1:-1]:
+        await api.join(room)
+    await apis[-1].join(room, listen_only=True)
+    for api in apis:
+        await api.aclose()
+    n = int(minutes * 60 * SAMPLE_RATE)
+    offset = len(clip) // speakers
+    audios = [np.resize(np.roll(clip, -i * offset), n) for i in range(speakers)]
+    speaker_logs = [SocketLog() for _ in range(speakers)]
+    listener_log = SocketLog()
+    stop, connected = asyncio.Event(), asyncio.Event()
+    listener = asyncio.create_task(listen_with_reconnect(
+        stack.ws_url(f"/ws/rooms/{room}/captions?lang=es"), apis[-1].token, listener_log, stop, connected))
+    await asyncio.wait_for(connected.wait(), 10)
+    series = {name: ProcessSeries(name, pid) for name, pid in _processes(stack).items()}
+    started = time.monotonic()
+    _sample(series, 0.0)
+    speaking = asyncio.gather(*(
+        speak_with_reconnect(stack.ws_url(f"/ws/rooms/{room}/audio"), apis[i].token, speaker_logs[i], audios[i],
+                             stop, participant=f"speaker-{i}", name=f"Speaker {i}", language="en")
+        for i in range(speakers)))
+    with Progress(console=console) as progress:
+        task = progress.add_task(f"{speakers} speakers, {minutes:g} min", total=minutes * 60)
+        next_sample = SAMPLE_EVERY_S
+        while not speaking.done():
+            await asyncio.sleep(1)
+            elapsed = time.monotonic() - started
+            progress.update(task, completed=min(elapsed, minutes * 60),
+                            description=f"{speakers} speakers, {len(listener_log.finals)} finals")
+            if elapsed >= next_sample:
+                _sample(series, elapsed)
+                next_sample += SAMPLE_EVERY_S
+    await speaking
+    expected = set().union(*(log.accepted() for log in speaker_logs))
+    deadline = time.monotonic() + 30
+    while not expected <= listener_log.settled() and time.monotonic() < deadline:
+        await asyncio.sleep(0.5)
+    _sample(series, time.monotonic() - started)
+    stop.set()
+    await listener
+    for s in series.values():
+        s.settle(WARMUP_S if minutes > WARMUP_S / 60 else 0.0)
+    finals = {"expected": len(expected), "received": len(expected & listener_log.settled()),
+              "lost": len(expected - listener_log.settled()),
+              "reconnects": len(listener_log.drops) + sum(len(log.drops) for log in speaker_logs)}
+    return {name: asdict(s) for name, s in series.items()}, finals
+
+
+def markdown(processes: dict, finals: dict, minutes: float, speakers: int) -> str:
+    lines = [f"# Babelroom soak: {speakers} speakers, {minutes:g} min", "",
+             f"Growth is from minute 1 to the end (the first minute is warm-up and ignored); flagged above "
+             f"{FLAG_PCT:g} %.", "",
+             "| process | RSS start (MiB) | RSS base (MiB) | RSS end (MiB) | RSS growth % | fds base | fds end "
+             "| fds growth % | flagged |", "|---|---|---|---|---|---|---|---|---|"]
+    for name, p in processes.items():
+        samples, base = p["samples"], p["base"]
+        if base is None:
+            continue
+        lines.append(f"| {name} | {samples[0]['rss_mib']} | {base['rss_mib']} | {samples[-1]['rss_mib']} "
+                     f"| {p['rss_growth_pct']} | {base['fds']} | {samples[-1]['fds']} | {p['fds_growth_pct']} "
+                     f"| {'**yes**' if p['flagged'] else 'no'} |")
+    lines += ["", f"Finals: {finals['expected']} expected, {finals['received']} received, {finals['lost']} lost; "
+              f"{finals['reconnects']} reconnects."]
+    return "\n".join(lines) + "\n"
+
+
+def run_soak(*, minutes: float, speakers: int, audio: Path, out_dir: Path, state_dir: Path) -> int:
+    """Run the soak; write ``soak.json`` and ``soak.md``; 0 when nothing is flagged and no final was lost."""
+    clip = decode_file(audio)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    console.print(f"Starting the local stack (logs in {state_dir / 'soak' / 'logs'})…")
+    with LocalStack(state_dir=state_dir / "soak", stt_workers=2, mt_workers=1) as stack:
+        processes, finals = asyncio.run(_soak(stack, clip, minutes, speakers))
+    (out_dir / "soak.json").write_text(json.dumps(
+        {"minutes": minutes, "speakers": speakers, "warmup_s": WARMUP_S, "flag_pct": FLAG_PCT,
+         "finals": finals, "processes": processes}, indent=1))
+    (out_dir / "soak.md").write_text(markdown(processes, finals, minutes, speakers))
+    table = Table(title=f"Soak: {speakers} speakers, {minutes:g} min (growth from minute 1)")
+    for column in ("process", "RSS MiB base→end", "RSS %", "fds base→end", "fds %", "flagged"):
+        table.add_column(column)
+    for name, p in processes.items():
+        s, base = p["samples"], p["base"]
+        if base is not None:
+            table.add_row(name, f"{base['rss_mib']}→{s[-1]['rss_mib']}", str(p["rss_growth_pct"]),
+                          f"{base['fds']}→{s[-1]['fds']}", str(p["fds_growth_pct"]), "yes" if p["flagged"] else "no",
+                          style="red" if p["flagged"] else "")
+    console.print(table)
+    console.print(f"Finals: {finals}. Wrote {out_dir / 'soak.json'}, {out_dir / 'soak.md'}")
+    return 1 if finals["lost"] or any(p["flagged"] for p in processes.values()) else 0
