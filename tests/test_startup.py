@@ -1,6 +1,7 @@
 """Start-up as an operator sees it: the real ``babelroom`` CLI in a subprocess refuses unsafe secrets in
-production (exit 78) and gives up on an unreachable Redis or database after ``startup_wait_s`` with one
-readable line (exit 69), never a traceback."""
+production (exit 78), and the gateway and ``migrate`` give up on an unreachable Redis or database after
+``startup_wait_s`` with one readable line (exit 69), never a traceback. (The workers start without
+Redis and retry: tests/test_runner_recovery.py.)"""
 
 from __future__ import annotations
 
@@ -74,7 +75,7 @@ def test_secret_rules():
 
 
 @pytest.mark.parametrize(("command", "env"), [
-    ("stt", "BABELROOM_REDIS_URL"),
+    ("gateway", "BABELROOM_REDIS_URL"),
     ("migrate", "BABELROOM_DATABASE_URL"),
 ])
 def test_an_unreachable_dependency_is_one_line_and_exit_69_after_the_bounded_wait(command, env):

@@ -18,9 +18,11 @@ Examples::
     babelroom --version
 
 Bad arguments (a list item that is not a number, a role or tier that does not exist) are usage
-errors: a message naming the option and exit status 2, no traceback. A service that cannot start
-(unsafe secrets or a missing model in production, Redis or the database unreachable) prints one line
-and exits with a sysexits(3) status (babelroom.startup, docs/security.md).
+errors: a message naming the option and exit status 2, no traceback. A command that cannot start
+(a setting that does not parse; unsafe secrets or a missing model in production; for the gateway,
+``migrate`` and ``set-user``, Redis or the database unreachable for ``startup_wait_s``) prints one
+line and exits with a sysexits(3) status (babelroom.startup, docs/security.md). The workers (stt, mt,
+media, jobs) do not wait: they start, retry Redis themselves and say so in ``/readyz``.
 """
 
 from __future__ import annotations
@@ -145,7 +147,7 @@ def stt() -> None:
     from babelroom.stt.worker import serve
 
     with _startup_errors():
-        _setup("redis")
+        _setup()  # Redis is waited for by the runner, which reports it in /readyz (docs/failures.md)
         check_stt_model(get_settings())
         asyncio.run(serve(get_settings()))
 
@@ -157,7 +159,7 @@ def mt() -> None:
     from babelroom.mt.worker import serve
 
     with _startup_errors():
-        _setup("redis")
+        _setup()  # Redis: as for stt
         check_mt_models(get_settings())
         asyncio.run(serve(get_settings()))
 
@@ -202,7 +204,7 @@ def jobs(
     from babelroom.jobs.worker import run_worker
 
     with _startup_errors():
-        _setup("redis")
+        _setup()  # Celery retries its broker by itself
     run_worker(get_settings(), queues=queue, beat=beat)
 
 
@@ -212,7 +214,7 @@ def media() -> None:
     from babelroom.media.service import serve
 
     with _startup_errors():
-        _setup("redis")
+        _setup()  # Redis: the service retries and reports it in /readyz
         asyncio.run(serve(get_settings()))
 
 
