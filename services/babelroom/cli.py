@@ -124,17 +124,19 @@ def gateway(
     """Run the API gateway: audio ingest and caption WebSockets."""
     import uvicorn
 
+    from babelroom.gateway import access_log
     from babelroom.gateway.app import create_app
 
     with _startup_errors():
         _setup("redis", "database", tokens=True)
+    access_log.install()
     settings = get_settings()
     uvicorn.run(
         create_app(settings),
         host=host or settings.gateway_host,
         port=port or settings.gateway_port,
         log_config=None,
-        ws_max_size=settings.ingest_max_frame_bytes * 2,
+        ws_max_size=settings.ws_max_message_bytes,
         proxy_headers=True,
         forwarded_allow_ips=settings.forwarded_allow_ips,
     )

@@ -222,8 +222,50 @@ class Settings(BaseSettings):
         43_200, gt=0, description="How long a participant's TURN credentials stay valid after a join (s)"
     )
 
+    # --- gateway limits (issue 8; docs/gateway-limits.md) ---
+    dependency_retry_after_s: int = Field(
+        5, ge=1, description="Retry-After of a 503 answered while Redis or PostgreSQL is unreachable (s)"
+    )
+    ws_max_sockets_per_user: int = Field(
+        8, ge=1, description="Open sockets (audio + captions) one user may hold on one gateway; more: 4429"
+    )
+    ws_max_sockets_per_room: int = Field(
+        200, ge=1, description="Open sockets of one room on one gateway; more: 4429"
+    )
+    ws_max_message_bytes: int = Field(
+        4 * 1024 * 1024,
+        description="uvicorn's ws_max_size: bigger messages are closed (1009) by uvicorn before the app "
+        "sees them; keep it above ingest_max_frame_bytes so the app refuses and counts oversized frames",
+    )
+    ws_redis_outage_grace_s: float = Field(
+        15.0, description="How long a caption socket waits for Redis to come back before closing 1013 (s)"
+    )
+    ws_queue_messages: int = Field(
+        1000, ge=10, description="Messages queued for one socket; a socket that falls this far behind closes 1013"
+    )
+    ingest_header_timeout_s: float = Field(10.0, description="Time to send the audio header; then 4408 (s)")
+    ingest_idle_timeout_s: float = Field(20.0, description="No audio frame for this long: 4408 (s)")
+    ingest_rate_window_s: float = Field(
+        30.0, description="Window over which an audio socket's rate is checked (s)"
+    )
+    ingest_min_realtime_ratio: float = Field(
+        0.5, ge=0.0, le=1.0,
+        description="Least audio per wall-clock second over ingest_rate_window_s (0.5: 15 s of audio in "
+        "30 s); below it: 4408",
+    )
+    ingest_channel_check_s: float = Field(
+        2.0, description="Audio of a stereo stream analysed for mono data sent as stereo (s)"
+    )
+
     # --- secrets (read through *_FILE in production) ---
     jwt_secret: str = Field("dev-only-change-me", description="Current HS256 signing key")
+
+    @model_validator(mode="after")
+    def _ws_limit_above_frame_limit(self) -> Settings:
+        """uvicorn's message limit must exceed the app's frame limit, or the app never sees oversized frames."""
+        if self.ws_max_message_bytes <= self.ingest_max_frame_bytes:
+            raise ValueError("ws_max_message_bytes must be larger than ingest_max_frame_bytes")
+        return self
 
     @field_validator("frontend_dir", mode="before")
     @classmethod

@@ -41,6 +41,27 @@ WS_CLOSED = Counter("babelroom_ws_closed_total", "WebSockets closed", ["endpoint
 WS_ORIGIN_REFUSED = Counter(
     "babelroom_ws_origin_refused_total", "WebSockets refused for a foreign Origin (closed 4403)", ["endpoint"]
 )
+# Gateway hardening (issue 8): outages, socket caps, the room feeds, audio checks.
+DEPENDENCY_UNAVAILABLE = Counter(
+    "babelroom_dependency_unavailable_total",
+    "Requests answered 503 or sockets closed 1013 because Redis or PostgreSQL was unreachable",
+    ["dependency", "surface"],
+)
+WS_LIMITED = Counter(
+    "babelroom_ws_limited_total", "Sockets refused by a socket cap (close 4429)", ["endpoint", "limit"]
+)
+ROOM_FEEDS = Gauge("babelroom_room_feeds", "Rooms this gateway reads captions and notices for (one task each)")
+ROOM_FEED_RETRIES = Counter(
+    "babelroom_room_feed_retries_total", "Room feed reads retried after a Redis error", ["error"]
+)
+CAPTION_HISTORY_LOST = Counter(
+    "babelroom_caption_history_lost_total", "history_lost notices sent (the caption stream lost entries)",
+    ["cause"],
+)
+INGEST_CHANNEL_CHECKS = Counter(
+    "babelroom_ingest_channel_checks_total",
+    "Stereo audio streams checked for mono data sent as stereo, by result", ["result"],
+)
 
 # --- bus ---
 BUS_QUEUE_DEPTH = Gauge(

@@ -46,8 +46,6 @@ def test_a_redis_restart_with_its_aof_loses_no_final(stack, clip):
     assert result.passed, result
 
 
-@pytest.mark.xfail(strict=True, reason="persist gives a final up after max_deliveries × bus_claim_idle_ms "
-                   "(25 s) of database errors; the fix (persist holds finals during an outage) is on another branch")
 def test_postgres_stopped_for_30_s_loses_no_stored_final(stack, clip):
     result = play(stack, clip, chaos.Scenario("pg-30", "pg", chaos.postgres_stop(30, at_s=3), recovery="stored"))
     assert (result.lost, result.unsaved, result.duplicated) == (0, 0, 0), result

@@ -78,7 +78,10 @@ export interface components {
          *
          *     - ``room_expiring``: the room closes at ``closes_at_ms`` (sent ``room_warning_s`` before);
          *     - ``room_closed``: the room is closed (``reason``: closed, expired, empty); sockets close with 4410;
-         *     - ``participant_left``: ``user`` left or vanished; that user's sockets close with 4403.
+         *     - ``participant_left``: ``user`` left or vanished; that user's sockets close with 4403;
+         *     - ``history_lost``: caption sockets only, made by the gateway (never on the stream): captions the
+         *       client missed are gone (``reason``: ``store_reset``, ``stream_gone`` or ``trimmed``); after
+         *       ``store_reset`` the ``room_seq`` numbering restarts.
          */
         Notice: {
             /** At Ms */
@@ -93,7 +96,7 @@ export interface components {
              * Code
              * @enum {string}
              */
-            code: "room_expiring" | "room_closed" | "participant_left";
+            code: "room_expiring" | "room_closed" | "participant_left" | "history_lost";
             /** Message */
             message: string;
             /**

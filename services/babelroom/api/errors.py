@@ -9,21 +9,31 @@ documented instead of FastAPI's ``HTTPValidationError`` on every operation.
 The room manager's refusals (:mod:`babelroom.rooms.errors`, :class:`~babelroom.capacity.NoCapacity`) and
 the tier limits (:class:`~babelroom.tiers.LimitExceeded`) are domain errors; the handlers here turn
 them into status codes and bodies.
+
+A request that fails because Redis or PostgreSQL cannot be reached gets 503 with
+``error: "dependency_unavailable"``, the ``dependency`` and a ``Retry-After`` header
+(:class:`DependencyErrorBody`), counted in ``babelroom_dependency_unavailable_total``;
+:func:`unavailable_dependency` tells such errors apart (the sockets use it too).
 """
 
 from __future__ import annotations
 
+import traceback
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
+import asyncpg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
-from sqlalchemy.exc import DBAPIError
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from babelroom import metrics
 from babelroom.capacity import NoCapacity
 from babelroom.rooms.errors import NotAdmitted, RoomClosed, RoomError, RoomNotFound
 from babelroom.tiers import LimitExceeded
@@ -53,6 +63,63 @@ class CapacityErrorBody(ErrorBody):
 
     pool: str = Field(examples=["stt"])
     retry_after_s: int = Field(description="Estimate; also in the Retry-After header", examples=[60])
+
+
+class DependencyErrorBody(ErrorBody):
+    """Redis or PostgreSQL cannot be reached: retry after ``retry_after_s``."""
+
+    dependency: Literal["redis", "postgres"] = Field(examples=["postgres"])
+    retry_after_s: int = Field(description="Also in the Retry-After header", examples=[5])
+
+
+Dependency = Literal["redis", "postgres"]
+
+#: Modules whose frames in a bare OSError's traceback say which dependency it came from.
+_OSERROR_SOURCES: tuple[tuple[str, Dependency], ...] = (
+    ("/asyncpg/", "postgres"), ("/sqlalchemy/", "postgres"), ("/redis/", "redis"),
+)
+
+
+def unavailable_dependency(exc: BaseException) -> Dependency | None:
+    """``"redis"`` or ``"postgres"`` when ``exc`` (or an exception it was raised from) means that
+    dependency cannot be reached; None for any other error.
+
+    Counted as unreachable: redis-py's ``ConnectionError`` and ``TimeoutError``; SQLAlchemy's
+    ``OperationalError``, ``InterfaceError`` and any ``DBAPIError`` that invalidated its connection;
+    asyncpg's connection errors; a bare ``OSError`` (refused, reset, timed out) raised inside asyncpg,
+    SQLAlchemy or redis-py (asyncpg's connect raises those unwrapped).
+    """
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, RedisConnectionError | RedisTimeoutError):
+            return "redis"
+        if isinstance(current, OperationalError | InterfaceError) or (
+            isinstance(current, DBAPIError) and current.connection_invalidated
+        ):
+            return "postgres"
+        if isinstance(current, asyncpg.PostgresConnectionError | asyncpg.InterfaceError):
+            return "postgres"
+        if isinstance(current, OSError):
+            files = [frame.f_code.co_filename for frame, _ in traceback.walk_tb(current.__traceback__)]
+            for marker, dependency in _OSERROR_SOURCES:
+                if any(marker in f for f in files):
+                    return dependency
+        current = current.__cause__ or current.__context__
+    return None
+
+
+def dependency_unavailable_response(request: Request, dependency: Dependency) -> JSONResponse:
+    """The 503 answer while ``dependency`` is unreachable (counted)."""
+    retry = request.app.state.settings.dependency_retry_after_s
+    metrics.DEPENDENCY_UNAVAILABLE.labels(dependency, "http").inc()
+    body = DependencyErrorBody(
+        error="dependency_unavailable", dependency=dependency, retry_after_s=retry,
+        detail=f"{'PostgreSQL' if dependency == 'postgres' else 'Redis'} is unavailable: try again later",
+    )
+    return JSONResponse(body.model_dump(mode="json"), 503,
+                        headers=_with_rate_headers(request, {"Retry-After": str(retry)}))
 
 
 class FieldError(BaseModel):
@@ -144,8 +211,11 @@ def install(app: FastAPI) -> None:
         return JSONResponse(_limit_body(exc), exc.status, headers=_with_rate_headers(request, headers))
 
     @app.exception_handler(DBAPIError)
-    async def unstorable_text(request: Request, exc: DBAPIError) -> JSONResponse:
-        """PostgreSQL refuses text it cannot store (a NUL character): the client's fault, a 400."""
+    async def database_error(request: Request, exc: DBAPIError) -> JSONResponse:
+        """PostgreSQL unreachable: 503; text it cannot store (a NUL character): the client's fault, a 400."""
+        dependency = unavailable_dependency(exc)
+        if dependency is not None:
+            return dependency_unavailable_response(request, dependency)
         if "invalid byte sequence" not in str(exc.orig):
             raise exc
         return JSONResponse({"error": "bad_request", "detail": "text must not contain NUL characters"}, 400,
@@ -170,6 +240,16 @@ def install(app: FastAPI) -> None:
         body = CapacityErrorBody(error="no_capacity", detail=str(exc), pool=exc.pool, retry_after_s=retry)
         return JSONResponse(body.model_dump(mode="json"), 503,
                             headers=_with_rate_headers(request, {"Retry-After": str(retry)}))
+
+    async def unreachable(request: Request, exc: Exception) -> JSONResponse:
+        dependency = unavailable_dependency(exc)
+        if dependency is None:
+            raise exc
+        return dependency_unavailable_response(request, dependency)
+
+    for error in (RedisConnectionError, RedisTimeoutError, asyncpg.PostgresConnectionError,
+                  asyncpg.InterfaceError, OSError):
+        app.add_exception_handler(error, unreachable)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -161,7 +161,7 @@ class FinalRecord(Message, SegmentHeader):
     timings: dict[str, float] = Field(default_factory=dict)
 
 
-NoticeCode = Literal["room_expiring", "room_closed", "participant_left"]
+NoticeCode = Literal["room_expiring", "room_closed", "participant_left", "history_lost"]
 
 
 class Notice(Message):
@@ -170,7 +170,10 @@ class Notice(Message):
 
     - ``room_expiring``: the room closes at ``closes_at_ms`` (sent ``room_warning_s`` before);
     - ``room_closed``: the room is closed (``reason``: closed, expired, empty); sockets close with 4410;
-    - ``participant_left``: ``user`` left or vanished; that user's sockets close with 4403.
+    - ``participant_left``: ``user`` left or vanished; that user's sockets close with 4403;
+    - ``history_lost``: caption sockets only, made by the gateway (never on the stream): captions the
+      client missed are gone (``reason``: ``store_reset``, ``stream_gone`` or ``trimmed``); after
+      ``store_reset`` the ``room_seq`` numbering restarts.
     """
 
     type: Literal["notice"] = "notice"

@@ -38,8 +38,7 @@ MAX_FRAME_BYTES = Settings.model_fields["ingest_max_frame_bytes"].default
 class CloseCode:
     """One WebSocket close code (RFC 6455 §7.4; 4000–4999 are the application's own).
 
-    ``sockets``: ``audio``, ``captions`` or ``both``; ``pending``: being added by the hardening work
-    (issue 8), the number may still change.
+    ``sockets``: ``audio``, ``captions`` or ``both``.
     """
 
     code: int
@@ -47,7 +46,6 @@ class CloseCode:
     sockets: Literal["audio", "captions", "both"]
     meaning: str
     client_should: str
-    pending: bool = False
 
 
 CLOSE_CODES: tuple[CloseCode, ...] = (
@@ -57,26 +55,30 @@ CLOSE_CODES: tuple[CloseCode, ...] = (
     CloseCode(1003, "unsupported data", "audio", "text other than `{\"type\": \"end\"}` after the header",
               "send audio as binary frames"),
     CloseCode(1009, "message too big", "audio",
-              f"a binary frame larger than `ingest_max_frame_bytes` ({MAX_FRAME_BYTES})",
+              f"a binary frame larger than `ingest_max_frame_bytes` ({MAX_FRAME_BYTES}); messages over "
+              "`ws_max_message_bytes` are closed by the server before it reads them",
               "send smaller frames (20–100 ms)"),
     CloseCode(1011, "internal error", "both", "the server failed watching the room", "reconnect with backoff"),
-    CloseCode(1013, "try again later", "both", "a dependency (Redis, PostgreSQL) is unavailable",
-              "reconnect with backoff", pending=True),
-    CloseCode(4400, "bad request", "both", "audio: no header within 10 s, a bad header, an empty or misaligned "
-              "frame; captions: a bad `lang` or `since` (the reason names it)", "fix the request; do not retry"),
+    CloseCode(1013, "try again later", "both", "a dependency (Redis, PostgreSQL; the reason names it) is "
+              "unavailable (captions: Redis for longer than `ws_redis_outage_grace_s`), or a caption socket "
+              "fell `ws_queue_messages` behind", "reconnect with backoff (captions: with `since=`)"),
+    CloseCode(4400, "bad request", "both", "audio: a bad header, an empty or misaligned frame; captions: a bad "
+              "`lang` or `since` (the reason names it)", "fix the request; do not retry"),
     CloseCode(4401, "unauthorized", "both", "no, malformed, expired or wrongly signed access token",
               "refresh the token (POST /api/auth/refresh), reconnect"),
     CloseCode(4403, "forbidden", "both", "not a present participant of this open room: never joined, left, or "
-              "the lease lapsed (also sent when the user leaves while connected); or the page's Origin is not "
-              "allowed (reason `origin … not allowed`: docs/security.md)",
-              "join again (POST /api/rooms/{id}/join) if that was not meant; a foreign origin: do not retry"),
-    CloseCode(4408, "idle timeout", "audio", "no audio frame for too long", "reconnect when there is audio",
-              pending=True),
-    CloseCode(4409, "conflict", "audio", "the user already streams audio in this room", "close the other stream",
-              pending=True),
+              "the lease lapsed (also sent when the user leaves while connected); audio: joined listen-only; "
+              "or the page's Origin is not allowed (reason `origin … not allowed`: docs/security.md)",
+              "join again (POST /api/rooms/{id}/join, as a speaker for audio) if that was not meant; a foreign "
+              "origin: do not retry"),
+    CloseCode(4408, "timeout", "audio", "no header within `ingest_header_timeout_s`, no frame for "
+              "`ingest_idle_timeout_s`, or less than `ingest_min_realtime_ratio` of real time over "
+              "`ingest_rate_window_s`", "reconnect when there is audio to stream"),
+    CloseCode(4409, "conflict", "audio", "the participant already streams audio in this room (any gateway)",
+              "close the other stream"),
     CloseCode(4410, "gone", "both", "the room closed (owner, its tier's length, or empty)", "do not reconnect"),
-    CloseCode(4429, "too many sockets", "both", "a socket cap (per user, room or address) is reached",
-              "close another socket or retry later", pending=True),
+    CloseCode(4429, "too many sockets", "both", "`ws_max_sockets_per_user` or `ws_max_sockets_per_room` open "
+              "sockets on this gateway", "close another socket or retry later"),
 )
 
 
@@ -155,8 +157,7 @@ def _message(name: str, title: str, summary: str, content_type: str = "applicati
 
 
 def _close_codes(socket: str) -> list[dict[str, Any]]:
-    return [{"code": c.code, "name": c.name, "meaning": c.meaning, "client_should": c.client_should,
-             **({"pending": True} if c.pending else {})}
+    return [{"code": c.code, "name": c.name, "meaning": c.meaning, "client_should": c.client_should}
             for c in CLOSE_CODES if c.sockets in (socket, "both")]
 
 

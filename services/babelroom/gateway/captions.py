@@ -11,26 +11,39 @@ subprotocol, see :mod:`babelroom.gateway.admission`). Room notices arrive in bet
 (:class:`~babelroom.bus.schemas.Notice`): the room's expiry warning 5 minutes before it closes, then
 its closing.
 
-Close codes: 4400 bad query (reason says which parameter); 4401, 4403, 4410 see admission.
+The room's captions and notices come from the gateway's room feed (:mod:`babelroom.gateway.room_feed`,
+one Redis reader per room, however many sockets). A Redis restart does not close the socket: the feed
+retries, and the socket gets a ``history_lost`` notice when captions it had not seen are gone; so does
+a client whose ``since=N`` cannot be replayed (the stream no longer holds the finals after ``N``, or
+its ``room_seq`` numbering restarted below ``N``). It then starts over from what is held.
+
+Close codes: 4400 bad query (reason says which parameter); 1013 Redis unavailable for longer than
+``ws_redis_outage_grace_s`` or the socket fell ``ws_queue_messages`` behind; 4401, 4403, 4410, 4429
+see admission.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
 from typing import cast
 
 import redis.asyncio as aioredis
 import structlog
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from babelroom import metrics
+from babelroom.api.errors import unavailable_dependency
 from babelroom.bus.schemas import Caption, now_ms, stage_durations
-from babelroom.bus.streams import StreamEntries, StreamsReply, captions_stream
+from babelroom.bus.streams import StreamEntries, captions_stream
 from babelroom.captions import listeners
-from babelroom.gateway.admission import admit, closing, watch_room
-from babelroom.gateway.deps import close_with
+from babelroom.gateway.admission import Admitted, admitted_socket, closing, watch_room
+from babelroom.gateway.deps import close_unavailable, close_with
 from babelroom.gateway.origins import refuse_foreign_origin
+from babelroom.gateway.room_feed import Subscription, history_lost, stream_id_key
 from babelroom.languages import language_code
 
 log = structlog.get_logger(__name__)
@@ -42,7 +55,10 @@ HEARTBEAT_S = 10
 async def _heartbeat(redis: aioredis.Redis, room: str, lang: str, conn_id: str) -> None:
     while True:
         await asyncio.sleep(HEARTBEAT_S)
-        await listeners.register(redis, room, lang, conn_id)
+        try:
+            await listeners.register(redis, room, lang, conn_id)
+        except (RedisConnectionError, RedisTimeoutError) as exc:  # the room feed times the outage
+            log.warning("captions.listener_refresh_failed", room=room, error=repr(exc))
 
 
 async def _send(ws: WebSocket, caption: Caption) -> None:
@@ -57,31 +73,34 @@ async def _send(ws: WebSocket, caption: Caption) -> None:
             metrics.STAGE_LATENCY.labels("end_to_end").observe(latency_s)
 
 
-async def _replay(
-    ws: WebSocket, redis: aioredis.Redis, stream: str, lang: str, since: int | None
-) -> str:
-    """Send the finals after ``since``; return the stream id to continue live from."""
-    if since is None:
-        last = cast(StreamEntries, await redis.xrevrange(stream, count=1))
-        return last[0][0].decode() if last else "0-0"
-    last_id = "0-0"
-    for entry_id, fields in cast(StreamEntries, await redis.xrange(stream)):
-        last_id = entry_id.decode()
-        caption = Caption.from_fields(fields)
+def _since_lost(room_seqs: list[int], since: int) -> str | None:
+    """Why finals after ``since`` cannot all be replayed from a stream holding the finals
+    ``room_seqs`` (any language), or None when they can."""
+    if since == 0:
+        return None
+    if not room_seqs:
+        return "stream_gone"
+    if max(room_seqs) < since:
+        return "store_reset"  # the numbering restarted: Redis lost the room's counter and stream
+    if min(room_seqs) > since + 1:
+        return "trimmed"
+    return None
+
+
+async def _replay(ws: WebSocket, redis: aioredis.Redis, room: str, lang: str, since: int) -> str:
+    """Send the finals after ``since`` (after a ``history_lost`` notice when some are gone); return
+    the id of the last stream entry looked at (live delivery goes on after it)."""
+    entries = [(entry_id.decode(), Caption.from_fields(fields))
+               for entry_id, fields in cast(StreamEntries, await redis.xrange(captions_stream(room)))]
+    lost = _since_lost([c.room_seq for _, c in entries if c.type == "final"], since)
+    if lost is not None:
+        metrics.CAPTION_HISTORY_LOST.labels(lost).inc()
+        await ws.send_text(history_lost(room, lost, since).model_dump_json())
+        since = 0
+    for _, caption in entries:
         if caption.type == "final" and caption.room_seq > since and caption.translation.language == lang:
             await _send(ws, caption)
-    return last_id
-
-
-async def _follow(ws: WebSocket, redis: aioredis.Redis, stream: str, lang: str, last_id: str) -> None:
-    while True:
-        response = cast(StreamsReply, await redis.xread({stream: last_id}, block=1000, count=100))
-        for _, items in response or []:
-            for entry_id, fields in items:
-                last_id = entry_id.decode()
-                caption = Caption.from_fields(fields)
-                if caption.translation.language == lang:
-                    await _send(ws, caption)
+    return entries[-1][0] if entries else "0-0"
 
 
 async def _until_disconnect(ws: WebSocket) -> None:
@@ -91,42 +110,58 @@ async def _until_disconnect(ws: WebSocket) -> None:
             return
 
 
+def _query(ws: WebSocket) -> tuple[str, int | None]:
+    """``lang`` and ``since``; raises ValueError naming the bad one."""
+    lang = language_code(ws.query_params.get("lang"))
+    since_raw = ws.query_params.get("since")
+    since = int(since_raw) if since_raw is not None else None
+    if since is not None and since < 0:
+        raise ValueError("since must be ≥ 0")
+    return lang, since
+
+
 @router.websocket("/ws/rooms/{room}/captions")
 async def captions_socket(ws: WebSocket, room: str) -> None:
     """Stream a room's captions in one language to a listener."""
-    redis: aioredis.Redis = ws.app.state.redis
     if await refuse_foreign_origin(ws, ENDPOINT):
         return
-    admitted = await admit(ws, ENDPOINT, room)
-    if admitted is None:
-        return
-    try:
-        lang = language_code(ws.query_params.get("lang"))
-        since_raw = ws.query_params.get("since")
-        since = int(since_raw) if since_raw is not None else None
-        if since is not None and since < 0:
-            raise ValueError("since must be ≥ 0")
-    except ValueError as exc:
-        await ws.accept(subprotocol=admitted.subprotocol)
-        await close_with(ws, ENDPOINT, 4400, f"bad query: {exc}")
-        return
-    conn_id = uuid.uuid4().hex
-    # Registered before the socket opens: once a client is connected, MT translates for it.
-    await listeners.register(redis, room, lang, conn_id)
-    await ws.accept(subprotocol=admitted.subprotocol)
-    metrics.WS_CONNECTIONS.labels(ENDPOINT).inc()
+    async with admitted_socket(ws, ENDPOINT, room) as admitted:
+        if admitted is None:
+            return
+        try:
+            lang, since = _query(ws)
+        except ValueError as exc:
+            await ws.accept(subprotocol=admitted.subprotocol)
+            await close_with(ws, ENDPOINT, 4400, f"bad query: {exc}")
+            return
+        await _serve(ws, admitted, lang, since)
+
+
+async def _serve(ws: WebSocket, admitted: Admitted, lang: str, since: int | None) -> None:
+    redis: aioredis.Redis = ws.app.state.redis
+    room, conn_id = admitted.room, uuid.uuid4().hex
+    subscription: Subscription | None = None
     tasks: list[asyncio.Task] = []
     code = 1000
+    accepted = False
     try:
-        stream = captions_stream(room)
-        last_id = await _replay(ws, redis, stream, lang, since)
-        watcher = asyncio.create_task(watch_room(ws, admitted))
-        tasks = [
-            asyncio.create_task(_follow(ws, redis, stream, lang, last_id)),
-            asyncio.create_task(_heartbeat(redis, room, lang, conn_id)),
-            asyncio.create_task(_until_disconnect(ws)),
-            watcher,
-        ]
+        # Registered before the socket opens: once a client is connected, MT translates for it.
+        await listeners.register(redis, room, lang, conn_id)
+        subscription = await ws.app.state.feeds.subscribe(room, captions=True)
+        await ws.accept(subprotocol=admitted.subprotocol)
+        accepted = True
+        metrics.WS_CONNECTIONS.labels(ENDPOINT).inc()
+        replayed_to = await _replay(ws, redis, room, lang, since) if since is not None else "0-0"
+
+        async def on_caption(entry_id: str, caption: Caption) -> None:
+            if entry_id and replayed_to != "0-0" and stream_id_key(entry_id) <= stream_id_key(replayed_to):
+                return  # already sent by the replay
+            if caption.translation.language == lang:
+                await _send(ws, caption)
+
+        watcher = asyncio.create_task(watch_room(ws, admitted, subscription, on_caption=on_caption))
+        tasks = [asyncio.create_task(_heartbeat(redis, room, lang, conn_id)),
+                 asyncio.create_task(_until_disconnect(ws)), watcher]
         done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
         if watcher in done:
             code, reason = closing(watcher)
@@ -136,11 +171,23 @@ async def captions_socket(ws: WebSocket, room: str) -> None:
                 log.error("captions.failed", room=room, error=repr(task.exception()))
     except WebSocketDisconnect:
         pass
+    except Exception as exc:
+        dependency = unavailable_dependency(exc)
+        if dependency is None:
+            raise
+        if not accepted:
+            await ws.accept(subprotocol=admitted.subprotocol)
+        code = 1013
+        await close_unavailable(ws, ENDPOINT, dependency)
     finally:
         for task in tasks:
             task.cancel()
+        if subscription is not None:
+            ws.app.state.feeds.unsubscribe(subscription)
         # Shielded: a server shutting down cancels this handler, and the entry must still go.
-        await asyncio.shield(listeners.unregister(redis, room, lang, conn_id))
-        metrics.WS_CONNECTIONS.labels(ENDPOINT).dec()
+        with contextlib.suppress(RedisConnectionError, RedisTimeoutError):
+            await asyncio.shield(listeners.unregister(redis, room, lang, conn_id))
+        if accepted:
+            metrics.WS_CONNECTIONS.labels(ENDPOINT).dec()
         if code == 1000:
             metrics.WS_CLOSED.labels(ENDPOINT, "1000").inc()

@@ -21,6 +21,8 @@ from babelroom.capacity import Capacity
 from babelroom.config import Settings
 from babelroom.db.migrate import upgrade
 from babelroom.db.session import Database, database_url
+from babelroom.gateway.admission import SocketCaps
+from babelroom.gateway.room_feed import RoomFeeds
 from babelroom.persist import run_persist
 from babelroom.rooms.manager import RoomManager
 from babelroom.rooms.upkeep import run_upkeep
@@ -30,8 +32,9 @@ from babelroom.sfu.calls import Calls, run_call_sync
 def gateway_lifespan(settings: Settings) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
     """The lifespan for :func:`babelroom.gateway.app.create_app`: fills ``app.state`` and runs the tasks.
 
-    ``app.state`` gets ``settings``, ``redis``, ``audio_publisher``, ``db``, ``capacity``, ``rooms``
-    and ``rate_limiter``. On shutdown the background tasks are cancelled before the connections close.
+    ``app.state`` gets ``settings``, ``redis``, ``audio_publisher``, ``db``, ``capacity``, ``rooms``,
+    ``rate_limiter``, ``feeds`` (the sockets' room feeds) and ``socket_caps``. On shutdown the
+    background tasks are cancelled before the connections close.
     """
 
     @asynccontextmanager
@@ -46,6 +49,9 @@ def gateway_lifespan(settings: Settings) -> Callable[[FastAPI], AbstractAsyncCon
         app.state.capacity = Capacity(app.state.redis, settings.room_lease_ttl_s)
         app.state.rooms = RoomManager(settings, app.state.redis, app.state.capacity)
         app.state.rate_limiter = RateLimiter(app.state.redis)
+        app.state.feeds = RoomFeeds(app.state.redis, outage_grace_s=settings.ws_redis_outage_grace_s,
+                                    queue_messages=settings.ws_queue_messages)
+        app.state.socket_caps = SocketCaps(settings)
         app.state.rooms.calls = calls = Calls.from_settings(settings, app.state.redis)
         stop = asyncio.Event()
         background = [
@@ -59,6 +65,7 @@ def gateway_lifespan(settings: Settings) -> Callable[[FastAPI], AbstractAsyncCon
         for task in background:
             task.cancel()
         await asyncio.gather(*background, return_exceptions=True)
+        await app.state.feeds.close()
         if calls is not None:
             await calls.close()
         await app.state.db.close()

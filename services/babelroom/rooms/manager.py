@@ -46,6 +46,8 @@ from babelroom.sfu.calls import Calls
 from babelroom.tiers import LimitExceeded, check_quota, effective_limits
 
 log = structlog.get_logger(__name__)
+#: When Redis started keeping presence (Unix s): set by the first sweep after Redis lost its data.
+PRESENCE_EPOCH_KEY = "rooms:presence_epoch"
 
 
 @dataclass(frozen=True)
@@ -97,13 +99,18 @@ class RoomManager:
 
     async def admitted(self, session: AsyncSession, room_id: uuid.UUID, user_id: uuid.UUID) -> bool:
         """Whether ``user_id`` is a present participant of the open room ``room_id``."""
-        query = select(
-            exists().where(
-                RoomParticipant.room_id == room_id, RoomParticipant.user_id == user_id,
-                RoomParticipant.left_at.is_(None), Room.id == RoomParticipant.room_id, Room.status == "open",
-            )
+        return await self.presence(session, room_id, user_id) is not None
+
+    async def presence(self, session: AsyncSession, room_id: uuid.UUID,
+                       user_id: uuid.UUID) -> RoomParticipant | None:
+        """``user_id``'s participant record in the open room ``room_id`` (with its ``speaker`` flag and
+        ``user``), or None when they are not present in it."""
+        query = (
+            select(RoomParticipant).join(Room, Room.id == RoomParticipant.room_id)
+            .where(RoomParticipant.room_id == room_id, RoomParticipant.user_id == user_id,
+                   RoomParticipant.left_at.is_(None), Room.status == "open")
         )
-        return bool(await session.scalar(query))
+        return (await session.execute(query)).scalars().first()
 
     async def retry_after_s(self, session: AsyncSession) -> int:
         """Seconds until the soonest open room reaches its length limit, capped by
@@ -242,9 +249,26 @@ class RoomManager:
         log.info("room.closed", room=str(room.id), reason=reason)
         return room
 
-    async def heartbeat(self, room_id: uuid.UUID, user_id: uuid.UUID) -> bool:
-        """Renew the participant's lease; False when it already lapsed."""
-        return await self.capacity.renew(str(room_id), str(user_id))
+    async def heartbeat(self, room_id: uuid.UUID, user_id: uuid.UUID, db: Database | None = None) -> bool:
+        """Renew the participant's lease; False when it already lapsed.
+
+        With ``db``, a lapsed lease of someone still present in PostgreSQL (Redis lost its data) is
+        taken again: with slots for a speaker if any are free, else presence only.
+        """
+        if await self.capacity.renew(str(room_id), str(user_id)):
+            return True
+        if db is None:
+            return False
+        async with db.session() as session:
+            participant = await self.presence(session, room_id, user_id)
+        if participant is None:
+            return False
+        try:
+            await self.capacity.acquire(str(room_id), str(user_id), POOLS if participant.speaker else ())
+        except NoCapacity:
+            await self.capacity.acquire(str(room_id), str(user_id), ())
+        log.warning("room.lease_restored", room=str(room_id), user=str(user_id))
+        return True
 
     # --- the periodic sweep ---
 
@@ -289,7 +313,18 @@ class RoomManager:
                 await self.close(session, room, reason, now)
         return [str(r.id) for r in rooms]
 
+    async def _presence_trusted(self) -> bool:
+        """Whether Redis has kept presence for a whole lease TTL: after Redis lost its data (a restart
+        without persistence) every lease is gone, so nobody counts as vanished until their sockets
+        and heartbeats had ``room_lease_ttl_s`` to renew (:meth:`heartbeat` restores them)."""
+        now = datetime.now(UTC).timestamp()
+        await self.redis.set(PRESENCE_EPOCH_KEY, now, nx=True)
+        since = float(await self.redis.get(PRESENCE_EPOCH_KEY) or now)
+        return now - since >= self.settings.room_lease_ttl_s
+
     async def _drop_vanished(self, db: Database) -> list[tuple[str, str]]:
+        if not await self._presence_trusted():
+            return []
         async with db.session() as session:
             rows = (await session.execute(
                 select(RoomParticipant.room_id, RoomParticipant.user_id).join(Room, Room.id == RoomParticipant.room_id)
