@@ -18,22 +18,30 @@ Examples::
     babelroom --version
 
 Bad arguments (a list item that is not a number, a role or tier that does not exist) are usage
-errors: a message naming the option and exit status 2, no traceback.
+errors: a message naming the option and exit status 2, no traceback. A command that cannot start
+(a setting that does not parse; unsafe secrets or a missing model in production; for the gateway,
+``migrate`` and ``set-user``, Redis or the database unreachable for ``startup_wait_s``) prints one
+line and exits with a sysexits(3) status (babelroom.startup, docs/security.md). The workers (stt, mt,
+media, jobs) do not wait: they start, retry Redis themselves and say so in ``/readyz``.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
 import typer
+from pydantic import ValidationError
 
 from babelroom import __version__
 from babelroom.accounts import Role, TierName
 from babelroom.autoscaler.cli import run as autoscaler_run
 from babelroom.config import get_settings
 from babelroom.logs import configure_logging
+from babelroom.startup import Dependency, StartupError, invalid_settings, preflight
 
 app = typer.Typer(help="Babelroom services and tools.", no_args_is_help=True)
 app.command("autoscaler")(autoscaler_run)
@@ -83,9 +91,29 @@ def _check_port_range(value: str | None) -> str | None:
     return value
 
 
-def _setup() -> None:
-    settings = get_settings()
+@contextmanager
+def _startup_errors() -> Iterator[None]:
+    """A :class:`StartupError` inside ends the command: its line on stderr, its exit status."""
+    try:
+        yield
+    except StartupError as exc:
+        typer.echo(f"babelroom: {exc}", err=True)
+        raise typer.Exit(exc.exit_code) from None
+
+
+def _setup(*needs: Dependency, tokens: bool = False) -> None:
+    """Logging, then the start-up checks (secrets, the JWT keys with ``tokens``; ``needs`` reachable
+    within ``startup_wait_s``).
+
+    Raises:
+        StartupError: a check failed (inside :func:`_startup_errors`, the command ends with its status).
+    """
+    try:
+        settings = get_settings()
+    except ValidationError as exc:
+        raise invalid_settings(exc) from None
     configure_logging(settings.log_level, settings.log_json)
+    preflight(settings, needs, tokens)
 
 
 @app.command()
@@ -99,7 +127,8 @@ def gateway(
     from babelroom.gateway import access_log
     from babelroom.gateway.app import create_app
 
-    _setup()
+    with _startup_errors():
+        _setup("redis", "database", tokens=True)
     access_log.install()
     settings = get_settings()
     uvicorn.run(
@@ -116,19 +145,25 @@ def gateway(
 @app.command()
 def stt() -> None:
     """Run a speech-to-text worker."""
+    from babelroom.stt.models import check_stt_model
     from babelroom.stt.worker import serve
 
-    _setup()
-    asyncio.run(serve(get_settings()))
+    with _startup_errors():
+        _setup()  # Redis is waited for by the runner, which reports it in /readyz (docs/failures.md)
+        check_stt_model(get_settings())
+        asyncio.run(serve(get_settings()))
 
 
 @app.command()
 def mt() -> None:
     """Run a translation worker."""
+    from babelroom.mt.factory import check_mt_models
     from babelroom.mt.worker import serve
 
-    _setup()
-    asyncio.run(serve(get_settings()))
+    with _startup_errors():
+        _setup()  # Redis: as for stt
+        check_mt_models(get_settings())
+        asyncio.run(serve(get_settings()))
 
 
 @app.command()
@@ -137,7 +172,8 @@ def migrate(revision: str = typer.Option("head", help="Alembic revision to migra
     from babelroom.db.migrate import upgrade
     from babelroom.db.session import database_url
 
-    _setup()
+    with _startup_errors():
+        _setup("database")
     upgrade(database_url(get_settings()), revision)
     typer.echo(f"database at {revision}")
 
@@ -151,7 +187,8 @@ def set_user(
     """Change an account's role or tier (how the first admin is made)."""
     from babelroom.db.users import update_user
 
-    _setup()
+    with _startup_errors():
+        _setup("database")
     if role is None and tier is None:
         raise typer.BadParameter("give --role and/or --tier")
     if not asyncio.run(update_user(get_settings(), email, role=role and role.value, tier=tier and tier.value)):
@@ -168,7 +205,8 @@ def jobs(
     """Run a Celery worker of the background jobs (``/healthz``, ``/metrics`` on BABELROOM_JOBS_METRICS_PORT)."""
     from babelroom.jobs.worker import run_worker
 
-    _setup()
+    with _startup_errors():
+        _setup()  # Celery retries its broker by itself
     run_worker(get_settings(), queues=queue, beat=beat)
 
 
@@ -177,8 +215,9 @@ def media() -> None:
     """Run the media service: Janus's RTP audio forwards in, speech segments on the bus out."""
     from babelroom.media.service import serve
 
-    _setup()
-    asyncio.run(serve(get_settings()))
+    with _startup_errors():
+        _setup()  # Redis: the service retries and reports it in /readyz
+        asyncio.run(serve(get_settings()))
 
 
 @app.command("janus-config")

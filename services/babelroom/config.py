@@ -43,7 +43,12 @@ class Settings(BaseSettings):
     models_dir: Path = Field(Path("models"), description="Where `make models` puts the weights")
     state_dir: Path = Field(Path(".state"), description="Local state (pid files, embedded databases)")
     log_level: str = "INFO"
-    log_json: bool = True
+    log_json: bool | Literal["auto"] = Field(
+        "auto", description="JSON log lines (true), plain text (false), or auto: plain text when stderr is a terminal"
+    )
+    startup_wait_s: float = Field(
+        30.0, description="How long a service waits at start-up for Redis and the database before giving up (s)"
+    )
     instance_id: str = Field(default_factory=lambda: os.environ.get("HOSTNAME", "local"))
 
     # --- HTTP ports (each service serves /healthz, /readyz and /metrics) ---
@@ -53,6 +58,13 @@ class Settings(BaseSettings):
         default_factory=_repo_frontend_dist,
         description="The web app's build (index.html, assets/) that the gateway serves at /; "
         "default: the source tree's frontend/dist when it exists; none: not served",
+    )
+    public_url: str | None = Field(
+        None, description="The web app's URL as browsers reach it (https://babelroom.example.org): the only "
+        "Origin allowed to open WebSockets, with allowed_origins; unset: the Origin must match the Host header"
+    )
+    allowed_origins: str = Field(
+        "", description="More origins allowed to open WebSockets, comma-separated (http://localhost:5173)"
     )
     stt_metrics_port: int = 9101
     mt_metrics_port: int = 9102

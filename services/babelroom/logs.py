@@ -1,4 +1,4 @@
-"""structlog set-up: one JSON object per line on stderr (or a console renderer for humans).
+"""structlog set-up: one JSON object per line on stderr, or a console renderer for humans (on a terminal).
 
 Source: https://www.structlog.org/en/stable/standard-library.html
 """
@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 import sys
 from enum import StrEnum
-from typing import TextIO, cast
+from typing import Literal, TextIO, cast
 
 import structlog
 
@@ -33,13 +33,16 @@ class _CurrentStderr:
         sys.stderr.flush()
 
 
-def configure_logging(level: str = "INFO", json: bool = True) -> None:
+def configure_logging(level: str = "INFO", json: bool | Literal["auto"] = True) -> None:
     """Route structlog and the standard library's logging through one renderer.
 
     Args:
         level: a logging level name (``DEBUG``, ``INFO`` …).
-        json: JSON lines when true, a coloured console format when false.
+        json: JSON lines when true, a coloured console format when false; ``"auto"``: the console
+            format when stderr is a terminal, JSON otherwise (a container, a pipe, a file).
     """
+    if json == "auto":
+        json = not sys.stderr.isatty()
     renderer = structlog.processors.JSONRenderer() if json else structlog.dev.ConsoleRenderer()
     shared: list[structlog.typing.Processor] = [
         structlog.contextvars.merge_contextvars,

@@ -38,6 +38,9 @@ INGEST_REJECTED = Counter(
 SEGMENTS = Counter("babelroom_segments_total", "VAD segments by outcome", ["outcome"])
 WS_CONNECTIONS = Gauge("babelroom_ws_connections", "Open WebSockets", ["endpoint"])
 WS_CLOSED = Counter("babelroom_ws_closed_total", "WebSockets closed", ["endpoint", "code"])
+WS_ORIGIN_REFUSED = Counter(
+    "babelroom_ws_origin_refused_total", "WebSockets refused for a foreign Origin (closed 4403)", ["endpoint"]
+)
 # Gateway hardening (issue 8): outages, socket caps, the room feeds, audio checks.
 DEPENDENCY_UNAVAILABLE = Counter(
     "babelroom_dependency_unavailable_total",

@@ -3,6 +3,8 @@
 import time
 import uuid
 
+from tests.conftest import run_sql
+
 from babelroom.auth.tokens import issue
 from babelroom.config import Settings
 
@@ -52,3 +54,27 @@ def test_expired_tampered_and_foreign_tokens_get_401(gateway, db_settings: Setti
         assert r.headers["WWW-Authenticate"].startswith("Bearer")
     assert gateway.get("/api/me").json()["detail"] == "sign in: no bearer token"
     assert gateway.get("/api/me", headers={"Authorization": f"Bearer {good}"}).status_code == 200
+
+
+def test_refresh_after_logout_is_session_ended_and_leaves_other_sessions_alone(gateway, database_url):
+    """D10: a refresh after logout used to be treated as theft and ended every session of the account."""
+    pair = gateway.post("/api/auth/register", json=REG).json()
+    other = gateway.post("/api/auth/login", json={"email": REG["email"], "password": REG["password"]}).json()
+    assert gateway.post("/api/auth/logout", json={"refresh_token": pair["refresh_token"]}).status_code == 204
+    again = gateway.post("/api/auth/refresh", json={"refresh_token": pair["refresh_token"]})
+    assert again.status_code == 401 and again.json()["error"] == "session_ended", again.text
+    assert "logout" in again.json()["detail"]
+    assert gateway.post("/api/auth/refresh", json={"refresh_token": other["refresh_token"]}).status_code == 200
+    reasons = run_sql(database_url, "SELECT end_reason, count(*) AS n FROM auth_sessions GROUP BY 1 ORDER BY 1")
+    assert reasons == [{"end_reason": "logout", "n": 1}, {"end_reason": "rotated", "n": 1},
+                       {"end_reason": None, "n": 1}]
+
+
+def test_reuse_of_a_rotated_token_records_why_each_session_ended(gateway, database_url):
+    first = gateway.post("/api/auth/register", json=REG).json()
+    gateway.post("/api/auth/login", json={"email": REG["email"], "password": REG["password"]})
+    assert gateway.post("/api/auth/refresh", json={"refresh_token": first["refresh_token"]}).status_code == 200
+    reused = gateway.post("/api/auth/refresh", json={"refresh_token": first["refresh_token"]})
+    assert reused.status_code == 401 and reused.json()["error"] == "unauthorized"
+    reasons = run_sql(database_url, "SELECT end_reason, count(*) AS n FROM auth_sessions GROUP BY 1 ORDER BY 1")
+    assert reasons == [{"end_reason": "reuse_detected", "n": 2}, {"end_reason": "rotated", "n": 1}]

@@ -85,3 +85,22 @@ def test_passwords_are_argon2id_and_salted():
     assert a.startswith("$argon2id$") and a != b
     assert verify_password("correct horse", a) and not verify_password("wrong", a)
     assert not verify_password("anything", None)
+
+
+def _forge(s: Settings, lifetime_s: float, token_type: str = "access", **drop: bool) -> str:
+    """A token signed with ``s``'s key, as an attacker holding the key would write it (D9)."""
+    now = int(time.time())
+    claims = {"sub": str(USER), "role": "admin", "typ": token_type, "jti": str(uuid.uuid4()), "iss": "babelroom",
+              "iat": now, "exp": now + int(lifetime_s)}
+    for name in drop:
+        claims.pop(name)
+    return jwt.encode(claims, s.jwt_secret, algorithm="HS256", headers={"kid": s.jwt_kid})
+
+
+def test_a_token_living_longer_than_the_configured_ttl_is_refused():
+    """D9: a ten-year admin token signed with the (default) key used to be accepted."""
+    s = Settings()  # the development default key, as the defect report forged it
+    assert reason(_forge(s, 10 * 365 * 86400), s) == "lifetime_too_long"
+    assert reason(_forge(s, s.jwt_refresh_ttl_s + 1, "refresh"), s, "refresh") == "lifetime_too_long"
+    assert reason(_forge(s, 60, iat=True), s) == "bad_signature"  # no iat: lifetime unknowable
+    assert verify(s, _forge(s, s.jwt_access_ttl_s)).role == "admin"  # exactly the TTL: what issue() makes

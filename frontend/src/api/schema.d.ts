@@ -207,7 +207,7 @@ export interface paths {
         put?: never;
         /**
          * Logout
-         * @description Revoke a refresh token (access tokens run out by themselves).
+         * @description End a refresh token's session (access tokens run out by themselves); an ended one stays as it was.
          */
         post: operations["auth-logout"];
         delete?: never;
@@ -227,7 +227,9 @@ export interface paths {
         put?: never;
         /**
          * Refresh
-         * @description Trade a refresh token for a new pair; the old refresh token stops working.
+         * @description Trade a refresh token for a new pair; the old refresh token stops working. 401 ``session_ended``:
+         *     the session was logged out or has expired; 401 ``unauthorized``: a reused (rotated) token, and every
+         *     session of the account has been ended.
          */
         post: operations["auth-refresh"];
         delete?: never;

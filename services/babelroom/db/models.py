@@ -126,8 +126,10 @@ class User(Base):
 
 
 class AuthSession(Base):
-    """One refresh token. Refreshing revokes it and points ``replaced_by`` at its successor; presenting
-    a revoked one again revokes every session of the user (a stolen token is being replayed)."""
+    """One refresh token. Ending it stamps ``revoked_at`` and ``end_reason`` (a
+    :class:`babelroom.auth.sessions.SessionEnd`); refreshing ends it as ``rotated`` and points ``replaced_by``
+    at its successor. Presenting a rotated one again ends every session of the user (a stolen token is
+    being replayed); presenting one ended otherwise (a logout) is only refused."""
 
     __tablename__ = "auth_sessions"
 
@@ -137,6 +139,7 @@ class AuthSession(Base):
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     replaced_by: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    end_reason: Mapped[str | None] = mapped_column(String(16), doc="Why it ended; NULL while it is live")
     client_ip: Mapped[str | None] = mapped_column(String(64))
 
 

@@ -31,6 +31,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         "`resets_at`. Every `/api` response carries `RateLimit-*` headers.",
     )
     errors.install(app)
-    install_middleware(app)
+    install_middleware(app, settings)
     include_routes(app, settings)
     return app

@@ -67,8 +67,10 @@ CLOSE_CODES: tuple[CloseCode, ...] = (
     CloseCode(4401, "unauthorized", "both", "no, malformed, expired or wrongly signed access token",
               "refresh the token (POST /api/auth/refresh), reconnect"),
     CloseCode(4403, "forbidden", "both", "not a present participant of this open room: never joined, left, or "
-              "the lease lapsed (also sent when the user leaves while connected); audio: joined listen-only",
-              "join again (POST /api/rooms/{id}/join, as a speaker for audio) if that was not meant"),
+              "the lease lapsed (also sent when the user leaves while connected); audio: joined listen-only; "
+              "or the page's Origin is not allowed (reason `origin … not allowed`: docs/security.md)",
+              "join again (POST /api/rooms/{id}/join, as a speaker for audio) if that was not meant; a foreign "
+              "origin: do not retry"),
     CloseCode(4408, "timeout", "audio", "no header within `ingest_header_timeout_s`, no frame for "
               "`ingest_idle_timeout_s`, or less than `ingest_min_realtime_ratio` of real time over "
               "`ingest_rate_window_s`", "reconnect when there is audio to stream"),

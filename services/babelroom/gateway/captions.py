@@ -42,6 +42,7 @@ from babelroom.bus.streams import StreamEntries, captions_stream
 from babelroom.captions import listeners
 from babelroom.gateway.admission import Admitted, admitted_socket, closing, watch_room
 from babelroom.gateway.deps import close_unavailable, close_with
+from babelroom.gateway.origins import refuse_foreign_origin
 from babelroom.gateway.room_feed import Subscription, history_lost, stream_id_key
 from babelroom.languages import language_code
 
@@ -122,6 +123,8 @@ def _query(ws: WebSocket) -> tuple[str, int | None]:
 @router.websocket("/ws/rooms/{room}/captions")
 async def captions_socket(ws: WebSocket, room: str) -> None:
     """Stream a room's captions in one language to a listener."""
+    if await refuse_foreign_origin(ws, ENDPOINT):
+        return
     async with admitted_socket(ws, ENDPOINT, room) as admitted:
         if admitted is None:
             return

@@ -49,6 +49,7 @@ from babelroom.config import Settings
 from babelroom.gateway.admission import Admitted, admitted_socket, closing, watch_room
 from babelroom.gateway.audio_checks import RateWatchdog, StereoCheck
 from babelroom.gateway.deps import close_unavailable, close_with
+from babelroom.gateway.origins import refuse_foreign_origin
 from babelroom.ingest import SegmentNotice, SpeakerIngest
 from babelroom.persist import stored_seq_floor
 
@@ -179,6 +180,8 @@ async def _pump(ws: WebSocket, decoder: PcmDecoder, ingest: SpeakerIngest, setti
 @router.websocket("/ws/rooms/{room}/audio")
 async def audio_socket(ws: WebSocket, room: str) -> None:
     """Take one speaker's PCM stream, segment it and put the segments on the bus."""
+    if await refuse_foreign_origin(ws, ENDPOINT):
+        return
     async with admitted_socket(ws, ENDPOINT, room) as admitted:
         if admitted is None:
             return

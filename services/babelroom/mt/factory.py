@@ -4,6 +4,11 @@
 ``nllb`` first when ``models_dir/mt_nllb_model/model.bin`` exists, then ``apertium`` (local and cheap, it
 serves the pairs it has when NLLB fails or is absent), then ``libretranslate`` when ``libretranslate_url``
 is set.
+
+In production (``environment``) ``auto`` does not silently skip a missing NLLB model, and a chain with
+``nllb`` needs a model that loads: :func:`check_mt_models` (run by ``babelroom mt`` before it starts)
+stops the worker with one line naming what is missing, where it looked and ``make models`` (exit 78).
+In development a missing model drops ``nllb`` from ``auto`` with a warning.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from babelroom.mt.circuit_breaker import CircuitBreaker
 from babelroom.mt.fallback import FallbackTranslator
 from babelroom.mt.libretranslate import LibreTranslateTranslator
 from babelroom.mt.nllb import NllbTranslator
+from babelroom.startup import EX_CONFIG, StartupError
 
 log = structlog.get_logger(__name__)
 
@@ -37,12 +43,20 @@ def backend_names(settings: Settings) -> list[str]:
 
     Raises:
         ValueError: an empty chain or an unknown backend name.
+        StartupError: in production, ``auto`` without the NLLB model (``EX_CONFIG``).
     """
     value = settings.mt_backends.strip().lower()
     if value == "auto":
         names = ["apertium"]
-        if (nllb_model_dir(settings) / "model.bin").is_file():
+        model_bin = nllb_model_dir(settings) / "model.bin"
+        if model_bin.is_file():
             names.insert(0, "nllb")
+        elif settings.environment == "production":
+            raise StartupError(_missing(settings, f"looked for {model_bin}"), EX_CONFIG)
+        else:
+            log.warning("mt_nllb_missing_using_apertium", missing=str(model_bin),
+                        hint="DEVELOPMENT FALLBACK: `make models` fetches NLLB; production refuses to start "
+                        "without it (or set BABELROOM_MT_BACKENDS=apertium)")
         if settings.libretranslate_url:
             names.append("libretranslate")
         return names
@@ -96,3 +110,24 @@ def build_translator(settings: Settings, redis_client: redis.Redis) -> CachedTra
         cache_ttl_s=settings.mt_cache_ttl_s,
     )
     return CachedTranslator(chain, redis_client, settings.mt_cache_ttl_s)
+
+
+def _missing(settings: Settings, what: str) -> str:
+    return (f"MT model {settings.mt_nllb_model!r} (BABELROOM_MT_NLLB_MODEL) missing or broken: {what}; "
+            "fetch it with `make models`")
+
+
+def check_mt_models(settings: Settings) -> None:
+    """In production, load each model the chain needs once (then free it), so that a missing or broken
+    NLLB model stops ``babelroom mt`` before it starts; nothing in development.
+
+    Raises:
+        StartupError: ``EX_CONFIG``, naming the model, where it was looked for and ``make models``.
+    """
+    if settings.environment != "production" or "nllb" not in backend_names(settings):
+        return
+    try:
+        build_backend("nllb", settings).close()
+    except (FileNotFoundError, RuntimeError, ValueError, OSError) as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise StartupError(_missing(settings, f"{nllb_model_dir(settings)}: {reason}"), EX_CONFIG) from exc
