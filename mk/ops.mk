@@ -3,7 +3,6 @@
 #   make ops-setup     install the checkers: promtool (Debian `prometheus`, as root), hadolint,
 #                      shellcheck, promql-parser and the docker SDK (PyPI, into the venv)
 #   make check-stack   every static check of stack/, traefik/, monitoring/, the Dockerfiles
-#   make models        fetch the models into $(MODELS_DIR) (needs internet; see docs/deploy.md)
 #
 # tests/ops (run by `make test`) runs the same checks through pytest, plus the checks of what the files
 # mean (routers, secrets, placement, metric names, autoscaler). Recipes use only names prefixed OPS_.
@@ -12,9 +11,8 @@ OPS_VENV ?= .venv
 OPS_PY ?= $(OPS_VENV)/bin/python
 OPS_BIN := $(OPS_VENV)/bin
 OPS_ENV_FILE ?= stack/.env.example
-MODELS_DIR ?= models
 
-.PHONY: ops-setup check-stack models
+.PHONY: ops-setup check-stack
 
 ops-setup:
 	@if ! command -v promtool >/dev/null 2>&1; then \
@@ -38,6 +36,3 @@ check-stack:
 	@echo "== shellcheck"
 	$(OPS_BIN)/shellcheck stack/backup/pg-backup.sh
 	@echo "check-stack: all passed"
-
-models:
-	$(OPS_PY) scripts/fetch_models.py --models-dir "$(MODELS_DIR)"

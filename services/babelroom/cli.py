@@ -15,6 +15,7 @@ Examples::
     babelroom chaos --out chaos-out              # fault scenarios against the local stack
     babelroom soak --minutes 30 --speakers 4     # RSS and file descriptors over a long run
     babelroom openapi --out frontend/openapi.json --messages-out frontend/socket-messages.json
+    babelroom models list        # model weights: list, install --offline, verify, fetch
     babelroom --version
 
 Bad arguments (a list item that is not a number, a role or tier that does not exist) are usage
@@ -41,10 +42,12 @@ from babelroom.accounts import Role, TierName
 from babelroom.autoscaler.cli import run as autoscaler_run
 from babelroom.config import get_settings
 from babelroom.logs import configure_logging
+from babelroom.models.cli import app as models_app
 from babelroom.startup import Dependency, StartupError, invalid_settings, preflight
 
 app = typer.Typer(help="Babelroom services and tools.", no_args_is_help=True)
 app.command("autoscaler")(autoscaler_run)
+app.add_typer(models_app, name="models")
 
 DEFAULT_CLIP = Path(__file__).resolve().parents[2] / "assets" / "demo" / "demo_en.wav"
 

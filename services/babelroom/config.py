@@ -95,9 +95,13 @@ class Settings(BaseSettings):
 
     # --- translation ---
     mt_backends: str = Field(
-        "auto", description="Comma-separated fallback chain (nllb, apertium, libretranslate) or auto"
+        "auto", description="Comma-separated backends (nllb, bergamot, apertium, libretranslate) or auto; "
+        "each pair takes the installed route with the best measured chrF (mt/routes.py)"
     )
     mt_nllb_model: str = Field("nllb-200-distilled-600M-int8", description="Directory under models_dir")
+    mt_bergamot_dir: str = Field(
+        "bergamot", description="Directory under models_dir with one Bergamot model directory per pair (enpt …)"
+    )
     mt_beam_size: int = 2
     mt_batch_size: int = Field(8, ge=1, le=64)
     mt_batch_wait_ms: int = Field(20, description="How long a batch waits for more sentences (ms)")

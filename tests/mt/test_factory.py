@@ -1,4 +1,5 @@
-"""build_translator: the chain each ``mt_backends`` setting gives, real backends behind a real Redis."""
+"""build_translator: the backends each ``mt_backends`` setting gives, routed by chrF, real backends
+behind a real Redis."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ import pytest
 import redis
 
 from babelroom.config import Settings
-from babelroom.mt.factory import backend_names, build_translator
+from babelroom.mt.base import UnsupportedLanguagePair
+from babelroom.mt.factory import backend_names, build_translator, installed_capabilities
 
 
 @pytest.fixture
@@ -26,7 +28,7 @@ def test_auto_without_the_nllb_model_is_apertium(settings: Settings) -> None:
 def test_auto_with_the_nllb_model_puts_it_first(with_nllb: Settings, redis_client: redis.Redis) -> None:
     assert backend_names(with_nllb) == ["nllb", "apertium"]
     translator = build_translator(with_nllb, redis_client)
-    assert translator.name == "fallback:nllb,apertium"
+    assert translator.name == "routes:nllb,apertium"
     translations, backends = translator.translate_batch_with_backends(["Hello", "Thank you"], "en", "es")
     assert backends == ["nllb", "nllb"] and len(translations) == 2
     translator.close()
@@ -37,12 +39,30 @@ def test_auto_appends_libretranslate_when_configured(settings: Settings) -> None
     assert backend_names(configured) == ["apertium", "libretranslate"]
 
 
-def test_an_explicit_chain_is_kept_in_order(with_nllb: Settings, redis_client: redis.Redis) -> None:
+def test_an_explicit_list_is_kept_and_routes_pick_by_chrf(with_nllb: Settings, redis_client: redis.Redis) -> None:
     configured = with_nllb.model_copy(update={"mt_backends": " Apertium, nllb "})
     translator = build_translator(configured, redis_client)
-    assert translator.name == "fallback:apertium,nllb"
-    assert translator.translate_batch_with_backends(["Hello"], "en", "es")[1] == ["apertium"]
+    assert translator.name == "routes:apertium,nllb"
     assert translator.translate_batch_with_backends(["Hello"], "en", "de")[1] == ["nllb"]
+    translator.close()
+    only_apertium = build_translator(with_nllb.model_copy(update={"mt_backends": "apertium"}), redis_client)
+    assert only_apertium.translate_batch_with_backends(["Hello"], "en", "es")[1] == ["apertium"]
+    with pytest.raises(UnsupportedLanguagePair):
+        only_apertium.translate_batch_with_backends(["Hello"], "en", "de")
+    only_apertium.close()
+
+
+def test_auto_adds_bergamot_when_its_models_are_installed(
+    settings: Settings, bergamot_root: Path, redis_client: redis.Redis
+) -> None:
+    settings.models_dir.mkdir(parents=True, exist_ok=True)
+    (settings.models_dir / settings.mt_bergamot_dir).symlink_to(bergamot_root)
+    assert backend_names(settings) == ["bergamot", "apertium"]
+    capabilities = installed_capabilities(settings)
+    assert capabilities["bergamot"]("en", "pt") and not capabilities["bergamot"]("en", "es")
+    assert capabilities["apertium"]("en", "es")
+    translator = build_translator(settings, redis_client)
+    assert translator.translate_batch_with_backends(["Thank you."], "es", "pt")[1] == ["apertium>en>bergamot"]
     translator.close()
 
 

@@ -258,6 +258,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/languages": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Catalogue
+         * @description The spoken languages, their STT model, and the caption languages each reaches (route, backend,
+         *     licence, chrF). Public.
+         */
+        get: operations["languages-catalogue"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/me": {
         parameters: {
             query?: never;
@@ -1235,6 +1256,69 @@ export interface components {
             translations: {
                 [key: string]: string;
             };
+        };
+        /**
+         * SourceLanguageOut
+         * @description A language one can speak.
+         */
+        SourceLanguageOut: {
+            /**
+             * Language
+             * @example es
+             */
+            language: string;
+            /**
+             * Stt Model
+             * @description The speech-to-text model (Settings.stt_model)
+             * @example small
+             */
+            stt_model: string;
+            /** Targets */
+            targets: components["schemas"]["TargetOut"][];
+        };
+        /**
+         * TargetOut
+         * @description A language the source can be read in.
+         */
+        TargetOut: {
+            /**
+             * Backend
+             * @description What captions carry as translation.backend
+             * @example apertium>en>bergamot
+             */
+            backend: string;
+            /**
+             * Chrf
+             * @description chrF of the route (measured, or the ranking prior when not)
+             * @example 52.6
+             */
+            chrf: number;
+            /**
+             * Language
+             * @example pt
+             */
+            language: string;
+            /**
+             * Licence
+             * @description Licences of the models on the route
+             * @example GPL-2.0 + MPL-2.0
+             */
+            licence: string;
+            /**
+             * Measured
+             * @description Whether chrf was measured on this route (NTREX-128)
+             */
+            measured: boolean;
+            /**
+             * Route
+             * @description Languages the text passes through
+             * @example [
+             *       "es",
+             *       "en",
+             *       "pt"
+             *     ]
+             */
+            route: string[];
         };
         /**
          * TierIn
@@ -3035,6 +3119,48 @@ export interface operations {
                      *     }
                      */
                     "application/json": components["schemas"]["ValidationErrorBody"];
+                };
+            };
+            /** @description Too many requests (RateLimit-* and Retry-After headers say when) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "allowed": 100,
+                     *       "current": 100,
+                     *       "detail": "the free tier allows 100 requests per hour",
+                     *       "error": "rate_limited",
+                     *       "limit": "requests_per_hour",
+                     *       "reset_hint": "sliding one-hour window",
+                     *       "resets_at": "2025-01-01T12:00:00Z",
+                     *       "retry_after_s": 42,
+                     *       "tier": "free"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["LimitErrorBody"];
+                };
+            };
+        };
+    };
+    "languages-catalogue": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SourceLanguageOut"][];
                 };
             };
             /** @description Too many requests (RateLimit-* and Retry-After headers say when) */

@@ -130,7 +130,7 @@ export interface components {
         Translation: {
             /**
              * Backend
-             * @description Which translator produced it; 'source' when no MT was needed
+             * @description Which translator or route produced it ('bergamot', 'apertium>en>bergamot' …); 'source' when no MT was needed; with the untranslated source text: 'unavailable' when every backend failed, 'no_route' when no translation is installed for the pair
              */
             backend: string;
             /** Language */

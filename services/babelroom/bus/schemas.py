@@ -125,7 +125,11 @@ class Translation(BaseModel):
 
     language: str
     text: str
-    backend: str = Field(description="Which translator produced it; 'source' when no MT was needed")
+    backend: str = Field(
+        description="Which translator or route produced it ('bergamot', 'apertium>en>bergamot' …); 'source' when "
+        "no MT was needed; with the untranslated source text: 'unavailable' when every backend failed, "
+        "'no_route' when no translation is installed for the pair"
+    )
 
 
 class Caption(Message, SegmentHeader):

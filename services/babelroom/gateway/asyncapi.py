@@ -250,7 +250,7 @@ def document() -> dict[str, Any]:
 
 def main() -> None:
     """Print the document as YAML (needs PyYAML, of the ``dev`` extra)."""
-    import yaml  # type: ignore[import-untyped]
+    import yaml
 
     class Dumper(yaml.SafeDumper):
         def ignore_aliases(self, data: Any) -> bool:

@@ -1,9 +1,10 @@
-"""Builds the cached fallback chain the MT worker uses, from :class:`babelroom.config.Settings`.
+"""Builds the cached, routed translator the MT worker uses, from :class:`babelroom.config.Settings`.
 
-``mt_backends`` is a comma-separated chain (``nllb``, ``apertium``, ``libretranslate``) or ``auto``:
-``nllb`` first when ``models_dir/mt_nllb_model/model.bin`` exists, then ``apertium`` (local and cheap, it
-serves the pairs it has when NLLB fails or is absent), then ``libretranslate`` when ``libretranslate_url``
-is set.
+``mt_backends`` is a comma-separated list (``nllb``, ``bergamot``, ``apertium``, ``libretranslate``) or
+``auto``: ``nllb`` when ``models_dir/mt_nllb_model/model.bin`` exists, ``bergamot`` when
+``models_dir/mt_bergamot_dir`` holds a model, ``apertium`` (local and cheap), then ``libretranslate`` when
+``libretranslate_url`` is set. Each pair then goes by its best route (:mod:`babelroom.mt.routes`, by
+measured chrF), falling back to the next route when a backend fails; the list order breaks ties.
 
 In production (``environment``) ``auto`` does not silently skip a missing NLLB model, and a chain with
 ``nllb`` needs a model that loads: :func:`check_mt_models` (run by ``babelroom mt`` before it starts)
@@ -13,29 +14,37 @@ In development a missing model drops ``nllb`` from ``auto`` with a warning.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import redis
 import structlog
 
 from babelroom.config import Settings
-from babelroom.mt.apertium import ApertiumTranslator
+from babelroom.mt.apertium import ApertiumTranslator, installed_pairs
 from babelroom.mt.base import Translator
+from babelroom.mt.bergamot import BergamotTranslator, installed_directions
 from babelroom.mt.cache import CachedTranslator
 from babelroom.mt.circuit_breaker import CircuitBreaker
-from babelroom.mt.fallback import FallbackTranslator
+from babelroom.mt.languages import FLORES200
 from babelroom.mt.libretranslate import LibreTranslateTranslator
 from babelroom.mt.nllb import NllbTranslator
+from babelroom.mt.routes import Capabilities, RoutedTranslator
 from babelroom.startup import EX_CONFIG, StartupError
 
 log = structlog.get_logger(__name__)
 
-BACKENDS = ("nllb", "apertium", "libretranslate")
+BACKENDS = ("nllb", "bergamot", "apertium", "libretranslate")
 
 
 def nllb_model_dir(settings: Settings) -> Path:
     """``models_dir / mt_nllb_model`` (an absolute ``mt_nllb_model`` is used as it is)."""
     return settings.models_dir / settings.mt_nllb_model
+
+
+def bergamot_root(settings: Settings) -> Path:
+    """``models_dir / mt_bergamot_dir`` (an absolute ``mt_bergamot_dir`` is used as it is)."""
+    return settings.models_dir / settings.mt_bergamot_dir
 
 
 def backend_names(settings: Settings) -> list[str]:
@@ -48,6 +57,8 @@ def backend_names(settings: Settings) -> list[str]:
     value = settings.mt_backends.strip().lower()
     if value == "auto":
         names = ["apertium"]
+        if installed_directions(bergamot_root(settings)):
+            names.insert(0, "bergamot")
         model_bin = nllb_model_dir(settings) / "model.bin"
         if model_bin.is_file():
             names.insert(0, "nllb")
@@ -56,7 +67,7 @@ def backend_names(settings: Settings) -> list[str]:
         else:
             log.warning("mt_nllb_missing_using_apertium", missing=str(model_bin),
                         hint="DEVELOPMENT FALLBACK: `make models` fetches NLLB; production refuses to start "
-                        "without it (or set BABELROOM_MT_BACKENDS=apertium)")
+                        "without it (or set BABELROOM_MT_BACKENDS=bergamot,apertium)")
         if settings.libretranslate_url:
             names.append("libretranslate")
         return names
@@ -80,6 +91,8 @@ def build_backend(name: str, settings: Settings) -> Translator:
         return NllbTranslator(
             nllb_model_dir(settings), beam_size=settings.mt_beam_size, batch_size=settings.mt_batch_size
         )
+    if name == "bergamot":
+        return BergamotTranslator(bergamot_root(settings), breaker=CircuitBreaker(BergamotTranslator.name))
     if name == "apertium":
         return ApertiumTranslator()
     if name == "libretranslate":
@@ -98,10 +111,31 @@ def build_backend(name: str, settings: Settings) -> Translator:
     raise ValueError(f"unknown MT backend {name!r}")
 
 
+def installed_capabilities(settings: Settings) -> Capabilities:
+    """``supports(src, tgt)`` of each configured local backend, read from the files on disk without
+    loading a model (the gateway's ``/api/languages``). ``libretranslate`` is left out: what it
+    serves is only known by asking the server."""
+    capabilities: dict[str, set[tuple[str, str]] | None] = {}
+    for name in backend_names(settings):
+        if name == "nllb":
+            capabilities[name] = None  # every FLORES-200 pair
+        elif name == "bergamot":
+            capabilities[name] = set(installed_directions(bergamot_root(settings)))
+        elif name == "apertium":
+            capabilities[name] = set(installed_pairs())
+
+    def supports(pairs: set[tuple[str, str]] | None) -> Callable[[str, str], bool]:
+        if pairs is None:
+            return lambda src, tgt: src != tgt and src in FLORES200 and tgt in FLORES200
+        return lambda src, tgt: (src, tgt) in pairs
+
+    return {name: supports(pairs) for name, pairs in capabilities.items()}
+
+
 def build_translator(settings: Settings, redis_client: redis.Redis) -> CachedTranslator:
-    """The worker's translator: the configured chain behind the Redis cache."""
+    """The worker's translator: the routed backends behind the Redis cache."""
     names = backend_names(settings)
-    chain = FallbackTranslator([build_backend(name, settings) for name in names])
+    chain = RoutedTranslator([build_backend(name, settings) for name in names])
     log.info(
         "mt_chain",
         backends=names,

@@ -4,7 +4,9 @@ Reads :class:`Transcript` from ``transcripts`` (consumer group ``mt``) and publi
 :class:`Caption` per target language to ``captions:{room}``. The targets are the languages the
 room's live listeners asked for, plus the source language itself (no MT needed). Sentences of one
 batch that share a language pair are translated in one call. When every backend fails the caption
-still goes out with the source text and ``backend="unavailable"``: captions degrade, never stop.
+still goes out with the source text and ``backend="unavailable"``; when no installed backend or pivot
+serves the pair at all, with ``backend="no_route"`` (no translation is installed): captions degrade,
+never stop.
 
 Finals get a room-wide ``room_seq``; assigning it is idempotent per segment, so a final redelivered
 after a crash keeps its number (listeners de-duplicate by ``segment_id``). Each non-empty final is also
@@ -30,7 +32,7 @@ from babelroom.bus.stage import BatchHandler, prioritise
 from babelroom.bus.streams import FINALS_STREAM, MT_GROUP, TRANSCRIPT_STREAM, Entry, Publisher, captions_stream
 from babelroom.captions import listeners
 from babelroom.config import Settings
-from babelroom.mt.base import TranslationError
+from babelroom.mt.base import TranslationError, UnsupportedLanguagePair
 from babelroom.mt.cache import CachedTranslator
 from babelroom.mt.factory import build_translator
 from babelroom.runner import run_worker
@@ -38,6 +40,8 @@ from babelroom.runner import run_worker
 log = structlog.get_logger(__name__)
 
 SEQ_TTL_S = 24 * 3600
+#: ``Translation.backend`` of a caption whose pair has no installed route: the source text, untranslated.
+NO_ROUTE = "no_route"
 
 
 async def assign_room_seq(redis: aioredis.Redis, room: str, segment_id: str, floor: int = 0) -> int:
@@ -97,6 +101,9 @@ class MtStage:
             out, backends = await asyncio.to_thread(
                 self.translator.translate_batch_with_backends, texts, src, tgt
             )
+        except UnsupportedLanguagePair as exc:
+            log.warning("mt.no_route", src=src, tgt=tgt, error=str(exc))
+            out, backends = texts, [NO_ROUTE] * len(texts)
         except TranslationError as exc:
             log.error("mt.unavailable", src=src, tgt=tgt, error=str(exc))
             out, backends = texts, ["unavailable"] * len(texts)
