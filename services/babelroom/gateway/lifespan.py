@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 import redis.asyncio as aioredis
+import structlog
 from fastapi import FastAPI
 
 from babelroom.api.ratelimit import RateLimiter
@@ -27,6 +28,9 @@ from babelroom.persist import run_persist
 from babelroom.rooms.manager import RoomManager
 from babelroom.rooms.upkeep import run_upkeep
 from babelroom.sfu.calls import Calls, run_call_sync
+
+log = structlog.get_logger(__name__)
+SHUTDOWN_TIMEOUT_S = 5.0  # for the background tasks to end once cancelled
 
 
 def gateway_lifespan(settings: Settings) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
@@ -64,7 +68,11 @@ def gateway_lifespan(settings: Settings) -> Callable[[FastAPI], AbstractAsyncCon
         stop.set()
         for task in background:
             task.cancel()
-        await asyncio.gather(*background, return_exceptions=True)
+        # Bounded: a task stuck in a Redis or PostgreSQL call that does not honour its cancellation
+        # must not hang the gateway's shutdown (entries it held stay pending and are reclaimed).
+        _, stuck = await asyncio.wait(background, timeout=SHUTDOWN_TIMEOUT_S)
+        for task in stuck:
+            log.warning("gateway.task_not_stopped", task=task.get_coro().__qualname__, timeout_s=SHUTDOWN_TIMEOUT_S)
         await app.state.feeds.close()
         if calls is not None:
             await calls.close()
