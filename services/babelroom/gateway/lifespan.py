@@ -72,7 +72,7 @@ def gateway_lifespan(settings: Settings) -> Callable[[FastAPI], AbstractAsyncCon
         # must not hang the gateway's shutdown (entries it held stay pending and are reclaimed).
         _, stuck = await asyncio.wait(background, timeout=SHUTDOWN_TIMEOUT_S)
         for task in stuck:
-            log.warning("gateway.task_not_stopped", task=task.get_coro().__qualname__, timeout_s=SHUTDOWN_TIMEOUT_S)
+            log.warning("gateway.task_not_stopped", task=task.get_name(), timeout_s=SHUTDOWN_TIMEOUT_S)
         await app.state.feeds.close()
         if calls is not None:
             await calls.close()
