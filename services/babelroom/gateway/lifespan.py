@@ -59,11 +59,13 @@ def gateway_lifespan(settings: Settings) -> Callable[[FastAPI], AbstractAsyncCon
         app.state.rooms.calls = calls = Calls.from_settings(settings, app.state.redis)
         stop = asyncio.Event()
         background = [
-            asyncio.create_task(run_persist(settings, app.state.redis, app.state.db, stop)),
-            asyncio.create_task(run_upkeep(app.state.rooms, app.state.db, settings.room_sweep_interval_s)),
+            asyncio.create_task(run_persist(settings, app.state.redis, app.state.db, stop), name="persist"),
+            asyncio.create_task(run_upkeep(app.state.rooms, app.state.db, settings.room_sweep_interval_s),
+                                name="upkeep"),
         ]
         if calls is not None:
-            background.append(asyncio.create_task(run_call_sync(calls, settings.janus_sync_interval_s)))
+            sync = run_call_sync(calls, settings.janus_sync_interval_s)
+            background.append(asyncio.create_task(sync, name="call-sync"))
         yield
         stop.set()
         for task in background:
