@@ -81,3 +81,15 @@ def test_bad_query_closes_4400(client, room, query):
     with client.websocket_connect(url(room, query)) as ws, pytest.raises(WebSocketDisconnect) as info:
         ws.receive_text()
     assert info.value.code == 4400 and info.value.reason.startswith("bad query")
+
+
+def test_listeners_are_registered_again_soon_after_redis_loses_its_data(client, room, redis_url):
+    """MT translates only into the languages of registered listeners: after a FLUSHALL the socket's
+    language must come back within a few seconds, or the finals in between reach nobody."""
+    with client.websocket_connect(url(room, "&lang=es")):
+        r = sync_redis.Redis.from_url(redis_url)
+        r.flushall()
+        deadline = time.monotonic() + 4
+        while time.monotonic() < deadline and not r.zcard(f"room:{room[0]}:listeners"):
+            time.sleep(0.1)
+        assert r.zrange(f"room:{room[0]}:listeners", 0, -1)[0].startswith(b"es|")

@@ -49,7 +49,7 @@ from babelroom.languages import language_code
 log = structlog.get_logger(__name__)
 router = APIRouter()
 ENDPOINT = "captions"
-HEARTBEAT_S = 10
+HEARTBEAT_S = 2  # short: a Redis that lost its data learns the listeners again within it
 
 
 async def _heartbeat(redis: aioredis.Redis, room: str, lang: str, conn_id: str) -> None:
