@@ -122,7 +122,8 @@ def _log_line(stderr_is_tty: bool, **env: str) -> str:
     return out
 
 
-def test_logs_are_plain_text_on_a_terminal_and_json_otherwise_unless_set():
+def test_logs_are_plain_text_on_a_terminal_and_json_otherwise_unless_set(monkeypatch):
+    monkeypatch.delenv("BABELROOM_LOG_JSON", raising=False)  # `make test` exports it
     assert _log_line(False).startswith('{"n": 1, "event": "hello"')
     plain = _log_line(True)
     assert "hello" in plain and not plain.lstrip().startswith("{")
