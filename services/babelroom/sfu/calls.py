@@ -174,6 +174,8 @@ async def run_call_sync(calls: Calls, interval_s: float) -> None:
     while True:
         try:
             await calls.sync_once()
+        except _FAILURES as exc:  # Janus down or restarting: one line a round, not a traceback
+            log.warning("sfu.sync_unreachable", error=repr(exc))
         except Exception:  # noqa: BLE001 - Janus or Redis hiccups must not stop the loop
             log.exception("sfu.sync_loop_failed")
         await asyncio.sleep(interval_s)
