@@ -133,6 +133,7 @@ async def run_restart(netns, janus, janus_url: str, janus_ns_url: str, stack, tm
         out["rejoined"] = await after.wait_for("connected", 30)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline and after.process and after.process.returncode is None:
+            out["tapped"] = out.get("tapped") or next((f.created_ms / 1000 for f in await sync.taps(room)), None)
             await asyncio.sleep(0.2)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline and not (
@@ -175,6 +176,7 @@ def test_after_a_janus_restart_the_call_sync_recreates_the_room_and_a_rejoined_c
         "outage_s": round(back - out["janus_stopped"], 2),
         "retries": sum(e["event"] == "join_retry" for e in rejoined),
         "joined_after_back_s": round(next(e["t"] for e in rejoined if e["event"] == "joined") - back, 2),
+        "tapped_after_back_s": round(out["tapped"] - back, 2) if out.get("tapped") else None,
         "first_final_after_back_s": round(finals_after[0][1] - back, 2) if finals_after else None,
     }
     print("janus-restart:", json.dumps(report))
