@@ -5,7 +5,10 @@ Prints one JSON line per step on stdout (``joined``, ``published`` with the nego
 mids, ``connected``, ``done``), then leaves the room. Exit code 0 on success.
 
     ip netns exec NS python publisher.py --janus http://10.77.0.1:8088/janus --room R --id alice \
-        --token T --audio speech.wav [--api-secret S]
+        --token T --audio speech.wav [--api-secret S] [--join-retry-s 30]
+
+With ``--join-retry-s``, a join that fails (Janus unreachable, or the room not there yet: a client
+rejoining after a Janus restart) is tried again every 0.3 s for that long (``join_retry`` lines).
 """
 
 from __future__ import annotations
@@ -17,12 +20,13 @@ import json
 import sys
 import time
 
+import httpx
 import numpy as np
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription, VideoStreamTrack
 from aiortc.contrib.media import MediaPlayer
 from av import VideoFrame
 
-from babelroom.sfu.janus_client import JanusClient
+from babelroom.sfu.janus_client import JanusClient, JanusError, JanusHandle, JanusSession
 
 
 def say(event: str, **data: object) -> None:
@@ -53,6 +57,27 @@ async def next_plugin_event(session, want: str) -> tuple[dict, dict | None]:
     raise TimeoutError(want)
 
 
+async def join(client: JanusClient, args: argparse.Namespace) -> tuple[JanusSession, JanusHandle, dict]:
+    """A new session joined to the room as a publisher: (session, handle, the ``joined`` event)."""
+    deadline = time.monotonic() + args.join_retry_s
+    while True:
+        session = None
+        try:
+            session = await client.create_session()
+            handle = await session.attach()
+            await handle.message({"request": "join", "ptype": "publisher", "room": args.room, "id": args.id,
+                                  "display": args.display or args.id, "token": args.token})
+            joined, _ = await next_plugin_event(session, "joined")
+            return session, handle, joined
+        except (httpx.HTTPError, JanusError, RuntimeError) as exc:
+            if session is not None:
+                await session.destroy()
+            if time.monotonic() > deadline:
+                raise
+            say("join_retry", error=str(exc)[:200])
+            await asyncio.sleep(0.3)
+
+
 async def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--janus", required=True)
@@ -63,15 +88,12 @@ async def main() -> int:
     ap.add_argument("--token", required=True)
     ap.add_argument("--audio", required=True)
     ap.add_argument("--no-video", action="store_true")
+    ap.add_argument("--join-retry-s", type=float, default=0.0)
     args = ap.parse_args()
 
     client = JanusClient(args.janus, api_secret=args.api_secret)
-    session = await client.create_session()
+    session, handle, joined = await join(client, args)
     session.start_keepalive(10)
-    handle = await session.attach()
-    await handle.message({"request": "join", "ptype": "publisher", "room": args.room, "id": args.id,
-                          "display": args.display or args.id, "token": args.token})
-    joined, _ = await next_plugin_event(session, "joined")
     say("joined", id=joined["id"])
 
     pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))  # no STUN: host candidates only

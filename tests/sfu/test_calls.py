@@ -9,15 +9,17 @@ import asyncio
 import time
 
 import pytest
+import redis.asyncio as aioredis
 from fastapi.testclient import TestClient
 from janus_secrets import ADMIN_KEY, API_SECRET
+from structlog.testing import capture_logs
 from tests.conftest import Accounts, register_instances, run_sql
 
 from babelroom.gateway.app import create_app
 from babelroom.media.forwards import ForwardRegistry
-from babelroom.sfu.calls import ROOMS_KEY, SYNC_LOCK
+from babelroom.sfu.calls import ROOMS_KEY, SYNC_LOCK, Calls, run_call_sync
 from babelroom.sfu.janus_client import NOT_AUTHORIZED, JanusClient, VideoRoomAdmin
-from babelroom.sfu.room_sync import Speaker
+from babelroom.sfu.room_sync import RoomSync, Speaker
 from babelroom.sfu.turn import turn_credentials
 
 PUBLIC = "http://janus.example.invalid/janus"
@@ -157,3 +159,18 @@ def test_without_janus_the_join_answer_has_no_call(gateway, accounts):
     created = gateway.post("/api/rooms", json={"name": "Captions only"}, headers=owner.headers)
     assert created.status_code == 201 and created.json()["janus"] is None
     assert gateway.app.state.rooms.calls is None
+
+
+async def test_the_call_sync_logs_one_line_a_round_while_janus_is_down(settings, redis_url):
+    settings = settings.model_copy(update={"janus_url": "http://127.0.0.1:9/janus", "janus_timeout_s": 1.0})
+    redis = aioredis.from_url(redis_url)
+    calls = Calls(settings, redis, RoomSync.from_settings(settings, redis))
+    await redis.sadd(ROOMS_KEY, "r1")
+    with capture_logs() as logs:
+        loop = asyncio.create_task(run_call_sync(calls, 0.05))
+        await asyncio.sleep(0.5)
+        loop.cancel()
+        await asyncio.gather(loop, return_exceptions=True)
+    await calls.close()
+    await redis.aclose()
+    assert logs and all(e["event"] == "sfu.sync_unreachable" and "exc_info" not in e for e in logs), logs

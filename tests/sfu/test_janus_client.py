@@ -131,6 +131,14 @@ async def test_the_admin_session_is_remade_when_janus_forgets_it(videoroom):
     await videoroom.destroy_room(room, secret="s")
 
 
+async def test_a_lost_admin_session_stops_being_kept_alive(videoroom):
+    await videoroom.list_rooms()
+    lost = videoroom._session
+    await videoroom.client.post(f"/{lost.id}", {"janus": "destroy"})  # Janus forgets it (as on a restart)
+    await videoroom.list_rooms()  # 458 → new session
+    assert videoroom._session is not lost and lost._keepalive is None
+
+
 async def test_room_sync_opens_admits_and_closes_idempotently(janus_url, aredis, settings):
     settings = settings.model_copy(update={"janus_url": janus_url, "janus_api_secret": API_SECRET,
                                            "janus_admin_key": ADMIN_KEY})

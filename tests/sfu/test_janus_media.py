@@ -21,84 +21,24 @@ from pathlib import Path
 
 import jiwer
 import numpy as np
-import pytest
 import redis.asyncio as aioredis
 from bus_captions import BusCaptions
-from netns import NetnsPair, TcpRelay, socket_in, unavailable
+from janus_secrets import ADMIN_KEY, API_SECRET
+from netns import socket_in
 from prometheus_client import REGISTRY
+from speech_clip import CLIP, normalise, reference, write_wav
 
 from babelroom.audio.pcm import decode_file
 from babelroom.config import Settings
-from babelroom.dev.devstack import LocalStack
 from babelroom.media.forwards import ForwardRegistry
 from babelroom.media.service import MediaService
 from babelroom.sfu.janus_client import JanusClient, VideoRoomAdmin
-from babelroom.sfu.janus_config import render
-from babelroom.sfu.janus_process import JanusProcess
 from babelroom.sfu.room_sync import RoomSync, Speaker
 
-ROOT = Path(__file__).resolve().parents[2]
-SPEECH = ROOT / "tests" / "data" / "speech"
 PUBLISHER = Path(__file__).parent / "publisher.py"
-API_SECRET, ADMIN_KEY = "ns-api-secret", "ns-admin-key"
-JANUS_PORT = 8088  # inside the server namespace: nothing else listens there
 
 
-def reference() -> str:
-    rows = [r.split("\t") for r in (SPEECH / "references.tsv").read_text().splitlines()[1:]]
-    return {r[0]: r[-1] for r in rows}["jfk.flac"]
-
-
-def normalise(text: str) -> str:
-    return jiwer.RemovePunctuation()(text.lower()).strip()
-
-
-@pytest.fixture(scope="module")
-def netns():
-    reason = unavailable()
-    if reason:
-        pytest.skip(f"network namespaces unavailable: {reason}")
-    pair = NetnsPair.create()
-    try:
-        yield pair
-    finally:
-        pair.delete()
-
-
-@pytest.fixture(scope="module")
-def janus_in_netns(netns, tmp_path_factory):
-    work = tmp_path_factory.mktemp("janus-ns")
-    config = render(work / "conf", http_port=JANUS_PORT, ws_port=None, api_secret=API_SECRET,
-                    admin_key=ADMIN_KEY, ice_enforce_list=netns.server_if, full_trickle=False)
-    with JanusProcess(config, work / "janus.log", prefix=netns.exec_prefix(netns.server)) as janus:
-        relay = TcpRelay(netns.server, "127.0.0.1", JANUS_PORT)
-        try:
-            yield janus, f"http://127.0.0.1:{relay.port}/janus"
-        finally:
-            relay.close()
-
-
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory):
-    with LocalStack(state_dir=tmp_path_factory.mktemp("stack-ns"), env={"BABELROOM_LOG_LEVEL": "INFO"}) as s:
-        yield s
-
-
-def write_wav(path: Path, audio: np.ndarray) -> None:
-    import av
-
-    with av.open(str(path), "w") as out:
-        stream = out.add_stream("pcm_s16le", rate=16000, layout="mono")
-        frame = av.AudioFrame.from_ndarray((np.clip(audio, -1, 1) * 32767).astype("<i2").reshape(1, -1),
-                                           format="s16", layout="mono")
-        frame.sample_rate = 16000
-        for packet in stream.encode(frame):
-            out.mux(packet)
-        for packet in stream.encode(None):
-            out.mux(packet)
-
-
-async def run_call(netns, janus_url, stack, tmp_path) -> dict:
+async def run_call(netns, janus_url, janus_ns_url, stack, tmp_path) -> dict:
     """Open a room, publish the clip from the client namespace, tap it, collect captions."""
     settings = Settings(redis_url=stack.redis_url, media_idle_flush_ms=800)
     redis = aioredis.from_url(stack.redis_url)
@@ -112,14 +52,14 @@ async def run_call(netns, janus_url, stack, tmp_path) -> dict:
     room, token = f"call-{uuid.uuid4().hex[:6]}", RoomSync.new_join_token()
     captions = await BusCaptions(stack.redis_url, room).start()
     # 2 s of silence first: the tap starts once Janus lists the publisher as active.
-    clip = decode_file(SPEECH / "jfk.flac")
+    clip = decode_file(CLIP)
     wav = tmp_path / "speech.wav"
     write_wav(wav, np.concatenate([np.zeros(32000, np.float32), clip, np.zeros(16000, np.float32)]))
     out: dict = {"events": [], "room": room}
     await sync.open_room(room, max_publishers=2, bitrate_bps=256_000, tokens=[token])
     publisher = await asyncio.create_subprocess_exec(
         *netns.exec_prefix(netns.client), sys.executable, str(PUBLISHER),
-        "--janus", f"http://{netns.server_ip}:{JANUS_PORT}/janus", "--api-secret", API_SECRET,
+        "--janus", janus_ns_url, "--api-secret", API_SECRET,
         "--room", room, "--id", "alice", "--display", "Alice", "--token", token, "--audio", str(wav),
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
     )
@@ -164,9 +104,9 @@ async def run_call(netns, janus_url, stack, tmp_path) -> dict:
 def test_a_webrtc_publisher_through_janus_becomes_english_and_spanish_captions(
     netns, janus_in_netns, stack, tmp_path
 ):
-    janus, janus_url = janus_in_netns
+    janus, janus_url, janus_ns_url = janus_in_netns
     accepted0 = REGISTRY.get_sample_value("babelroom_media_rtp_packets_total", {"outcome": "accepted"}) or 0
-    out = asyncio.run(run_call(netns, janus_url, stack, tmp_path))
+    out = asyncio.run(run_call(netns, janus_url, janus_ns_url, stack, tmp_path))
 
     events = {e["event"]: e for e in out["events"]}
     assert out["publisher_rc"] == 0, out["publisher_stderr"] + janus.log()[-2000:]

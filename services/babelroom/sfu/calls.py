@@ -15,7 +15,9 @@ the gateway works as before, captions only, and join answers carry ``janus: null
 - **sync** (:func:`run_call_sync`, every ``janus_sync_interval_s`` in each gateway): Janus does not
   tell us when a publisher starts or stops, so :meth:`RoomSync.sync_publishers` runs for every open
   call with publisher id → ``Speaker(participant, name, language)`` from the Redis membership. A
-  short Redis lock lets one replica do each round.
+  short Redis lock lets one replica do each round. A room Janus no longer has (Janus restarted) is
+  created again with the caps it was opened with (``sfu:caps:{room}``) and every member's token, so
+  that clients rejoin with the token they have and the next round taps them again.
 
 A Janus that is down never fails a join: the answer has ``janus: null`` and the error is logged.
 """
@@ -31,7 +33,7 @@ import redis.asyncio as aioredis
 import structlog
 
 from babelroom.config import Settings
-from babelroom.sfu.janus_client import JanusError
+from babelroom.sfu.janus_client import NO_SUCH_ROOM, JanusError
 from babelroom.sfu.room_sync import RoomSync, Speaker
 from babelroom.sfu.turn import IceServer, ice_servers
 
@@ -43,6 +45,10 @@ _FAILURES = (JanusError, httpx.HTTPError, OSError, asyncio.TimeoutError)
 
 def members_key(room: str) -> str:
     return f"sfu:room:{room}"
+
+
+def caps_key(room: str) -> str:
+    return f"sfu:caps:{room}"
 
 
 @dataclass(frozen=True)
@@ -81,9 +87,11 @@ class Calls:
         """Open/update the Janus room, admit a fresh token for ``participant``; None if Janus failed."""
         old = await self.redis.hget(members_key(room), participant)
         token = self.sync.new_join_token()
+        caps = {"publishers": max_publishers or 100, "bitrate_bps": self.bitrate_bps(tier)}
+        await self.redis.set(caps_key(room), json.dumps(caps))
         try:
-            await self.sync.open_room(room, max_publishers=max_publishers or 100,
-                                      bitrate_bps=self.bitrate_bps(tier), tokens=[token])
+            await self.sync.open_room(room, max_publishers=caps["publishers"], bitrate_bps=caps["bitrate_bps"],
+                                      tokens=[token])
             if old is not None:
                 await self.sync.revoke(room, [json.loads(old)["token"]])
         except _FAILURES as exc:
@@ -110,7 +118,7 @@ class Calls:
     async def closed(self, room: str) -> None:
         """Stop the room's taps and destroy its Janus room (failures are logged)."""
         await self.redis.srem(ROOMS_KEY, room)
-        await self.redis.delete(members_key(room))
+        await self.redis.delete(members_key(room), caps_key(room))
         try:
             await self.sync.close_room(room)
         except _FAILURES as exc:
@@ -126,6 +134,16 @@ class Calls:
             out[participant] = Speaker(participant, member["name"], member["language"])
         return out
 
+    async def reopen(self, room: str) -> None:
+        """Create ``room`` again in a Janus that lost it (restarted): its stored caps, every member's
+        token admitted; the taps of the old room are dropped (:meth:`RoomSync.open_room`)."""
+        caps = json.loads(await self.redis.get(caps_key(room)) or "{}")
+        members = await self.redis.hgetall(members_key(room))
+        await self.sync.open_room(room, max_publishers=caps.get("publishers", 100),
+                                  bitrate_bps=caps.get("bitrate_bps", self.settings.janus_bitrate_bps),
+                                  tokens=[json.loads(m)["token"] for m in members.values()])
+        log.warning("sfu.room_reopened", room=room, members=len(members))
+
     async def sync_once(self) -> dict[str, object]:
         """One round of :meth:`RoomSync.sync_publishers` over every open call (unless another
         replica holds this round's lock); returns what changed by room."""
@@ -138,7 +156,11 @@ class Calls:
             try:
                 result = await self.sync.sync_publishers(room, await self.speakers(room))
             except JanusError as exc:
-                log.warning("sfu.sync_failed", room=room, error=str(exc))
+                if exc.code != NO_SUCH_ROOM:
+                    log.warning("sfu.sync_failed", room=room, error=str(exc))
+                    continue
+                await self.reopen(room)
+                changed[room] = {"reopened": True}
                 continue
             if result.started or result.stopped:
                 changed[room] = {"started": [f.publisher_id for f in result.started],
@@ -152,6 +174,8 @@ async def run_call_sync(calls: Calls, interval_s: float) -> None:
     while True:
         try:
             await calls.sync_once()
+        except _FAILURES as exc:  # Janus down or restarting: one line a round, not a traceback
+            log.warning("sfu.sync_unreachable", error=repr(exc))
         except Exception:  # noqa: BLE001 - Janus or Redis hiccups must not stop the loop
             log.exception("sfu.sync_loop_failed")
         await asyncio.sleep(interval_s)

@@ -242,7 +242,9 @@ class VideoRoomAdmin:
             if exc.code not in (SESSION_NOT_FOUND, HANDLE_NOT_FOUND):
                 raise
             log.info("janus.session_lost", code=exc.code)
-            self._session = self._handle = None
+            lost, self._session, self._handle = self._session, None, None
+            if lost is not None:
+                await lost.destroy()  # stops its keepalive, which would fail every 25 s for ever
             return await (await self._ensure()).message(body)
 
     def _admin(self, body: dict[str, Any]) -> dict[str, Any]:

@@ -14,6 +14,9 @@ The room manager calls:
   it starts taps for publishers that have none and stops taps whose publisher is gone;
 - :meth:`RoomSync.close_room` when the room closes: taps stopped, Janus room destroyed.
 
+After a Janus restart the rooms are gone: the call sync (:mod:`babelroom.sfu.calls`) opens them again
+and :meth:`RoomSync.open_room` drops the dead taps; clients rejoin with the tokens they have.
+
 Every method is idempotent, so a retry after a crash or a timeout is safe.
 """
 
@@ -113,13 +116,19 @@ class RoomSync:
 
     async def open_room(self, room: str, *, max_publishers: int, bitrate_bps: int,
                         tokens: Iterable[str] = (), description: str | None = None) -> None:
-        """Create the Janus room (or, if it exists, apply the caps and add ``tokens``)."""
+        """Create the Janus room (or, if it exists, apply the caps and add ``tokens``).
+
+        A room that had to be created has no forwarders: taps still registered for it (they died
+        with a restarted Janus) are dropped, so that :meth:`sync_publishers` starts new ones."""
         secret = self.room_secret(room)
         try:
             await self.admin.create_room(room, secret=secret, publishers=max_publishers,
                                          bitrate_bps=bitrate_bps, allowed=list(tokens),
                                          description=description)
             log.info("sfu.room_created", room=room, publishers=max_publishers, bitrate=bitrate_bps)
+            for forward in await self.taps(room):
+                await self.registry.remove(forward.ssrc)
+                log.info("sfu.stale_tap_dropped", room=room, publisher=forward.publisher_id, ssrc=forward.ssrc)
         except JanusError as exc:
             if exc.code != ROOM_EXISTS:
                 raise
