@@ -130,3 +130,17 @@ def test_a_worker_whose_consume_loop_dies_exits_70(own_redis, worker_factory):
     worker = worker_factory(own_redis.url)
     assert worker.process.wait(60) == EX_SOFTWARE
     assert "worker.consume_loop_died" in worker.log_path.read_text()
+
+
+def test_handled_transcripts_leave_the_stream(own_redis, worker_factory):
+    """Only the mt group reads ``transcripts``: what MT handled is XDELed with its ack, so the partials
+    of a long call do not pile up in Redis until MAXLEN trims them (the soak's Redis growth)."""
+    own_redis.start()
+    worker = worker_factory(own_redis.url)
+    client = redis.Redis.from_url(own_redis.url)
+    wait_for(lambda: worker.status("/readyz") == 200, 60, "readiness")
+    for seq in range(1, 4):
+        publish_until_captioned(client, f"s{seq}", seq)
+    wait_for(lambda: client.xlen(TRANSCRIPT_STREAM) == 0, 5, "the handled transcripts to go")
+    group = next(g for g in client.xinfo_groups(TRANSCRIPT_STREAM) if g["name"] == b"mt")
+    assert group["pending"] == 0 and group["lag"] == 0  # the lag the publisher sheds partials by still reads

@@ -177,4 +177,5 @@ async def serve(settings: Settings) -> None:
         load=load,
         port=settings.mt_metrics_port,
         batch_size=settings.mt_batch_size,
+        delete_acked=True,  # only the mt group reads transcripts: handled partials and finals go at once
     )
