@@ -106,7 +106,7 @@ def _cpu_seconds(pids: list[int]) -> float:
     return total
 
 
-async def _accounts(api_url: str, speakers: int) -> tuple[list[ApiClient], ApiClient, str]:
+async def room_with_accounts(api_url: str, speakers: int) -> tuple[list[ApiClient], ApiClient, str]:
     """``speakers`` speaking accounts in one new room (the first opens it) and one listen-only account."""
     tag = uuid.uuid4().hex[:6]
     apis = [ApiClient(api_url) for _ in range(speakers + 1)]
@@ -120,7 +120,7 @@ async def _accounts(api_url: str, speakers: int) -> tuple[list[ApiClient], ApiCl
 
 
 async def _one_run(stack: LocalStack, clip: np.ndarray, speakers: int, seconds: float) -> RunResult:
-    speaker_apis, listener_api, room = await _accounts(stack.gateway_url, speakers)
+    speaker_apis, listener_api, room = await room_with_accounts(stack.gateway_url, speakers)
     try:
         return await _measure(stack, clip, speakers, seconds, room, [a.token for a in speaker_apis], listener_api.token)
     finally:

@@ -16,9 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-import secrets
 import time
-import uuid
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -29,7 +27,8 @@ from rich.progress import Progress
 from rich.table import Table
 
 from babelroom.audio.pcm import decode_file
-from babelroom.dev.client import SAMPLE_RATE, ApiClient
+from babelroom.dev.bench import room_with_accounts
+from babelroom.dev.client import SAMPLE_RATE
 from babelroom.dev.devstack import LocalStack
 from babelroom.dev.reconnect import SocketLog, listen_with_reconnect, speak_with_reconnect
 
@@ -91,14 +90,8 @@ def _sample(series: dict[str, ProcessSeries], t_s: float) -> None:
 
 
 async def _soak(stack: LocalStack, clip: np.ndarray, minutes: float, speakers: int) -> tuple[dict, dict]:
-    tag = uuid.uuid4().hex[:6]
-    apis = [ApiClient(stack.gateway_url) for _ in range(speakers + 1)]
-    for i, api in enumerate(apis):
-        await api.register(f"soak-{tag}-{i}@soak.babelroom.local", secrets.token_urlsafe(16), f"Speaker {i}")
-    room = (await apis[0].create_room(f"soak {tag}"))["id"]
-    for api in apis[1:-1]:
-        await api.join(room)
-    await apis[-1].join(room, listen_only=True)
+    speaker_apis, listener_api, room = await room_with_accounts(stack.gateway_url, speakers)
+    apis = [*speaker_apis, listener_api]
     for api in apis:
         await api.aclose()
     n = int(minutes * 60 * SAMPLE_RATE)
