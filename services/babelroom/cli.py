@@ -12,6 +12,7 @@ Examples::
     babelroom jobs --beat        # Celery worker of the background jobs, with the beat scheduler
     babelroom demo --audio clip.wav --source-lang en --target-lang es --out out/
     babelroom bench --speakers 1,2,4
+    babelroom eval tests/data/eval/en.tsv --stt-model models/whisper-base --stt-model en=tiny.en --out eval-out
     babelroom chaos --out chaos-out              # fault scenarios against the local stack
     babelroom soak --minutes 30 --speakers 4     # RSS and file descriptors over a long run
     babelroom openapi --out frontend/openapi.json --messages-out frontend/socket-messages.json
@@ -288,6 +289,71 @@ def bench(
         out_dir=out,
         state_dir=settings.state_dir,
     )
+
+
+def stt_model_map(values: list[str]) -> dict[str | None, str]:
+    """``["models/whisper-base", "en=tiny.en"]`` → ``{None: "models/whisper-base", "en": "tiny.en"}``.
+
+    Raises:
+        typer.BadParameter: an empty model, or two models for the same language (or for every language).
+    """
+    models: dict[str | None, str] = {}
+    for value in values:
+        language, sep, model = value.partition("=")
+        key = language.strip() if sep and language.strip().isalpha() else None
+        model = (model if key else value).strip()
+        if not model or key in models:
+            raise typer.BadParameter(f"give MODEL (every language) or LANG=MODEL, once each (got {value!r})")
+        models[key] = model
+    return models
+
+
+def language_pairs(value: str | None) -> list[tuple[str, str]] | None:
+    """``"en-es,es-en"`` → ``[("en", "es"), ("es", "en")]``; None stays None.
+
+    Raises:
+        typer.BadParameter: an item is not two language codes joined by ``-``.
+    """
+    if value is None:
+        return None
+    pairs = [tuple(item.strip().split("-")) for item in value.split(",") if item.strip()]
+    if not pairs or any(len(p) != 2 or not all(code.isalpha() for code in p) for p in pairs):
+        raise typer.BadParameter(f"give pairs such as en-es,es-en (got {value!r})")
+    return [(p[0], p[1]) for p in pairs]
+
+
+@app.command("eval")
+def eval_(
+    manifests: Annotated[list[Path] | None, typer.Argument(
+        dir_okay=False, help="TSV manifests: audio, language, reference[, translation] (babelroom.dev.eval_manifest)"
+    )] = None,
+    out: Path = typer.Option(Path("eval-out"), help="Where eval.json and eval.md go"),
+    stt_model: Annotated[list[str] | None, typer.Option(
+        help="STT model (name or path) for every language, or LANG=MODEL for one; repeatable "
+        "(default: BABELROOM_STT_MODEL)")] = None,
+    speed: float = typer.Option(1.0, min=0.0, help="Streaming pace: 1 real time (latency reported), 2 twice as "
+                                "fast, 0 as fast as possible"),
+    target_lang: str = typer.Option(None, help="Listener language (default: es for English, else en)"),
+    mt_dir: Path = typer.Option(None, file_okay=False, exists=True,
+                                help="Line-aligned text sets for text-only MT (e.g. tests/data/mt)"),
+    mt_pairs: str = typer.Option(None, help="Text MT pairs, e.g. en-es,es-en (default: every pair of mt-dir)"),
+    mt_lines: int = typer.Option(None, min=1, help="Score only the first N lines of each text set"),
+) -> None:
+    """Streaming and offline WER, sentence finals, latency and chrF/BLEU per language; text MT per pair."""
+    from babelroom.dev.eval import run_eval
+    from babelroom.dev.eval_manifest import ManifestError
+
+    models, pairs = stt_model_map(stt_model or []), language_pairs(mt_pairs)
+    if not manifests and mt_dir is None:
+        raise typer.BadParameter("give a manifest, --mt-dir, or both")
+    settings = get_settings()
+    configure_logging("WARNING", json=True)
+    try:
+        run_eval(manifests=manifests or [], out_dir=out, settings=settings, stt_models=models, target=target_lang,
+                 speed=speed, mt_dir=mt_dir, mt_pairs=pairs, mt_lines=mt_lines)
+    except (ManifestError, ValueError) as exc:
+        typer.echo(f"babelroom eval: {exc}", err=True)
+        raise typer.Exit(2) from None
 
 
 @app.command()
