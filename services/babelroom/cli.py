@@ -270,10 +270,18 @@ def demo(
 @app.command()
 def bench(
     speakers: str = typer.Option("1,2,4", callback=_check_speaker_counts,
-                                 help="Concurrent speaker counts, comma-separated"),
-    audio: Path = typer.Option(DEFAULT_CLIP, exists=True, dir_okay=False),
+                                 help="Concurrent speaker counts, comma-separated (with --find-max: the largest "
+                                 "is the search's limit)"),
+    audio: Annotated[list[Path] | None, typer.Option(
+        exists=True, dir_okay=False, help="Speech clip(s), joined with 0.8 s gaps; repeatable (default: the demo clip)"
+    )] = None,
+    language: str = typer.Option("en", help="Language spoken in the clips (ISO 639-1)"),
+    stt_model: str = typer.Option(None, help="STT model, name or path (default: BABELROOM_STT_MODEL)"),
     seconds: float = typer.Option(60.0, help="Audio per speaker per run (s)"),
     stt_workers: int = typer.Option(2, help="STT worker processes"),
+    room_size: int = typer.Option(4, min=1, help="Speakers per room (rooms are added past it)"),
+    find_max: bool = typer.Option(False, help="Search the largest speaker count that holds the p95 limit"),
+    p95_limit_ms: float = typer.Option(1500.0, help="Final latency p95 a run must hold (--find-max)"),
     out: Path = typer.Option(Path("bench-out"), help="Where JSON, Markdown and the plot go"),
 ) -> None:
     """Measure latency and cost with N concurrent real-time speakers."""
@@ -283,9 +291,14 @@ def bench(
     configure_logging("WARNING", json=True)
     run_bench(
         speaker_counts=speaker_counts(speakers),
-        audio=audio,
+        audios=audio or [DEFAULT_CLIP],
+        language=language,
+        stt_model=stt_model,
         seconds=seconds,
         stt_workers=stt_workers,
+        room_size=room_size,
+        find_max=find_max,
+        p95_limit_ms=p95_limit_ms,
         out_dir=out,
         state_dir=settings.state_dir,
     )
