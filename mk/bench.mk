@@ -25,11 +25,12 @@ BENCH_SECONDS ?= 45
 
 bench: bench-multilingual
 
-bench-multilingual: system-deps $(DEV) $(MODELS_OFFLINE)
+# models-offline, not $(MODELS_OFFLINE): mk/models.mk is read after this file.
+bench-multilingual: system-deps $(DEV) models-offline
 	$(BENCH_BABELROOM) bench --speakers 1,2 --language es --stt-model $(BENCH_MULTI_MODEL) \
 	  $(addprefix --audio ,$(BENCH_MULTI_AUDIO)) --out bench-out/whisper-base
 
-bench-capacity: system-deps $(DEV) $(MODELS_OFFLINE)
+bench-capacity: system-deps $(DEV) models-offline
 	$(BENCH_BABELROOM) bench --find-max --speakers $(BENCH_MAX_SPEAKERS) --room-size $(BENCH_ROOM_SIZE) \
 	  --seconds $(BENCH_SECONDS) --stt-model tiny.en --out bench-out/capacity-tiny.en
 	$(BENCH_BABELROOM) bench --find-max --speakers $(BENCH_MAX_SPEAKERS) --room-size $(BENCH_ROOM_SIZE) \

@@ -22,6 +22,7 @@ EVAL_OUT ?= eval-out
 
 .PHONY: eval
 
-eval: system-deps $(DEV) $(MODELS_OFFLINE)
+# models-offline, not $(MODELS_OFFLINE): mk/models.mk is read after this file, so the variable is empty here.
+eval: system-deps $(DEV) models-offline
 	$(EVAL_BABELROOM) eval $(EVAL_MANIFESTS) $(EVAL_STT_MODELS) --speed $(EVAL_SPEED) \
 	  --mt-dir $(EVAL_MT_DIR) --out $(EVAL_OUT)
