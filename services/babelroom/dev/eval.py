@@ -112,15 +112,16 @@ def markdown(languages: list[LanguageScore], pairs: list[PairScore], machine: st
             f"Speech, streamed at {pace}. WER after normalisation (Whisper's English normaliser; else NFKC, "
             "lower case, punctuation removed).",
             "",
-            "| language | model | clips | audio s | streaming WER | offline WER | finals | sentence end "
+            "| language | model | clips | audio s | streaming WER | offline WER | gap (points) | finals | sentence end "
             "| pause | sentence end or pause | final p50 ms | final p95 ms | target | chrF | BLEU | missing |",
-            "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|",
+            "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|",
         ]
         for s in languages:
             p50, p95 = s.final_latency_ms.get("p50"), s.final_latency_ms.get("p95")
             lines.append(
                 f"| {s.language} | {s.model} | {s.clips} | {s.audio_s:.1f} | {s.streaming_wer:.1%} "
-                f"| {s.offline_wer:.1%} | {s.finals} | {s.sentence_end_share:.0%} | {s.pause_share:.0%} "
+                f"| {s.offline_wer:.1%} | {100 * (s.streaming_wer - s.offline_wer):+.1f} | {s.finals} "
+                f"| {s.sentence_end_share:.0%} | {s.pause_share:.0%} "
                 f"| {s.sentence_or_pause_share:.0%} | {_num(p50)} | {_num(p95)} | {s.target} "
                 f"| {_num(s.chrf, '.1f')} | {_num(s.bleu, '.1f')} | {s.missing_finals} |"
             )
