@@ -279,7 +279,8 @@ def bench(
     stt_model: str = typer.Option(None, help="STT model, name or path (default: BABELROOM_STT_MODEL)"),
     seconds: float = typer.Option(60.0, help="Audio per speaker per run (s)"),
     stt_workers: int = typer.Option(2, help="STT worker processes"),
-    room_size: int = typer.Option(4, min=1, help="Speakers per room (rooms are added past it)"),
+    room_size: int = typer.Option(4, min=1, max=5, help="Speakers per room, rooms added past it (a free-tier room "
+                                  "holds 6 participants: 5 speakers and the listener)"),
     find_max: bool = typer.Option(False, help="Search the largest speaker count that holds the p95 limit"),
     p95_limit_ms: float = typer.Option(1500.0, help="Final latency p95 a run must hold (--find-max)"),
     out: Path = typer.Option(Path("bench-out"), help="Where JSON, Markdown and the plot go"),
