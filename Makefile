@@ -14,6 +14,7 @@ help:
 	@echo "make demo   - stream the bundled real clip through the pipeline, show live en→es captions"
 	@echo "make test   - run every test against real Redis and real models"
 	@echo "make bench  - latency/cost benchmark with 1, 2 and 4 concurrent speakers"
+	@echo "make eval   - WER, sentence finals, latency and chrF/BLEU per language on real speech (eval-out/)"
 	@echo "make up     - the whole platform with Janus for a browser on this machine (root); prints the URL"
 	@echo "make models - fetch production weights (connected machine only)"
 

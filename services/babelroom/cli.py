@@ -12,6 +12,7 @@ Examples::
     babelroom jobs --beat        # Celery worker of the background jobs, with the beat scheduler
     babelroom demo --audio clip.wav --source-lang en --target-lang es --out out/
     babelroom bench --speakers 1,2,4
+    babelroom eval tests/data/eval/en.tsv --stt-model models/whisper-base --stt-model en=tiny.en --out eval-out
     babelroom chaos --out chaos-out              # fault scenarios against the local stack
     babelroom soak --minutes 30 --speakers 4     # RSS and file descriptors over a long run
     babelroom openapi --out frontend/openapi.json --messages-out frontend/socket-messages.json
@@ -269,10 +270,19 @@ def demo(
 @app.command()
 def bench(
     speakers: str = typer.Option("1,2,4", callback=_check_speaker_counts,
-                                 help="Concurrent speaker counts, comma-separated"),
-    audio: Path = typer.Option(DEFAULT_CLIP, exists=True, dir_okay=False),
+                                 help="Concurrent speaker counts, comma-separated (with --find-max: the largest "
+                                 "is the search's limit)"),
+    audio: Annotated[list[Path] | None, typer.Option(
+        exists=True, dir_okay=False, help="Speech clip(s), joined with 0.8 s gaps; repeatable (default: the demo clip)"
+    )] = None,
+    language: str = typer.Option("en", help="Language spoken in the clips (ISO 639-1)"),
+    stt_model: str = typer.Option(None, help="STT model, name or path (default: BABELROOM_STT_MODEL)"),
     seconds: float = typer.Option(60.0, help="Audio per speaker per run (s)"),
     stt_workers: int = typer.Option(2, help="STT worker processes"),
+    room_size: int = typer.Option(4, min=1, max=5, help="Speakers per room, rooms added past it (a free-tier room "
+                                  "holds 6 participants: 5 speakers and the listener)"),
+    find_max: bool = typer.Option(False, help="Search the largest speaker count that holds the p95 limit"),
+    p95_limit_ms: float = typer.Option(1500.0, help="Final latency p95 a run must hold (--find-max)"),
     out: Path = typer.Option(Path("bench-out"), help="Where JSON, Markdown and the plot go"),
 ) -> None:
     """Measure latency and cost with N concurrent real-time speakers."""
@@ -282,12 +292,82 @@ def bench(
     configure_logging("WARNING", json=True)
     run_bench(
         speaker_counts=speaker_counts(speakers),
-        audio=audio,
+        audios=audio or [DEFAULT_CLIP],
+        language=language,
+        stt_model=stt_model,
         seconds=seconds,
         stt_workers=stt_workers,
+        room_size=room_size,
+        find_max=find_max,
+        p95_limit_ms=p95_limit_ms,
         out_dir=out,
         state_dir=settings.state_dir,
     )
+
+
+def stt_model_map(values: list[str]) -> dict[str | None, str]:
+    """``["models/whisper-base", "en=tiny.en"]`` → ``{None: "models/whisper-base", "en": "tiny.en"}``.
+
+    Raises:
+        typer.BadParameter: an empty model, or two models for the same language (or for every language).
+    """
+    models: dict[str | None, str] = {}
+    for value in values:
+        language, sep, model = value.partition("=")
+        key = language.strip() if sep and language.strip().isalpha() else None
+        model = (model if key else value).strip()
+        if not model or key in models:
+            raise typer.BadParameter(f"give MODEL (every language) or LANG=MODEL, once each (got {value!r})")
+        models[key] = model
+    return models
+
+
+def language_pairs(value: str | None) -> list[tuple[str, str]] | None:
+    """``"en-es,es-en"`` → ``[("en", "es"), ("es", "en")]``; None stays None.
+
+    Raises:
+        typer.BadParameter: an item is not two language codes joined by ``-``.
+    """
+    if value is None:
+        return None
+    pairs = [tuple(item.strip().split("-")) for item in value.split(",") if item.strip()]
+    if not pairs or any(len(p) != 2 or not all(code.isalpha() for code in p) for p in pairs):
+        raise typer.BadParameter(f"give pairs such as en-es,es-en (got {value!r})")
+    return [(p[0], p[1]) for p in pairs]
+
+
+@app.command("eval")
+def eval_(
+    manifests: Annotated[list[Path] | None, typer.Argument(
+        dir_okay=False, help="TSV manifests: audio, language, reference[, translation] (babelroom.dev.eval_manifest)"
+    )] = None,
+    out: Path = typer.Option(Path("eval-out"), help="Where eval.json and eval.md go"),
+    stt_model: Annotated[list[str] | None, typer.Option(
+        help="STT model (name or path) for every language, or LANG=MODEL for one; repeatable "
+        "(default: BABELROOM_STT_MODEL)")] = None,
+    speed: float = typer.Option(1.0, min=0.0, help="Streaming pace: 1 real time (latency reported), 2 twice as "
+                                "fast, 0 as fast as possible"),
+    target_lang: str = typer.Option(None, help="Listener language (default: es for English, else en)"),
+    mt_dir: Path = typer.Option(None, file_okay=False, exists=True,
+                                help="Line-aligned text sets for text-only MT (e.g. tests/data/mt)"),
+    mt_pairs: str = typer.Option(None, help="Text MT pairs, e.g. en-es,es-en (default: every pair of mt-dir)"),
+    mt_lines: int = typer.Option(None, min=1, help="Score only the first N lines of each text set"),
+) -> None:
+    """Streaming and offline WER, sentence finals, latency and chrF/BLEU per language; text MT per pair."""
+    from babelroom.dev.eval import run_eval
+    from babelroom.dev.eval_manifest import ManifestError
+
+    models, pairs = stt_model_map(stt_model or []), language_pairs(mt_pairs)
+    if not manifests and mt_dir is None:
+        raise typer.BadParameter("give a manifest, --mt-dir, or both")
+    settings = get_settings()
+    configure_logging("WARNING", json=True)
+    try:
+        run_eval(manifests=manifests or [], out_dir=out, settings=settings, stt_models=models, target=target_lang,
+                 speed=speed, mt_dir=mt_dir, mt_pairs=pairs, mt_lines=mt_lines)
+    except (ManifestError, ValueError) as exc:
+        typer.echo(f"babelroom eval: {exc}", err=True)
+        raise typer.Exit(2) from None
 
 
 @app.command()

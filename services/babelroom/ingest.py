@@ -34,6 +34,7 @@ class SegmentNotice:
     status: str  # "accepted" or the reason it was dropped
     audio_start_ms: int
     audio_end_ms: int
+    cut: bool = False  # the segmenter cut it (length cap), not a pause (trailing silence) or the end
 
 
 class SpeakerIngest:
@@ -155,6 +156,7 @@ class SpeakerIngest:
                     status=dropped or "accepted",
                     audio_start_ms=event.audio_start_ms,
                     audio_end_ms=event.audio_end_ms,
+                    cut=isinstance(event, SegmentFinal) and event.cut,
                 )
             )
             log.debug("ingest.segment", room=self.room, speaker=self.speaker, seq=seq, status=dropped)

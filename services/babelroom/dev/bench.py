@@ -1,9 +1,18 @@
-"""``babelroom bench``: latency, cost and loss with N concurrent real-time speakers in one room.
+"""``babelroom bench``: latency, cost and loss with N concurrent real-time speakers.
 
-For each N: N speakers (each its own account, signed up through the API; the first opens the room,
-which is closed after the run) stream real speech at real-time pace into one room, each from a
-different offset of the clip, and N listener sockets (one per speaker, of one listen-only account)
-receive the Spanish captions.
+For each N: N speakers (each its own account, signed up through the API) stream real speech at
+real-time pace, each from a different offset of the clip (the ``audio`` files joined with
+:data:`CLIP_GAP_S` of silence, repeated to ``seconds``), in rooms of at most ``room_size`` speakers
+(the first speaker of each opens it; it is closed after the run), so that N may exceed one room's
+``participants_per_room``. N listener sockets (one per speaker, of its room's listen-only account)
+receive the captions in the target language (Spanish for English speech, else English). The
+bench's own stack gives every STT and MT worker as many slots (``worker_capacity_streams``) as the
+largest N, so admission does not refuse a run the CPUs might still hold.
+
+Capacity search (``find_max``): for one STT model, the largest N whose final latency p95 stays within
+``p95_limit_ms`` with no lost or dropped final: N doubles from 1 until a run fails, then a binary
+search between the last N that held and the first that did not (a noisy machine makes this noisy:
+take the figure on a quiet one).
 
 Definitions:
 - **final latency**: the final translated caption reaching a listener, minus the moment the segment's
@@ -27,6 +36,7 @@ import platform
 import secrets
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -44,6 +54,8 @@ from babelroom.dev.devstack import LocalStack
 console = Console(width=150)
 SAMPLE_RATE = 16_000
 SETTLE_TIMEOUT_S = 60.0
+#: Silence between the clips of a bench's audio (s), as between sentences.
+CLIP_GAP_S = 0.8
 
 
 @dataclass
@@ -119,19 +131,37 @@ async def room_with_accounts(api_url: str, speakers: int) -> tuple[list[ApiClien
     return apis[:-1], apis[-1], room
 
 
-async def _one_run(stack: LocalStack, clip: np.ndarray, speakers: int, seconds: float) -> RunResult:
-    speaker_apis, listener_api, room = await room_with_accounts(stack.gateway_url, speakers)
+@dataclass
+class RoomGroup:
+    """One room of a run: its speakers' and its listener's accounts."""
+
+    room: str
+    speakers: list[ApiClient]
+    listener: ApiClient
+
+
+async def _one_run(stack: LocalStack, clip: np.ndarray, speakers: int, seconds: float, room_size: int,
+                   language: str) -> RunResult:
+    groups: list[RoomGroup] = []
     try:
-        return await _measure(stack, clip, speakers, seconds, room, [a.token for a in speaker_apis], listener_api.token)
+        for first in range(0, speakers, room_size):
+            speaker_apis, listener_api, room = await room_with_accounts(stack.gateway_url,
+                                                                        min(room_size, speakers - first))
+            groups.append(RoomGroup(room, speaker_apis, listener_api))
+        return await _measure(stack, clip, speakers, seconds, groups, language)
     finally:
-        await speaker_apis[0].close_room(room)  # frees the speaking-stream slots for the next run
-        for api in (*speaker_apis, listener_api):
-            await api.aclose()
+        for g in groups:
+            await g.speakers[0].close_room(g.room)  # frees the speaking-stream slots for the next run
+            for api in (*g.speakers, g.listener):
+                await api.aclose()
 
 
-async def _measure(stack: LocalStack, clip: np.ndarray, speakers: int, seconds: float, room: str,
-                   speaker_tokens: list[str], listener_token: str) -> RunResult:
+async def _measure(stack: LocalStack, clip: np.ndarray, speakers: int, seconds: float, groups: list[RoomGroup],
+                   language: str) -> RunResult:
+    seats = [(g, api) for g in groups for api in g.speakers]  # speaker i sits in room seats[i][0]
+    target = "es" if language == "en" else "en"
     n = int(seconds * SAMPLE_RATE)
+    clip = np.tile(clip, -(-n // len(clip)))  # at least n samples
     offset = len(clip) // max(speakers, 1)
     audios = [np.roll(clip, -i * offset)[:n] for i in range(speakers)]
     received: list[list[Received]] = [[] for _ in range(speakers)]
@@ -139,8 +169,8 @@ async def _measure(stack: LocalStack, clip: np.ndarray, speakers: int, seconds: 
     connected = [asyncio.Event() for _ in range(speakers)]
     listeners = [
         asyncio.create_task(
-            listen(stack.ws_url(f"/ws/rooms/{room}/captions?lang=es"), received[i].append, stop, connected[i],
-                   token=listener_token)
+            listen(stack.ws_url(f"/ws/rooms/{seats[i][0].room}/captions?lang={target}"), received[i].append, stop,
+                   connected[i], token=seats[i][0].listener.token)
         )
         for i in range(speakers)
     ]
@@ -151,15 +181,19 @@ async def _measure(stack: LocalStack, clip: np.ndarray, speakers: int, seconds: 
     runs = [SpeakerRun(f"speaker-{i}") for i in range(speakers)]
     await asyncio.gather(
         *(
-            stream_speaker(stack.ws_url(f"/ws/rooms/{room}/audio"), runs[i], token=speaker_tokens[i],
-                           name=f"Speaker {i}", language="en", audio=audios[i])
+            stream_speaker(stack.ws_url(f"/ws/rooms/{seats[i][0].room}/audio"), runs[i], token=seats[i][1].token,
+                           name=f"Speaker {i}", language=language, audio=audios[i])
             for i in range(speakers)
         )
     )
     expected = {n["segment_id"]: (run, n) for run in runs for n in run.accepted()}
+    in_room: dict[str, set[str]] = {g.room: set() for g in groups}  # each listener hears its room's speakers
+    for (g, _api), run in zip(seats, runs, strict=True):
+        in_room[g.room] |= {n["segment_id"] for n in run.accepted()}
+    wanted = [in_room[g.room] for g, _api in seats]
     deadline = time.monotonic() + SETTLE_TIMEOUT_S
     while time.monotonic() < deadline:
-        if all(set(expected) <= _settled(r) for r in received):
+        if all(w <= _settled(r) for w, r in zip(wanted, received, strict=True)):
             break
         await asyncio.sleep(0.1)
     stop.set()
@@ -181,7 +215,7 @@ async def _measure(stack: LocalStack, clip: np.ndarray, speakers: int, seconds: 
             elif c.type == "partial" and c.segment_id not in first_partial:
                 first_partial[c.segment_id] = (r.at - run.speech_end_wall(c.audio_start_ms)) * 1000
         partial_lat.extend(first_partial.values())
-    lost = sum(len(set(expected) - _settled(r)) for r in received)
+    lost = sum(len(w - _settled(r)) for w, r in zip(wanted, received, strict=True))
     decode_s = _delta(after, before, "babelroom_stt_inference_seconds_sum")
     decoded_audio_s = _delta(after, before, "babelroom_stt_audio_seconds_total")
     mt_s = _delta(after, before, "babelroom_mt_inference_seconds_sum")
@@ -246,10 +280,11 @@ def _plot(results: list[RunResult], path: Path) -> None:
     plt.close(fig)
 
 
-def _markdown(results: list[RunResult], machine: str) -> str:
+def _markdown(results: list[RunResult], machine: str, summary: str = "") -> str:
     lines = [
         f"Machine: {machine}",
         "",
+        *([summary, ""] if summary else []),
         "| speakers | final p50 ms | final p95 ms | final p99 ms | first partial p50 ms | STT RTF "
         "| MT ms/sentence | cache hit | CPU s/audio s | lost finals | dropped finals |",
         "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
@@ -264,31 +299,86 @@ def _markdown(results: list[RunResult], machine: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+def bench_clip(audios: list[Path]) -> np.ndarray:
+    """The bench's speech: the ``audios`` decoded (16 kHz mono) and joined with :data:`CLIP_GAP_S` of silence."""
+    gap = np.zeros(int(CLIP_GAP_S * SAMPLE_RATE), np.float32)
+    return np.concatenate([part for path in audios for part in (decode_file(path), gap)])
+
+
+def holds(result: RunResult, p95_limit_ms: float) -> bool:
+    """Whether a run kept up: finals came, their latency p95 within ``p95_limit_ms``, none lost or dropped."""
+    p95 = result.final_latency_ms.get("p95")
+    return p95 is not None and p95 <= p95_limit_ms and result.lost_finals == 0 and result.dropped_finals == 0
+
+
+def find_max_speakers(run: Callable[[int], bool], limit: int) -> int:
+    """The largest N in [1, ``limit``] for which ``run(N)`` holds, assuming it holds up to some N and not
+    beyond; 0 when even 1 fails. N doubles from 1 until a run fails (or ``limit``), then a binary search
+    between the last N that held and the first that failed: about 2·log2(answer) runs."""
+    good, n = 0, 1
+    while n <= limit and run(n):
+        good, n = n, n * 2
+    bad = min(n, limit + 1)  # the first N that failed, or past the limit
+    while bad - good > 1:
+        mid = (good + bad) // 2
+        if run(mid):
+            good = mid
+        else:
+            bad = mid
+    return good
+
+
 def run_bench(
     *,
     speaker_counts: list[int],
-    audio: Path,
+    audios: list[Path],
+    language: str,
+    stt_model: str | None,
     seconds: float,
     stt_workers: int,
+    room_size: int,
+    find_max: bool,
+    p95_limit_ms: float,
     out_dir: Path,
     state_dir: Path,
 ) -> list[RunResult]:
-    """Run one fresh local stack and every speaker count on it; write JSON, Markdown and a PNG."""
-    clip = decode_file(audio)
+    """Run one fresh local stack (STT ``stt_model``, else the settings' own) and every speaker count on it
+    (with ``find_max``: the capacity search up to the largest count); write JSON, Markdown and a PNG."""
+    clip = bench_clip(audios)
     memory_gib = psutil.virtual_memory().total / 2**30
     machine = f"{platform.node()}: {psutil.cpu_count()} CPUs, {memory_gib:.0f} GiB, {platform.platform()}"
-    results = []
-    with LocalStack(state_dir=state_dir / "bench", stt_workers=stt_workers) as stack:
-        for speakers in speaker_counts:
-            console.print(f"[bold]{speakers} speaker(s)[/], {seconds:.0f} s of real-time audio each…")
-            results.append(asyncio.run(_one_run(stack, clip, speakers, seconds)))
-            console.print(_table(results[-1:]))
+    most = max(speaker_counts)
+    env = {"BABELROOM_WORKER_CAPACITY_STREAMS": str(most), **({"BABELROOM_STT_MODEL": stt_model} if stt_model else {})}
+    results: list[RunResult] = []
+    largest: int | None = None
+
+    def one(speakers: int) -> RunResult:
+        console.print(f"[bold]{speakers} speaker(s)[/], {seconds:.0f} s of real-time {language} audio each…")
+        results.append(asyncio.run(_one_run(stack, clip, speakers, seconds, room_size, language)))
+        console.print(_table(results[-1:]))
+        return results[-1]
+
+    with LocalStack(state_dir=state_dir / "bench", stt_workers=stt_workers, env=env) as stack:
+        if find_max:
+            largest = find_max_speakers(lambda n: holds(one(n), p95_limit_ms), most)
+        else:
+            for speakers in speaker_counts:
+                one(speakers)
+    results.sort(key=lambda r: r.speakers)
+    model = stt_model or "(BABELROOM_STT_MODEL)"
     out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / "bench.json").write_text(
-        json.dumps({"machine": machine, "audio": str(audio), "runs": [asdict(r) for r in results]}, indent=1)
-    )
-    (out_dir / "bench.md").write_text(_markdown(results, machine))
+    (out_dir / "bench.json").write_text(json.dumps({
+        "machine": machine, "audio": [str(a) for a in audios], "language": language, "stt_model": model,
+        "room_size": room_size, "p95_limit_ms": p95_limit_ms, "max_realtime_speakers": largest,
+        "runs": [asdict(r) for r in results]}, indent=1))
+    summary = f"STT model {model}, {language} speech ({', '.join(a.name for a in audios)}), rooms of {room_size}"
+    if largest is not None:
+        summary += (f"\n\nLargest number of concurrent real-time speakers at final p95 ≤ {p95_limit_ms:.0f} ms "
+                    f"(none lost): **{largest}** (searched up to {most})")
+    (out_dir / "bench.md").write_text(_markdown(results, machine, summary))
     _plot(results, out_dir / "latency.png")
     console.print(_table(results))
+    if largest is not None:
+        console.print(f"[bold]Largest real-time speaker count at p95 ≤ {p95_limit_ms:.0f} ms: {largest}[/]")
     console.print(f"Wrote {out_dir / 'bench.json'}, {out_dir / 'bench.md'}, {out_dir / 'latency.png'}")
     return results

@@ -69,9 +69,13 @@ async def stream_speaker(
     audio: np.ndarray,
     chunk_ms: int = 40,
     realtime: bool = True,
+    speed: float = 1.0,
 ) -> SpeakerRun:
     """Stream ``audio`` (``(n,) float32`` at 16 kHz) to ``url`` (…/ws/rooms/{room}/audio) as the
     participant whose access ``token`` is given.
+
+    With ``realtime``, chunks leave at ``speed`` × real time (2.0: twice as fast); else as fast as the
+    socket takes them.
 
     ``run`` is filled in as the stream goes (``t0`` at the first sample, then the server's segment
     and room notices), so that a caller can compute latencies while it is still streaming.
@@ -104,7 +108,7 @@ async def stream_speaker(
         run.t0 = time.time()
         for start in range(0, len(audio), step):
             if realtime:
-                delay = run.t0 + (start + step) / SAMPLE_RATE - time.time()
+                delay = run.t0 + (start + step) / SAMPLE_RATE / speed - time.time()
                 if delay > 0:
                     await asyncio.sleep(delay)
             await ws.send(float_to_s16le(audio[start : start + step]))

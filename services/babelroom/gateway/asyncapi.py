@@ -114,7 +114,8 @@ def schemas() -> dict[str, Any]:
         "Ready": _typed("Ready", "ready", "The header was accepted: send PCM."),
         "End": _typed("End", "end", "The stream ends: the server flushes the open segment and closes with 1000."),
         "Segment": _typed("Segment", "segment", "A finished segment of this speaker: `status` is `accepted` "
-                          "(captions will follow) or why VAD dropped it.",
+                          "(captions will follow) or why VAD dropped it; `cut` is true when the segmenter cut it "
+                          "(not a pause or the stream's end).",
                           segment["properties"], segment["required"]),
         "PcmFrame": {"title": "PcmFrame", "type": "string", "format": "binary",
                      "description": "Interleaved little-endian signed 16-bit PCM at the header's `sample_rate` "

@@ -1,0 +1,158 @@
+"""The speech half of ``babelroom eval``: each manifest clip through the real pipeline, and offline.
+
+Streaming: on a :class:`~babelroom.dev.devstack.LocalStack` (Redis, gateway, STT and MT workers as
+child processes), for each clip a speaker account opens a new room (so that no clip is prompted with
+another's text), a listen-only account joins it and listens in the target language, and the speaker
+streams the clip followed by :data:`TAIL_SILENCE_S` of silence (so that the last segment ends at a
+pause, not at the stream's end) over the audio socket, at ``speed`` × real time (0: as fast as the
+socket takes it). Once every segment the ingest accepted has its final (or retraction), or after
+:data:`SETTLE_TIMEOUT_S`, the room is closed. The clip's streamed transcript is its finals' text in
+room order.
+
+Offline: the same model (the directory the worker resolves for ``BABELROOM_STT_MODEL``), with the
+worker's compute type, threads and beam size, transcribes each whole clip through faster-whisper's
+``WhisperModel.transcribe`` (its 30 s window, timestamps, temperature fallback): the reference the
+streaming WER is held against.
+
+Per final: whether its text ends a sentence (:func:`~babelroom.dev.eval_scoring.ends_sentence`),
+whether a pause ended its segment (the segment notice's ``cut`` is false), and its latency (caption
+received minus the moment its last speech sample was sent, as ``make bench``; only at ``speed`` 1).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from babelroom.audio.pcm import SAMPLE_RATE, decode_file
+from babelroom.config import Settings
+from babelroom.dev.client import ApiClient, Received, SpeakerRun, listen, stream_speaker
+from babelroom.dev.devstack import LocalStack
+from babelroom.dev.eval_manifest import Clip
+from babelroom.dev.eval_scoring import ends_sentence
+from babelroom.stt.models import resolve_model
+
+#: Silence streamed after each clip (s): longer than the VAD's trailing silence, so a pause ends it.
+TAIL_SILENCE_S = 1.5
+#: How long to wait for a clip's finals after its stream ended (s).
+SETTLE_TIMEOUT_S = 60.0
+
+
+@dataclass
+class FinalCaption:
+    """One final caption of a streamed clip."""
+
+    text: str
+    translation: str
+    backend: str
+    ends_sentence: bool
+    pause: bool
+    latency_ms: float | None
+
+
+@dataclass
+class ClipRun:
+    """A clip's streamed and offline transcripts."""
+
+    clip: Clip
+    target: str
+    finals: list[FinalCaption] = field(default_factory=list)
+    offline: str = ""
+    audio_s: float = 0.0  # the clip's length, without the silence appended
+    missing: int = 0  # accepted segments that got no final in time
+
+    @property
+    def streamed(self) -> str:
+        return " ".join(f.text for f in self.finals if f.text)
+
+    @property
+    def translated(self) -> str:
+        return " ".join(f.translation for f in self.finals if f.translation)
+
+
+def transcribe_offline(settings: Settings, clips: list[Clip], on_clip: Callable[[], None]) -> list[str]:
+    """Each clip transcribed whole by the model ``settings`` resolves (see the module docstring).
+
+    Raises:
+        FileNotFoundError: the model directory is incomplete or missing (as the worker would).
+    """
+    from faster_whisper import WhisperModel
+
+    model = WhisperModel(str(resolve_model(settings).path), device="cpu", compute_type=settings.stt_compute_type,
+                         cpu_threads=settings.stt_cpu_threads)
+    texts = []
+    for clip in clips:
+        segments, _info = model.transcribe(decode_file(clip.audio), language=clip.language,
+                                           beam_size=settings.stt_beam_size)
+        texts.append(" ".join(s.text.strip() for s in segments).strip())
+        on_clip()
+    return texts
+
+
+async def stream_clips(stack: LocalStack, runs: list[ClipRun], speed: float, on_clip: Callable[[], None]) -> None:
+    """Stream every clip of ``runs`` through ``stack`` (one at a time) and fill in its finals."""
+    tag = uuid.uuid4().hex[:6]
+    async with ApiClient(stack.gateway_url) as speaker, ApiClient(stack.gateway_url) as listener:
+        await speaker.register(f"eval-{tag}-speaker@eval.babelroom.local", secrets.token_urlsafe(16), "Speaker")
+        await listener.register(f"eval-{tag}-listener@eval.babelroom.local", secrets.token_urlsafe(16), "Listener")
+        for run in runs:
+            room = (await speaker.create_room(f"eval {run.clip.audio.name}"))["id"]
+            try:
+                await listener.join(room, listen_only=True)
+                await _stream_one(stack, room, speaker.token, listener.token, run, speed)
+            finally:
+                await speaker.close_room(room)
+            on_clip()
+
+
+async def _stream_one(stack: LocalStack, room: str, speaker_token: str, listener_token: str, run: ClipRun,
+                      speed: float) -> None:
+    received: list[Received] = []
+    stop, connected = asyncio.Event(), asyncio.Event()
+    listener = asyncio.create_task(
+        listen(stack.ws_url(f"/ws/rooms/{room}/captions?lang={run.target}"), received.append, stop, connected,
+               token=listener_token))
+    try:
+        await asyncio.wait_for(connected.wait(), 10)
+        clip = decode_file(run.clip.audio)
+        run.audio_s = len(clip) / SAMPLE_RATE
+        audio = np.concatenate([clip, np.zeros(int(TAIL_SILENCE_S * SAMPLE_RATE), np.float32)])
+        speaker = SpeakerRun("speaker")
+        await stream_speaker(stack.ws_url(f"/ws/rooms/{room}/audio"), speaker, token=speaker_token, name="Speaker",
+                             language=run.clip.language, audio=audio, realtime=speed > 0, speed=speed or 1.0)
+        accepted = {n["segment_id"]: n for n in speaker.accepted()}
+        deadline = time.monotonic() + SETTLE_TIMEOUT_S
+        while not set(accepted) <= _settled(received) and time.monotonic() < deadline:
+            await asyncio.sleep(0.1)
+    finally:
+        stop.set()
+        await listener
+    finals = sorted((r for r in received if r.caption.type == "final" and r.caption.segment_id in accepted),
+                    key=lambda r: r.caption.room_seq)
+    run.missing = len(set(accepted) - _settled(received))
+    for r in finals:
+        c = r.caption
+        run.finals.append(FinalCaption(
+            text=c.text,
+            translation=c.translation.text if c.translation.language == run.target else "",
+            backend=c.translation.backend,
+            ends_sentence=ends_sentence(c.text),
+            pause=not accepted[c.segment_id].get("cut", False),
+            latency_ms=round((r.at - speaker.speech_end_wall(c.audio_end_ms)) * 1000, 1) if speed == 1 else None,
+        ))
+
+
+def _settled(received: list[Received]) -> set[str]:
+    return {r.caption.segment_id for r in received if r.caption.type in ("final", "retract")}
+
+
+def model_env(model: str | None) -> dict[str, str]:
+    """The stack's environment for STT ``model`` (None: the settings' own)."""
+    return {} if model is None else {"BABELROOM_STT_MODEL": model}
+

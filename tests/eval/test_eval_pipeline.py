@@ -1,0 +1,41 @@
+"""`babelroom eval` end to end: two short real English clips through a real local stack (Redis, gateway,
+STT on the bundled tiny.en, MT on Apertium) in real time, offline WER with the same model, and text MT
+on NTREX lines; the JSON and Markdown it writes."""
+
+import json
+from pathlib import Path
+
+from babelroom.config import Settings
+from babelroom.dev.eval import run_eval
+
+DATA = Path(__file__).resolve().parents[1] / "data"
+
+
+def test_two_english_clips_and_ntrex(project_state_dir, tmp_path: Path) -> None:
+    manifest = tmp_path / "en.tsv"
+    manifest.write_text(
+        "audio\tlanguage\treference\ttranslation\n"
+        f"{DATA / 'speech' / 'LJ001-0002.wav'}\ten\tin being comparatively modern.\ten ser comparativamente moderno.\n"
+        f"{DATA / 'speech' / 'LJ001-0008.wav'}\ten\thas never been surpassed.\tnunca ha sido superado.\n",
+        encoding="utf-8")
+    settings = Settings(state_dir=project_state_dir("eval"), models_dir=tmp_path / "models", mt_backends="apertium")
+    languages, pairs = run_eval(manifests=[manifest], out_dir=tmp_path / "out", settings=settings,
+                                stt_models={None: "tiny.en"}, target=None, speed=1.0, mt_dir=DATA / "mt",
+                                mt_pairs=[("en", "es")], mt_lines=20)
+
+    (en,) = languages
+    assert (en.language, en.model, en.target, en.clips, en.missing_finals) == ("en", "tiny.en", "es", 2, 0)
+    assert en.offline_wer == 0.0 and en.streaming_wer <= 0.25  # tiny.en hears both clips right offline
+    assert en.finals >= 2 and en.sentence_or_pause_share == 1.0  # each clip ends in silence: a pause
+    assert 0 < en.final_latency_ms["p50"] < 10_000
+    assert en.chrf is not None and en.chrf > 30 and en.bleu is not None
+    (pair,) = pairs
+    assert (pair.source, pair.target, pair.route, pair.lines) == ("en", "es", "apertium", 20)
+    assert 35 < pair.chrf < 65  # Apertium en→es: 47.4 on all 603 lines
+
+    report = json.loads((tmp_path / "out" / "eval.json").read_text())
+    assert [c["language"] for c in report["clips"]] == ["en", "en"]
+    assert all(c["streamed"] and c["offline"] and c["translated"] for c in report["clips"])
+    assert report["languages"][0]["streaming_wer"] == en.streaming_wer and report["mt"][0]["route"] == "apertium"
+    table = (tmp_path / "out" / "eval.md").read_text()
+    assert "| en | tiny.en | 2 |" in table and "| en→es | apertium | 20 |" in table

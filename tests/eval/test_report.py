@@ -1,0 +1,23 @@
+"""The eval's Markdown tables (the figures are those of a real run on the Spanish set)."""
+
+from babelroom.dev.eval import LanguageScore, default_target, markdown, model_of
+from babelroom.dev.eval_mt import PairScore
+
+
+def test_tables_show_the_wer_gap_and_dashes_for_what_was_not_measured() -> None:
+    es = LanguageScore(language="es", model="whisper-base", target="en", clips=4, audio_s=37.5, streaming_wer=0.377,
+                       offline_wer=0.273, finals=9, sentence_end_share=0.444, pause_share=0.444,
+                       sentence_or_pause_share=0.667, final_latency_ms={}, chrf=None, bleu=None, missing_finals=0)
+    pair = PairScore("en", "pt", "bergamot", 100, 58.2, 30.5, 136.5)
+    table = markdown([es], [pair], "vm", speed=0)
+    assert "streamed at as fast as possible" in table
+    row = "| es | whisper-base | 4 | 37.5 | 37.7% | 27.3% | +10.4 | 9 | 44% | 44% | 67% | – | – | en | – | – | 0 |"
+    assert row in table
+    assert "| en→pt | bergamot | 100 | 58.2 | 30.5 | 136.5 |" in table
+
+
+def test_models_and_targets_per_language() -> None:
+    models = {None: "models/whisper-base", "en": "tiny.en"}
+    assert (model_of(models, "en"), model_of(models, "vi"), model_of({}, "es")) == ("tiny.en", "models/whisper-base",
+                                                                                    None)
+    assert (default_target("en"), default_target("pt")) == ("es", "en")
