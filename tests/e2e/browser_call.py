@@ -245,13 +245,14 @@ def sign_up(page, url: str, name: str) -> None:
     page.get_by_test_id("lobby").wait_for(timeout=30_000)
 
 
-def speaking_wav(work: Path, clip: np.ndarray, name: str = "speech48k.wav") -> tuple[Path, float]:
-    """The WAV a speaking browser captures (LEAD_S of silence, ``clip``, TAIL_S of silence) and the end
-    of its speech in the file (ms)."""
+def speaking_wav(work: Path, clip: np.ndarray, name: str = "speech48k.wav", lead_s: float = LEAD_S
+                 ) -> tuple[Path, float]:
+    """The WAV a speaking browser captures (``lead_s`` of silence, ``clip``, TAIL_S of silence) and the
+    end of its speech in the file (ms)."""
     path = work / name
-    write_wav48(path, np.concatenate([np.zeros(int(LEAD_S * 16000), np.float32), clip,
+    write_wav48(path, np.concatenate([np.zeros(int(lead_s * 16000), np.float32), clip,
                                       np.zeros(int(TAIL_S * 16000), np.float32)]))
-    return path, LEAD_S * 1000 + speech_end_ms(clip)
+    return path, lead_s * 1000 + speech_end_ms(clip)
 
 
 def silent_wav(work: Path) -> Path:

@@ -5,7 +5,8 @@ Browser A signs up, picks "I speak: Español" in the lobby (the choices come fro
 creates a room and speaks a Spanish clip (Multilingual LibriSpeech, tests/data/speech-multi/); browser B
 signs up, joins and reads captions in English. B must get English finals (translated from Spanish by
 an installed route, not ``no_route``) whose originals are A's Spanish words (WER bound), and A's room
-page must show the spoken language A chose in the lobby (remembered per user).
+page must show the spoken language A chose in the lobby (remembered per user). The second test
+changes the spoken language in the room instead (join again, call reconnected, tap replaced).
 
 The stack's STT model is ``models/whisper-base`` (``babelroom models install --offline``); the test
 skips when it is not installed.
@@ -46,7 +47,9 @@ WHISPER_BASE = ROOT / "models" / "whisper-base"
 def spanish_setup(tmp_path_factory):
     if not (WHISPER_BASE / "model.bin").exists():
         pytest.skip(f"{WHISPER_BASE} is missing: `babelroom models install --offline` assembles it")
-    with call_stack(tmp_path_factory.mktemp("browser-es"), {"BABELROOM_STT_MODEL": str(WHISPER_BASE)}) as setup:
+    # The call sync at its default interval: a call reconnected within one round keeps its publisher id.
+    env = {"BABELROOM_STT_MODEL": str(WHISPER_BASE), "BABELROOM_JANUS_SYNC_INTERVAL_S": "2.0"}
+    with call_stack(tmp_path_factory.mktemp("browser-es"), env) as setup:
         yield setup
 
 
@@ -93,9 +96,14 @@ def test_spanish_speaker_english_listener(spanish_setup):
             ctx_a.close()
             ctx_b.close()
 
+    check_english_from_spanish(finals, "Ana", setup)
+
+
+def check_english_from_spanish(finals: list[dict], speaker: str, setup: dict) -> None:
+    """English finals translated from the speaker's Spanish by an installed route, close to the clip."""
     en = [f for f in finals if f["lang"] == "en"]
-    assert en, f"no English finals in B's page: {finals}\n{setup['janus'].log()[-2000:]}"
-    assert all(f["speaker"] == "Ana" and f["original_lang"] == "es" for f in en), en
+    assert en, f"no English finals in the listener's page: {finals}\n{setup['janus'].log()[-2000:]}"
+    assert all(f["speaker"] == speaker and f["original_lang"] == "es" for f in en), en
     assert all(f["backend"] not in ("no_route", "unavailable", "source") for f in en), en
     spanish = " ".join(f["original"] for f in en)
     error = jiwer.wer(normalise(reference(SPEECH / "references.tsv", CLIP)), normalise(spanish))
@@ -103,3 +111,44 @@ def test_spanish_speaker_english_listener(spanish_setup):
     print(f"\nSpanish WER {error:.2f}: {spanish}\nEnglish: {english}")
     assert error < 0.45, spanish
     assert "surprise" in english.lower() and "carlos" in english.lower(), english
+
+
+def test_changing_the_spoken_language_in_the_room(spanish_setup):
+    """A joins speaking English (the default), then picks Español in the room before speaking: the
+    page joins again with it and reconnects the call, and the server's tap follows."""
+    from playwright.sync_api import sync_playwright
+
+    setup = spanish_setup
+    work, url = setup["work"], setup["url"]
+    speaking, speech_end_in_file_ms = speaking_wav(work, decode_file(SPEECH / CLIP), "switch48k.wav", lead_s=12.0)
+    silent = silent_wav(work)
+    wrapper = chromium_in(setup["pair"].client, work)
+
+    with sync_playwright() as pw:
+        ctx_a, a = launch(pw, work, wrapper, "switch-a", speaking)
+        ctx_b, b = launch(pw, work, wrapper, "switch-b", silent)
+        try:
+            sign_up(a, url, "Eva")
+            assert a.get_by_test_id("spoken-language-picker").input_value() == "en"
+            a.get_by_test_id("create-room-name").fill("Cambio")
+            a.get_by_test_id("create-room-submit").click()
+            a.locator('[data-testid="room-page"][data-state="joined"]').wait_for(timeout=30_000)
+            a.locator('[data-testid="video-tile"][data-local="true"][data-has-video="true"]').wait_for(timeout=30_000)
+            room_id = a.get_by_test_id("room-page").get_attribute("data-room-id")
+            a.get_by_test_id("room-spoken-language-picker").select_option("es")
+            a.get_by_test_id("spoken-language-switching").wait_for(state="detached", timeout=15_000)
+            assert a.get_by_test_id("room-spoken-language-picker").input_value() == "es"
+
+            sign_up(b, url, "Leo")
+            b.get_by_test_id("join-room-id").fill(room_id)
+            b.get_by_test_id("join-room-id-submit").click()
+            b.locator('[data-testid="room-page"][data-state="joined"]').wait_for(timeout=30_000)
+            b.get_by_test_id("language-picker").select_option("en")
+            capture_start = a.evaluate("window.__captureStart")
+            wait_for_finals(b, "en", speech_end_in_file_ms, capture_start, timeout_s=180)
+            finals = page_finals(b)
+        finally:
+            ctx_a.close()
+            ctx_b.close()
+
+    check_english_from_spanish(finals, "Eva", setup)
