@@ -11,9 +11,9 @@ import { useCallback, useEffect, useReducer, useRef, useState } from "react";
 
 import { useApi } from "../api/instance";
 import type { ExportFormat, JanusJoinInfo, Me, Room } from "../api/types";
+import { describeClose } from "../captions/closeCodes";
 import type { NoticeMessage } from "../captions/messages";
 import { captionReducer, initialCaptionState } from "../captions/reducer";
-import { describeClose } from "../captions/closeCodes";
 import { CaptionSocket, type SocketState } from "../captions/socket";
 import { CaptionPanel, FONT_SIZES } from "../components/CaptionPanel";
 import { ErrorNotice } from "../components/ErrorNotice";
