@@ -113,6 +113,34 @@ describe("ApiClient", () => {
     expect(onSignedOut).toHaveBeenCalledWith(expect.stringContaining("refresh token reused"));
   });
 
+  it("asks for the language catalogue once (again only after a failure)", async () => {
+    let fail = true;
+    const { api, calls } = client(() => {
+      if (fail) {
+        fail = false;
+        return json(503, { error: "unavailable", detail: "busy" });
+      }
+      return json(200, [{ language: "en", stt_model: "tiny.en", targets: [] }]);
+    });
+    await expect(api.languages()).rejects.toMatchObject({ status: 503 });
+    expect(await api.languages()).toHaveLength(1);
+    await api.languages();
+    expect(calls.map((c) => [c.url, c.auth])).toEqual([["/api/languages", null], ["/api/languages", null]]);
+  });
+
+  it("sends the spoken language when joining or creating a room", async () => {
+    const { api, calls, tokens } = client(() => json(200, { id: "r1" }));
+    tokens.set({ accessToken: "access-1", refreshToken: "refresh-1", userId: "u1" });
+    await api.joinRoom("r1", false, "auto");
+    await api.createRoom("Sync", false, "es");
+    await api.joinRoom("r1", true, null);
+    expect(calls.map((c) => c.body)).toEqual([
+      { listen_only: false, spoken_language: "auto" },
+      { name: "Sync", listen_only: false, spoken_language: "es" },
+      { listen_only: true },
+    ]);
+  });
+
   it("does not try to refresh a failed sign-in", async () => {
     const { api, calls } = client(() => json(401, { error: "unauthorized", detail: "wrong e-mail or password" }));
     await expect(api.login("a@b.co", "nope-nope")).rejects.toMatchObject({ status: 401, detail: "wrong e-mail or password" });

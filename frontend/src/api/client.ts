@@ -15,6 +15,7 @@ import type {
   RefreshRequest,
   Register,
   Room,
+  SourceLanguage,
   Tier,
   TokenPair,
 } from "./types";
@@ -37,6 +38,10 @@ export interface Download {
   filename: string;
 }
 
+function spoken(language?: string | null): { spoken_language?: string } {
+  return language ? { spoken_language: language } : {};
+}
+
 function toTokens(pair: TokenPair): Tokens {
   return { accessToken: pair.access_token, refreshToken: pair.refresh_token, userId: pair.user_id };
 }
@@ -47,6 +52,7 @@ export class ApiClient {
   private readonly fetchImpl: typeof fetch;
   private readonly onSignedOut: (reason: string) => void;
   private refreshing: Promise<boolean> | null = null;
+  private catalogue: Promise<SourceLanguage[]> | null = null;
 
   constructor(options: ApiClientOptions = {}) {
     this.baseUrl = options.baseUrl ?? "";
@@ -168,6 +174,17 @@ export class ApiClient {
     return this.request<Tier[]>("GET", "/api/tiers", { auth: false });
   }
 
+  /** The language catalogue (public; asked once per client, again only after a failure). */
+  languages(): Promise<SourceLanguage[]> {
+    if (!this.catalogue) {
+      this.catalogue = this.request<SourceLanguage[]>("GET", "/api/languages", { auth: false });
+      this.catalogue.catch(() => {
+        this.catalogue = null;
+      });
+    }
+    return this.catalogue;
+  }
+
   // --- rooms ---
 
   rooms(): Promise<Room[]> {
@@ -178,15 +195,18 @@ export class ApiClient {
     return this.request<Room>("GET", `/api/rooms/${encodeURIComponent(id)}`);
   }
 
-  createRoom(name: string, listenOnly = false): Promise<Room> {
+  /** Open a room and join it; ``spokenLanguage``: what the user speaks (``auto``: identified by the
+   * server; left out: the server's default). */
+  createRoom(name: string, listenOnly = false, spokenLanguage?: string | null): Promise<Room> {
     return this.request<Room>("POST", "/api/rooms", {
-      body: { name, listen_only: listenOnly } satisfies Partial<CreateRoom>,
+      body: { name, listen_only: listenOnly, ...spoken(spokenLanguage) } satisfies Partial<CreateRoom>,
     });
   }
 
-  joinRoom(id: string, listenOnly = false): Promise<Room> {
+  /** Join (idempotent; joining again with another ``spokenLanguage`` changes it, with a new Janus token). */
+  joinRoom(id: string, listenOnly = false, spokenLanguage?: string | null): Promise<Room> {
     return this.request<Room>("POST", `/api/rooms/${encodeURIComponent(id)}/join`, {
-      body: { listen_only: listenOnly } satisfies Partial<JoinRoom>,
+      body: { listen_only: listenOnly, ...spoken(spokenLanguage) } satisfies Partial<JoinRoom>,
     });
   }
 

@@ -15,6 +15,10 @@ export type Me = Schemas["Me"];
 export type Room = Schemas["RoomOut"];
 export type ExportFormat = Schemas["ExportFormat"];
 
+/** GET /api/languages: a spoken language, its STT model, and the caption languages its routes reach. */
+export type SourceLanguage = Schemas["SourceLanguageOut"];
+export type LanguageRoute = Schemas["TargetOut"];
+
 /**
  * What a browser needs to enter the room's Janus VideoRoom (``janus`` in the create and join answers),
  * ``ice_servers`` included: STUN/TURN with time-limited credentials for participants behind NAT.

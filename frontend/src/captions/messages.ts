@@ -7,10 +7,21 @@ import type { components } from "../api/socket-messages";
 
 type Schemas = components["schemas"];
 
-/** A caption in the listener's language: ``partial`` (replaced in place), ``final`` or ``retract``. */
-export type CaptionMessage = Schemas["Caption"];
+/**
+ * A caption in the listener's language: ``partial`` (replaced in place), ``final`` or ``retract``.
+ * ``language_detected``: the server identified ``language`` itself (the speaker joined with
+ * ``spoken_language: "auto"``); optional until every server sends it.
+ */
+export type CaptionMessage = Schemas["Caption"] & { language_detected?: boolean | null };
+
+/** ``translation.backend`` of a caption whose pair has no translation installed (the text is the original). */
+export const NO_ROUTE = "no_route";
+/** ``translation.backend`` when every translator failed (the text is the original). */
+export const UNAVAILABLE = "unavailable";
 export type CaptionType = CaptionMessage["type"];
 
-/** A room event: ``room_expiring`` (at ``closes_at_ms``), ``room_closed``, ``participant_left``. */
+/** A room event: ``room_expiring`` (at ``closes_at_ms``), ``room_closed``, ``participant_left``;
+ * ``history_lost`` (caption sockets): captions the client missed are gone (``reason``: ``store_reset``,
+ * ``stream_gone``, ``trimmed``); after ``store_reset`` the room_seq numbering restarts. */
 export type NoticeMessage = Schemas["Notice"];
 export type NoticeCode = NoticeMessage["code"];

@@ -101,6 +101,29 @@ describe("captionReducer", () => {
     expect(state.lines[0].segmentId).toBe("s5");
   });
 
+  it("keeps the translation backend and whether the language was detected", () => {
+    const state = run(
+      caption("final", "a", "Xin chào.", {
+        language: "vi",
+        language_detected: true,
+        translation: { language: "pt", text: "Xin chào.", backend: "no_route" },
+      }),
+      caption("final", "b", "Hello."),
+    );
+    expect(state.lines[0]).toMatchObject({ backend: "no_route", languageDetected: true, originalLang: "vi", lang: "pt" });
+    expect(state.lines[1]).toMatchObject({ backend: "apertium", languageDetected: false });
+  });
+
+  it("history_lost keeps the lines and starts room_seq over (the next reconnection asks from 0)", () => {
+    const state = run(caption("final", "a", "One."), caption("final", "b", "Two."));
+    const lost = captionReducer(state, { type: "history_lost" });
+    expect(lost.lines).toBe(state.lines);
+    expect(lost.lastRoomSeq).toBe(0);
+    // after a store reset the numbering restarts at 1 and the client follows it
+    const next = captionReducer(lost, { type: "message", message: caption("final", "c", "Three.", { room_seq: 1 }) });
+    expect(next.lastRoomSeq).toBe(1);
+  });
+
   it("clear empties the lines but remembers where the room is", () => {
     const state = run(caption("final", "a", "One."));
     const cleared = captionReducer(state, { type: "clear" });

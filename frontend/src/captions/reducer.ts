@@ -6,6 +6,8 @@
 //   reconnect, `since=`) replaces itself, so nothing is shown twice;
 // - retract: the segment was not speech after all: its line goes.
 // `lastRoomSeq` is the highest room_seq of any final: what a reconnecting socket passes as `since`.
+// A `history_lost` notice (captions missed are gone; after a store reset room_seq restarts from 1)
+// resets it to 0, so the next reconnection asks for what the server holds now; the lines stay.
 
 import type { CaptionMessage } from "./messages";
 
@@ -20,6 +22,11 @@ export interface CaptionLine {
   /** What the speaker said, in their language. */
   original: string;
   originalLang: string;
+  /** The server found `originalLang` itself (the speaker chose auto-detect). */
+  languageDetected: boolean;
+  /** translation.backend: the route (`apertium`, `source` …), or `no_route` / `unavailable` when
+   * `text` is the untranslated original. */
+  backend: string;
   roomSeq: number;
   audioStartMs: number;
 }
@@ -29,7 +36,10 @@ export interface CaptionState {
   lastRoomSeq: number;
 }
 
-export type CaptionAction = { type: "message"; message: CaptionMessage } | { type: "clear" };
+export type CaptionAction =
+  | { type: "message"; message: CaptionMessage }
+  | { type: "clear" }
+  | { type: "history_lost" };
 
 /** Lines kept; older ones drop off the top (the full transcript is in the export). */
 export const MAX_LINES = 500;
@@ -46,6 +56,8 @@ function lineOf(message: CaptionMessage, type: "partial" | "final"): CaptionLine
     text: message.translation?.text ?? message.text,
     original: message.text,
     originalLang: message.language,
+    languageDetected: message.language_detected === true,
+    backend: message.translation?.backend ?? "source",
     roomSeq: message.room_seq,
     audioStartMs: message.audio_start_ms,
   };
@@ -63,6 +75,7 @@ function upsert(lines: CaptionLine[], index: number, line: CaptionLine): Caption
 
 export function captionReducer(state: CaptionState, action: CaptionAction): CaptionState {
   if (action.type === "clear") return { lines: [], lastRoomSeq: state.lastRoomSeq };
+  if (action.type === "history_lost") return { ...state, lastRoomSeq: 0 };
   const message = action.message;
   if (!message || !message.segment_id) return state;
   const index = state.lines.findIndex((l) => l.segmentId === message.segment_id);

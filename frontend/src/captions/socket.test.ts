@@ -133,6 +133,52 @@ describe("CaptionSocket", () => {
     }
   });
 
+  it("stops for good on 4409 (replaced by a newer connection)", () => {
+    const { socket, sockets, states, last } = setup();
+    socket.start();
+    last().open();
+    last().serverClose(4409, "replaced");
+    vi.advanceTimersByTime(120_000);
+    expect(sockets).toHaveLength(1);
+    expect(states.at(-1)).toMatchObject({ status: "closed", closeCode: 4409, closeReason: "replaced" });
+  });
+
+  it.each([
+    [1013, 2_000, 30_000],
+    [4429, 5_000, 60_000],
+  ])("comes back later after %i: from %i ms, doubling, up to %i ms", (code, first, max) => {
+    const { socket, sockets, states, last } = setup();
+    socket.start();
+    last().open();
+    last().serverClose(code, "try again later: redis unavailable");
+    expect(states.at(-1)).toMatchObject({ status: "reconnecting", attempt: 1, closeCode: code });
+    vi.advanceTimersByTime(first - 1);
+    expect(sockets).toHaveLength(1);
+    vi.advanceTimersByTime(1);
+    expect(sockets).toHaveLength(2);
+    last().serverClose(code);
+    vi.advanceTimersByTime(2 * first - 1);
+    expect(sockets).toHaveLength(2);
+    vi.advanceTimersByTime(1);
+    expect(sockets).toHaveLength(3);
+    for (let i = 0; i < 8; i++) {
+      last().serverClose(code);
+      vi.advanceTimersByTime(max);
+    }
+    expect(sockets).toHaveLength(11); // capped at max: one new try per max wait
+    last().open();
+    expect(states.at(-1)).toMatchObject({ status: "open", attempt: 0 });
+  });
+
+  it("hands a history_lost notice to the page", () => {
+    const notices: unknown[] = [];
+    const { socket, last } = setup({ onNotice: (n) => notices.push(n) });
+    socket.start();
+    last().open();
+    last().send({ type: "notice", code: "history_lost", reason: "trimmed", message: "captions after room_seq 3 are no longer kept" });
+    expect(notices).toEqual([expect.objectContaining({ code: "history_lost", reason: "trimmed" })]);
+  });
+
   it("switches language by reconnecting with the new lang and since", () => {
     const { socket, sockets, last } = setup();
     socket.start();

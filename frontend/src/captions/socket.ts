@@ -4,10 +4,13 @@
 // keeps it out of URLs and access logs; the gateway also takes ?token=. Every (re)connection passes
 // `since` = the last final's room_seq, so the gateway replays the finals missed while disconnected.
 //
-// Close codes (services/babelroom/gateway/admission.py): 4401 token refused → refresh it and
-// reconnect; 4403 not admitted (left, lease lapsed), 4410 room closed, 4400 bad query → stop; any
-// other close (network, server restart, 1011) → reconnect after 0.5 s, 1 s, 2 s … up to 10 s.
+// Close codes (docs/asyncapi.yaml; the policy of each in closeCodes.ts): 4401 token refused → refresh
+// it and reconnect; 4400 bad query, 4403 not admitted (left, lease lapsed), 4409 replaced, 4410 room
+// closed → stop; 1013 try again later, 4429 too many sockets → reconnect later (from 2 s / 5 s,
+// doubling); any other close (network, server restart, 1011) → reconnect after 0.5 s, 1 s, 2 s … up
+// to 10 s.
 
+import { CLOSE_CODES, closePolicy } from "./closeCodes";
 import type { CaptionMessage, NoticeMessage } from "./messages";
 
 export type SocketStatus = "connecting" | "open" | "reconnecting" | "closed";
@@ -52,12 +55,6 @@ export interface CaptionSocketOptions {
   maxBackoffMs?: number;
   now?: () => number;
 }
-
-export const TERMINAL_CODES: Record<number, string> = {
-  4400: "The caption request was refused",
-  4403: "You are no longer in this room",
-  4410: "The room has closed",
-};
 
 export function defaultWsBase(): string {
   if (typeof location === "undefined") return "ws://127.0.0.1:8000";
@@ -193,12 +190,13 @@ export class CaptionSocket {
 
   private closed(code: number, reason: string): void {
     if (this.stopped) return;
-    if (code in TERMINAL_CODES) {
+    const policy = closePolicy(code);
+    if (policy === "stop") {
       this.stopped = true;
-      this.update({ status: "closed", retryAt: null, closeCode: code, closeReason: reason || TERMINAL_CODES[code] });
+      this.update({ status: "closed", retryAt: null, closeCode: code, closeReason: reason || null });
       return;
     }
-    if (code === 4401) {
+    if (policy === "refresh") {
       this.authFailures += 1;
       if (this.authFailures > 2) {
         this.stopped = true;
@@ -224,8 +222,10 @@ export class CaptionSocket {
 
   private scheduleRetry(code: number, reason: string): void {
     const attempt = this.state.attempt + 1;
-    const initial = this.options.initialBackoffMs ?? 500;
-    const delay = Math.min(this.options.maxBackoffMs ?? 10_000, initial * 2 ** (attempt - 1));
+    const later = closePolicy(code) === "later" ? CLOSE_CODES[code] : undefined;
+    const initial = later?.firstDelayMs ?? this.options.initialBackoffMs ?? 500;
+    const max = later?.maxDelayMs ?? this.options.maxBackoffMs ?? 10_000;
+    const delay = Math.min(max, initial * 2 ** (attempt - 1));
     this.clearTimer();
     this.timer = setTimeout(() => {
       this.timer = null;

@@ -17,6 +17,8 @@ const line: CaptionLine = {
   text: "Hola a todos",
   original: "Hello everyone",
   originalLang: "en",
+  languageDetected: false,
+  backend: "apertium",
   roomSeq: 0,
   audioStartMs: 0,
 };
@@ -38,6 +40,10 @@ describe("caption markup", () => {
       <CaptionPanel
         lines={[line, { ...line, segmentId: "seg2", type: "final", roomSeq: 3, text: "Gracias." }]}
         lang="es"
+        langOptions={[
+          { code: "en", name: "English" },
+          { code: "es", name: "Español" },
+        ]}
         onLangChange={() => undefined}
         socketState={{ status: "reconnecting", attempt: 2, retryAt: null, closeCode: 1006, closeReason: null }}
         onReconnect={() => undefined}
@@ -50,12 +56,101 @@ describe("caption markup", () => {
     expect(html).toMatch(/data-testid="caption-panel"[^>]*aria-live="polite"/);
     expect(html).toContain('data-testid="language-picker"');
     expect(html).toContain('<option value="es" selected="">');
+    expect(html.match(/<option value="(en|es)"/g)).toHaveLength(2);
     expect(html).toContain('data-testid="reconnect-banner"');
     expect(html).toContain('data-type="final"');
     expect(html).toContain('data-room-seq="3"');
     for (const id of ["font-smaller", "font-larger", "download-transcript", "transcript-format"]) {
       expect(html).toContain(`data-testid="${id}"`);
     }
+  });
+});
+
+describe("untranslated and detected captions", () => {
+  it("shows a no_route caption's original text with a note that no translation is installed", () => {
+    const noRoute = { ...line, lang: "vi", text: "Hello everyone", backend: "no_route" };
+    const html = renderToStaticMarkup(<CaptionLineView line={noRoute} />);
+    expect(html).toContain('data-backend="no_route"');
+    expect(html).toContain('<span class="text" lang="en">Hello everyone</span>');
+    expect(html).toContain('data-testid="caption-untranslated"');
+    expect(html).toContain("No translation is installed for English → Tiếng Việt");
+    expect(html).toContain('data-testid="caption-source-lang"');
+    expect(html).not.toContain("Original: Hello everyone"); // it is the original
+  });
+
+  it("says when every translator failed (unavailable)", () => {
+    const html = renderToStaticMarkup(<CaptionLineView line={{ ...line, backend: "unavailable", text: line.original }} />);
+    expect(html).toContain("Translation unavailable right now (English → Español)");
+  });
+
+  it("marks the speaker's language as detected when the server identified it", () => {
+    const detected = { ...line, originalLang: "es", lang: "en", languageDetected: true, original: "Hola", text: "Hi" };
+    const html = renderToStaticMarkup(<CaptionLineView line={detected} />);
+    expect(html).toContain('data-language-detected="true"');
+    expect(html).toMatch(/data-testid="caption-source-lang">Español \(detected\)</);
+    expect(html).not.toContain("caption-untranslated");
+  });
+
+  it("labels a translated line with the speaker's language, and a same-language line with nothing", () => {
+    expect(renderToStaticMarkup(<CaptionLineView line={line} />)).toMatch(/caption-source-lang">English</);
+    const same = { ...line, lang: "en", text: line.original, backend: "source" };
+    expect(renderToStaticMarkup(<CaptionLineView line={same} />)).not.toContain("caption-source-lang");
+  });
+});
+
+describe("caption panel banners", () => {
+  const panel = (extra: Partial<Parameters<typeof CaptionPanel>[0]>) =>
+    renderToStaticMarkup(
+      <CaptionPanel
+        lines={[]}
+        lang="en"
+        langOptions={[{ code: "en", name: "English" }]}
+        onLangChange={() => undefined}
+        socketState={{ status: "open", attempt: 0, retryAt: null, closeCode: null, closeReason: null }}
+        onReconnect={() => undefined}
+        fontSize={18}
+        onFontSize={() => undefined}
+        onDownload={() => undefined}
+        downloading={false}
+        {...extra}
+      />,
+    );
+
+  it("shows a history_lost notice as a visible message", () => {
+    const html = panel({
+      historyLost: {
+        v: 1,
+        type: "notice",
+        room: "r1",
+        code: "history_lost",
+        message: "captions after room_seq 7 were lost: the caption store restarted; room_seq numbering restarts",
+        reason: "store_reset",
+        user: null,
+        closes_at_ms: null,
+        at_ms: 0,
+      },
+    });
+    expect(html).toContain('data-testid="history-lost"');
+    expect(html).toContain('data-reason="store_reset"');
+    expect(html).toContain("Some captions could not be delivered (captions after room_seq 7 were lost");
+    expect(panel({})).not.toContain("history-lost");
+  });
+
+  it.each([
+    [1013, "reconnecting", "The server is busy or one of its services is down"],
+    [4429, "reconnecting", "Too many caption connections are open"],
+    [4409, "closed", "A newer connection (another tab or device) took over"],
+    [4403, "closed", "You are no longer in this room"],
+  ] as const)("explains close code %i", (code, status, text) => {
+    const html = panel({ socketState: { status, attempt: 1, retryAt: null, closeCode: code, closeReason: null } });
+    expect(html).toContain(`data-close-code="${code}"`);
+    expect(html).toContain(text);
+  });
+
+  it("keeps the picker disabled while the catalogue loads", () => {
+    const html = panel({ lang: null, langOptions: [] });
+    expect(html).toMatch(/data-testid="language-picker"[^>]*disabled=""/);
+    expect(html).toContain("Loading languages…");
   });
 });
 

@@ -1,21 +1,38 @@
 // The caption panel: one line per segment in the listener's language, partial lines grey (replaced
-// in place), finals black, the speaker's name in front and the original text on hover (title).
-// Its toolbar has the language picker, the text size and the transcript download; a banner shows
-// while the socket reconnects.
+// in place), finals black, the speaker's name in front and the original text on hover (title). A
+// line in another language than the listener's says so: the speaker's language (marked "detected"
+// when the server identified it), and, when no translation is installed for the pair (`no_route`) or
+// the translators failed (`unavailable`), a note next to the original text.
+// Its toolbar has the language picker (the caption languages the server offers), the text size and
+// the transcript download; a banner shows while the socket reconnects or after it stopped, and one
+// when captions were lost (`history_lost`).
 import { useEffect, useLayoutEffect, useRef, useState } from "react";
 
 import type { ExportFormat } from "../api/types";
+import { describeClose } from "../captions/closeCodes";
+import { NO_ROUTE, UNAVAILABLE, type NoticeMessage } from "../captions/messages";
 import type { CaptionLine } from "../captions/reducer";
 import type { SocketState } from "../captions/socket";
-import { LANGUAGES, languageName } from "../languages";
+import { languageName, type Language } from "../languages";
+import { LanguagePicker } from "./LanguagePicker";
 
 export const FONT_SIZES = [14, 16, 18, 20, 24, 28, 32];
 
+/** Why a line shows the speaker's own words in place of a translation (null: it does not). */
+export function untranslatedNote(line: CaptionLine): string | null {
+  const pair = `${languageName(line.originalLang)} → ${languageName(line.lang)}`;
+  if (line.backend === NO_ROUTE) return `No translation is installed for ${pair}: original text`;
+  if (line.backend === UNAVAILABLE) return `Translation unavailable right now (${pair}): original text`;
+  return null;
+}
+
 export function CaptionLineView({ line }: { line: CaptionLine }) {
-  const translated = line.lang !== line.originalLang;
+  const untranslated = untranslatedNote(line);
+  const translated = line.lang !== line.originalLang && untranslated === null;
+  const foreign = line.originalLang !== line.lang || line.languageDetected;
   return (
     <p
-      className={`caption-line ${line.type}`}
+      className={`caption-line ${line.type}${untranslated ? " untranslated" : ""}`}
       data-testid="caption-line"
       data-type={line.type}
       data-lang={line.lang}
@@ -23,14 +40,27 @@ export function CaptionLineView({ line }: { line: CaptionLine }) {
       data-speaker-id={line.speaker}
       data-original={line.original}
       data-original-lang={line.originalLang}
+      data-backend={line.backend}
+      data-language-detected={line.languageDetected || undefined}
       data-segment-id={line.segmentId}
       data-room-seq={line.roomSeq || undefined}
       title={`Original (${languageName(line.originalLang)}): ${line.original}`}
     >
       <span className="speaker">{line.speakerName}</span>
-      <span className="text" lang={line.lang}>
+      {foreign && (
+        <span className="source-lang badge" data-testid="caption-source-lang">
+          {languageName(line.originalLang)}
+          {line.languageDetected && " (detected)"}
+        </span>
+      )}
+      <span className="text" lang={untranslated ? line.originalLang : line.lang}>
         {line.text}
       </span>
+      {untranslated && (
+        <span className="untranslated-note muted" data-testid="caption-untranslated">
+          {untranslated}
+        </span>
+      )}
       {line.type === "partial" && <span className="visually-hidden"> (still speaking)</span>}
       {translated && <span className="visually-hidden"> Original: {line.original}</span>}
     </p>
@@ -58,8 +88,8 @@ function ReconnectBanner({ state, onReconnect }: { state: SocketState; onReconne
     >
       <span>
         {reconnecting
-          ? `Captions disconnected. Reconnecting${seconds !== null ? ` in ${seconds} s` : "…"} (attempt ${state.attempt}).`
-          : `Captions stopped: ${state.closeReason ?? "disconnected"}.`}
+          ? `Captions disconnected: ${describeClose(state.closeCode, state.closeReason)} Reconnecting${seconds !== null ? ` in ${seconds} s` : "…"} (attempt ${state.attempt}).`
+          : `Captions stopped: ${describeClose(state.closeCode, state.closeReason)}`}
       </span>
       <button type="button" onClick={onReconnect} data-testid="reconnect-now">
         Reconnect now
@@ -68,10 +98,30 @@ function ReconnectBanner({ state, onReconnect }: { state: SocketState; onReconne
   );
 }
 
+function HistoryLostBanner({ notice, onDismiss }: { notice: NoticeMessage; onDismiss: () => void }) {
+  return (
+    <div className="banner warning" role="status" data-testid="history-lost" data-reason={notice.reason ?? undefined}>
+      <span>
+        Some captions could not be delivered ({notice.message}). Captions go on from what the server still holds; a
+        downloaded transcript has everything that was saved.
+      </span>
+      <button type="button" onClick={onDismiss} data-testid="history-lost-dismiss">
+        Dismiss
+      </button>
+    </div>
+  );
+}
+
 interface Props {
   lines: CaptionLine[];
-  lang: string;
+  /** null while the language catalogue loads. */
+  lang: string | null;
+  langOptions: Language[];
+  /** The picker's tooltip: how captions reach `lang`. */
+  langHint?: string;
   onLangChange: (lang: string) => void;
+  historyLost?: NoticeMessage | null;
+  onDismissHistoryLost?: () => void;
   socketState: SocketState;
   onReconnect: () => void;
   fontSize: number;
@@ -97,20 +147,14 @@ export function CaptionPanel(props: Props) {
     <section className="caption-panel" aria-labelledby="captions-title" data-testid="caption-section">
       <div className="caption-toolbar">
         <h2 id="captions-title">Captions</h2>
-        <label className="inline">
-          <span>Captions in</span>
-          <select
-            data-testid="language-picker"
-            value={lang}
-            onChange={(e) => props.onLangChange(e.target.value)}
-          >
-            {LANGUAGES.map((l) => (
-              <option key={l.code} value={l.code}>
-                {l.name} ({l.code})
-              </option>
-            ))}
-          </select>
-        </label>
+        <LanguagePicker
+          label="Captions in"
+          testId="language-picker"
+          value={lang}
+          options={props.langOptions}
+          onChange={props.onLangChange}
+          hint={props.langHint}
+        />
         <div className="font-size" role="group" aria-label="Caption text size">
           <button
             type="button"
@@ -136,6 +180,9 @@ export function CaptionPanel(props: Props) {
         </div>
       </div>
       <ReconnectBanner state={props.socketState} onReconnect={props.onReconnect} />
+      {props.historyLost && (
+        <HistoryLostBanner notice={props.historyLost} onDismiss={() => props.onDismissHistoryLost?.()} />
+      )}
       <div
         ref={list}
         className="caption-list"
@@ -181,7 +228,7 @@ export function CaptionPanel(props: Props) {
             value={original ? "original" : "listener"}
             onChange={(e) => setOriginal(e.target.value === "original")}
           >
-            <option value="listener">{languageName(lang)}</option>
+            <option value="listener">{lang ? languageName(lang) : "captions' language"}</option>
             <option value="original">each speaker's language</option>
           </select>
         </label>

@@ -1,12 +1,16 @@
-// The lobby: the user's rooms with their occupancy, the plan's limits and features, creating a room
-// and joining one (from the list or by its id). The list is loaded on arrival and on "Refresh" only:
+// The lobby: the user's rooms with their occupancy, the plan's limits and features, the languages
+// the user speaks and reads captions in (remembered per user), creating a room and joining one (from
+// the list or by its id). The list is loaded on arrival and on "Refresh" only:
 // every call counts against the plan's requests per hour.
 import { useCallback, useEffect, useState, type FormEvent } from "react";
 
 import { useApi } from "../api/instance";
 import type { Me, Room, Tier } from "../api/types";
 import { ErrorNotice } from "../components/ErrorNotice";
+import { LanguagePicker } from "../components/LanguagePicker";
 import { TierCard, TierTable } from "../components/TierCard";
+import { useLanguageChoice } from "../languageChoice";
+import { routesTo } from "../languages";
 import { navigate, roomHref } from "../router";
 import { rememberJoin } from "./joinCache";
 
@@ -38,6 +42,7 @@ export function LobbyPage({ me, onMeChanged }: Props) {
   const [listenOnly, setListenOnly] = useState(false);
   const [joinId, setJoinId] = useState("");
   const [busy, setBusy] = useState(false);
+  const languages = useLanguageChoice(me.user.id);
 
   const load = useCallback(() => api.rooms().then(setRooms, setError), [api]);
 
@@ -51,7 +56,7 @@ export function LobbyPage({ me, onMeChanged }: Props) {
     setBusy(true);
     setError(null);
     try {
-      const room = await api.createRoom(name.trim(), listenOnly);
+      const room = await api.createRoom(name.trim(), listenOnly, listenOnly ? null : languages.spoken);
       rememberJoin(room);
       onMeChanged();
       navigate(roomHref(room.id, listenOnly));
@@ -104,6 +109,25 @@ export function LobbyPage({ me, onMeChanged }: Props) {
               Join
             </button>
           </form>
+          <div className="inline-form" role="group" aria-label="Your languages" data-testid="lobby-languages">
+            <LanguagePicker
+              label="I speak"
+              testId="spoken-language-picker"
+              value={languages.spoken}
+              options={languages.spokenOptions}
+              onChange={languages.setSpoken}
+              disabled={listenOnly}
+            />
+            <LanguagePicker
+              label="Captions in"
+              testId="lobby-caption-language-picker"
+              value={languages.captions}
+              options={languages.captionOptions}
+              onChange={languages.setCaptions}
+              hint={languages.catalogue && languages.captions ? routesTo(languages.catalogue, languages.captions).join("; ") : undefined}
+            />
+          </div>
+          {languages.error !== null && <ErrorNotice error={languages.error} onRetry={languages.retry} />}
           <label className="checkbox">
             <input
               type="checkbox"

@@ -1,22 +1,30 @@
-// The room: join it (POST /api/rooms/{id}/join, idempotent), the video grid through Janus (or the
-// local camera only while the gateway sends no Janus details), mute / camera / leave, and the live
-// caption panel on the caption socket.
+// The room: join it (POST /api/rooms/{id}/join, idempotent, with the language the user speaks), the
+// video grid through Janus (or the local camera only while the gateway sends no Janus details), mute /
+// camera / leave, and the live caption panel on the caption socket.
+//
+// Languages (the server's catalogue, remembered per user: ../languageChoice.ts): a new caption
+// language reconnects the caption socket with `lang` (and `since`, so nothing is missed); a new
+// spoken language joins again with it (the server keeps the speaker's language with their call
+// membership and gives a fresh Janus token), and the call reconnects with that token, so the
+// server's audio tap follows the new language.
 import { useCallback, useEffect, useReducer, useRef, useState } from "react";
 
 import { useApi } from "../api/instance";
 import type { ExportFormat, JanusJoinInfo, Me, Room } from "../api/types";
+import { describeClose } from "../captions/closeCodes";
 import type { NoticeMessage } from "../captions/messages";
 import { captionReducer, initialCaptionState } from "../captions/reducer";
 import { CaptionSocket, type SocketState } from "../captions/socket";
 import { CaptionPanel, FONT_SIZES } from "../components/CaptionPanel";
 import { ErrorNotice } from "../components/ErrorNotice";
+import { LanguagePicker } from "../components/LanguagePicker";
 import { VideoGrid, type Tile } from "../components/VideoGrid";
-import { defaultLanguage, LANGUAGES } from "../languages";
+import { useLanguageChoice } from "../languageChoice";
+import { languageName, routesTo } from "../languages";
 import { LocalPreview, type MediaSession, type MediaStatus, type MediaTile } from "../media/session";
 import { navigate, roomHref } from "../router";
 import { takeJoin } from "./joinCache";
 
-const LANG_KEY = "babelroom.lang";
 const FONT_KEY = "babelroom.captionFontSize";
 const HEARTBEAT_MS = 30_000; // the lease is 60 s; the caption socket renews it while open
 const REFRESH_MS = 120_000; // participant list; every API call counts against requests per hour
@@ -35,11 +43,6 @@ function store(key: string, value: string): void {
   } catch {
     /* private mode: not remembered */
   }
-}
-
-function initialLang(): string {
-  const saved = stored(LANG_KEY);
-  return saved && LANGUAGES.some((l) => l.code === saved) ? saved : defaultLanguage();
 }
 
 function initialFont(): number {
@@ -87,22 +90,34 @@ export function RoomPage({ roomId, listenOnly, me }: Props) {
   const [joinFailure, setJoinFailure] = useState<{ key: string; error: unknown } | null>(null);
   const joinError = joinFailure?.key === joinKey ? joinFailure.error : null;
   const [ended, setEnded] = useState<string | null>(null);
+  const [canRejoin, setCanRejoin] = useState(false);
   const [actionError, setActionError] = useState<unknown>(null);
   const [expiring, setExpiring] = useState<NoticeMessage | null>(null);
+  const [historyLost, setHistoryLost] = useState<NoticeMessage | null>(null);
+  const languages = useLanguageChoice(me.user.id);
+  const spokenRef = useRef(languages.spoken);
+  const languagesSettled = languages.catalogue !== null || languages.error !== null;
+  const [switchingTo, setSwitchingTo] = useState<string | null>(null);
 
   const [captions, dispatch] = useReducer(captionReducer, initialCaptionState);
   const lastRoomSeq = useRef(0);
   useEffect(() => {
     lastRoomSeq.current = captions.lastRoomSeq;
   }, [captions.lastRoomSeq]);
-  const [lang, setLang] = useState(initialLang);
+  const lang = languages.captions;
   const langRef = useRef(lang);
+  const captionsReady = lang !== null;
   const [socketState, setSocketState] = useState<SocketState>(NOT_CONNECTED);
   const socketStateRef = useRef(socketState);
   useEffect(() => {
     socketStateRef.current = socketState;
   }, [socketState]);
   const socket = useRef<CaptionSocket | null>(null);
+  useEffect(() => {
+    langRef.current = lang;
+    spokenRef.current = languages.spoken;
+    if (lang) socket.current?.setLanguage(lang);
+  }, [lang, languages.spoken]);
   const [fontSize, setFontSize] = useState(initialFont);
   const [downloading, setDownloading] = useState(false);
 
@@ -113,11 +128,14 @@ export function RoomPage({ roomId, listenOnly, me }: Props) {
   const [cameraOn, setCameraOn] = useState(true);
   const [copied, setCopied] = useState(false);
 
-  // Join (idempotent); after "Create and join" the lobby already holds the answer.
+  // Join (idempotent) once the languages are known; after "Create and join" the lobby already holds
+  // the answer.
   useEffect(() => {
+    if (!languagesSettled) return;
     let cancelled = false;
     const created = takeJoin(roomId);
-    (created ? Promise.resolve(created) : api.joinRoom(roomId, listenOnly)).then(
+    const spoken = listenOnly ? null : spokenRef.current;
+    (created ? Promise.resolve(created) : api.joinRoom(roomId, listenOnly, spoken)).then(
       (joined) => {
         if (cancelled) return;
         setRoom(joined);
@@ -130,13 +148,13 @@ export function RoomPage({ roomId, listenOnly, me }: Props) {
     return () => {
       cancelled = true;
     };
-  }, [api, roomId, listenOnly, joinKey]);
+  }, [api, roomId, listenOnly, joinKey, languagesSettled]);
 
   const joinedId = room?.id ?? null;
 
-  // Captions.
+  // Captions (in the caption language, once the catalogue has given one).
   useEffect(() => {
-    if (!joinedId) return;
+    if (!joinedId || !langRef.current) return;
     const s = new CaptionSocket({
       room: joinedId,
       lang: langRef.current,
@@ -147,13 +165,18 @@ export function RoomPage({ roomId, listenOnly, me }: Props) {
       onCaption: (message) => dispatch({ type: "message", message }),
       onNotice: (notice) => {
         if (notice.code === "room_expiring") setExpiring(notice);
+        else if (notice.code === "history_lost") {
+          dispatch({ type: "history_lost" });
+          setHistoryLost(notice);
+        }
         else if (notice.code === "room_closed") setEnded(`The room has closed (${notice.reason ?? "closed"}).`);
         else if (notice.code === "participant_left") setEnded(`You are no longer in this room (${notice.reason ?? "left"}).`);
       },
       onState: (state) => {
         setSocketState(state);
         if (state.status === "closed" && (state.closeCode === 4410 || state.closeCode === 4403)) {
-          setEnded(`${state.closeReason ?? "The room has closed"}.`);
+          setEnded(describeClose(state.closeCode, state.closeReason));
+          setCanRejoin(state.closeCode === 4403 && !/origin/i.test(state.closeReason ?? ""));
         }
       },
     });
@@ -163,7 +186,7 @@ export function RoomPage({ roomId, listenOnly, me }: Props) {
       s.stop();
       socket.current = null;
     };
-  }, [api, joinedId]);
+  }, [api, joinedId, captionsReady]);
 
   // Media: Janus VideoRoom when the join answer says where, else the local camera only.
   useEffect(() => {
@@ -206,12 +229,20 @@ export function RoomPage({ roomId, listenOnly, me }: Props) {
     };
   }, [api, joinedId, ended]);
 
-  const changeLang = useCallback((next: string) => {
-    langRef.current = next;
-    setLang(next);
-    store(LANG_KEY, next);
-    socket.current?.setLanguage(next);
-  }, []);
+  async function changeSpoken(next: string) {
+    languages.setSpoken(next);
+    if (!room || listenOnly || ended) return;
+    setSwitchingTo(next);
+    try {
+      const joined = await api.joinRoom(room.id, false, next);
+      setRoom(joined);
+      setJanus(joined.janus ?? null); // a new token: the call reconnects (see the media effect)
+    } catch (error) {
+      setActionError(error);
+    } finally {
+      setSwitchingTo(null);
+    }
+  }
 
   const changeFont = useCallback((size: number) => {
     setFontSize(size);
@@ -235,6 +266,13 @@ export function RoomPage({ roomId, listenOnly, me }: Props) {
     media.current?.stop();
     if (room && !ended) await api.leaveRoom(room.id).catch(() => undefined);
     navigate("#/");
+  }
+
+  function rejoin() {
+    setEnded(null);
+    setCanRejoin(false);
+    setRoom(null);
+    setJoinAttempt((n) => n + 1);
   }
 
   async function closeForEveryone() {
@@ -315,12 +353,18 @@ export function RoomPage({ roomId, listenOnly, me }: Props) {
       {ended && (
         <div className="banner error" role="alert" data-testid="room-ended">
           <span>{ended}</span>
+          {canRejoin && (
+            <button type="button" data-testid="rejoin-room" onClick={rejoin}>
+              Join again
+            </button>
+          )}
           <a className="button" href="#/">
             Back to the lobby
           </a>
         </div>
       )}
       <ErrorNotice error={actionError} onDismiss={() => setActionError(null)} />
+      <ErrorNotice error={languages.error} onRetry={languages.retry} />
       <div className="room-body">
         <section className="stage" aria-label="Video">
           {mediaStatus.state !== "idle" && mediaStatus.state !== "connected" && (
@@ -342,6 +386,21 @@ export function RoomPage({ roomId, listenOnly, me }: Props) {
             >
               {cameraOn ? "Camera off" : "Camera on"}
             </button>
+            {publishing && (
+              <LanguagePicker
+                label="I speak"
+                testId="room-spoken-language-picker"
+                value={switchingTo ?? languages.spoken}
+                options={languages.spokenOptions}
+                onChange={(code) => void changeSpoken(code)}
+                disabled={switchingTo !== null || !!ended}
+              />
+            )}
+            {switchingTo && (
+              <span className="muted" role="status" data-testid="spoken-language-switching">
+                Switching to {languageName(switchingTo)}…
+              </span>
+            )}
             <label className="toggle" title="Quick audio: coming soon">
               <input type="checkbox" role="switch" disabled data-testid="quick-audio-toggle" aria-describedby="quick-audio-hint" />
               Quick audio <span id="quick-audio-hint" className="muted">(coming soon)</span>
@@ -360,7 +419,11 @@ export function RoomPage({ roomId, listenOnly, me }: Props) {
         <CaptionPanel
           lines={captions.lines}
           lang={lang}
-          onLangChange={changeLang}
+          langOptions={languages.captionOptions}
+          langHint={languages.catalogue && lang ? routesTo(languages.catalogue, lang).join("; ") : undefined}
+          onLangChange={languages.setCaptions}
+          historyLost={historyLost}
+          onDismissHistoryLost={() => setHistoryLost(null)}
           socketState={socketState}
           onReconnect={() => socket.current?.reconnectNow()}
           fontSize={fontSize}

@@ -11,7 +11,9 @@ The room manager calls:
   they stop or leave: the SSRC is registered for the media service first, then Janus forwards that
   publisher's audio (RTP/Opus) to ``media_advertise_host:media_rtp_port`` with that SSRC;
 - :meth:`RoomSync.sync_publishers` periodically (every few seconds) to catch what events missed:
-  it starts taps for publishers that have none and stops taps whose publisher is gone;
+  it starts taps for publishers that have none and stops taps whose publisher is gone, whose
+  forwarder is gone (the publisher came back under the same id) or whose speaker changed language or
+  name (a new tap follows in the same round);
 - :meth:`RoomSync.close_room` when the room closes: taps stopped, Janus room destroyed.
 
 After a Janus restart the rooms are gone: the call sync (:mod:`babelroom.sfu.calls`) opens them again
@@ -208,13 +210,22 @@ class RoomSync:
         return stopped
 
     async def sync_publishers(self, room: str, speakers: Mapping[str, Speaker]) -> SyncResult:
-        """Make the taps match Janus's active publishers: start one for each active publisher found
-        in ``speakers`` (publisher id → who it is), stop those whose publisher is no longer active."""
+        """Make the taps match Janus's active publishers and who they are: start one for each active
+        publisher found in ``speakers`` (publisher id → who it is); stop those whose publisher is no
+        longer active, whose forwarder Janus no longer holds (the publisher left and came back under
+        the same id between two rounds: a client reconnecting its call), or whose speaker's name or
+        language changed (the participant joined again with another ``spoken_language``). An active
+        publisher whose tap was stopped gets a new one in the same round."""
         result = SyncResult()
         participants = await self.admin.list_participants(room)
         active = {p["id"] for p in participants if p.get("publisher")}
-        for forward in await self.taps(room):
-            if forward.publisher_id not in active:
+        taps = await self.taps(room)
+        live = await self._live_forwarders(room) if taps else set()
+        for forward in taps:
+            speaker = speakers.get(str(forward.publisher_id))
+            relabelled = speaker is not None and (speaker.name, speaker.language) != (forward.name, forward.language)
+            if (forward.publisher_id not in active or relabelled
+                    or (str(forward.publisher_id), forward.stream_id) not in live):
                 await self._stop(forward)
                 result.stopped.append(forward)
         tapped = {f.publisher_id for f in await self.taps(room)}
@@ -228,6 +239,12 @@ class RoomSync:
                 if exc.code not in _GONE:
                     raise
         return result
+
+    async def _live_forwarders(self, room: str) -> set[tuple[str, int]]:
+        """(publisher id, stream id) of every RTP forwarder Janus holds in ``room``."""
+        return {(str(p["publisher_id"]), f["stream_id"])
+                for p in await self.admin.list_forwarders(room, secret=self.room_secret(room))
+                for f in p.get("forwarders", [])}
 
     async def _stop(self, forward: Forward) -> None:
         if forward.stream_id is not None and forward.publisher_id is not None:
