@@ -82,7 +82,15 @@ class Settings(BaseSettings):
     partial_interval_ms: int = Field(1000, description="How often a growing segment is re-decoded (ms)")
 
     # --- speech-to-text ---
-    stt_model: str = Field("small", description="faster-whisper model name under models_dir, or a path")
+    stt_model: str = Field(
+        "auto", description="Whisper model of every language stt_models does not name: a name under models_dir "
+        "(small, base, tiny.en …), a path, or auto: the best installed model for each language (stt/models.py)"
+    )
+    stt_models: dict[str, str] = Field(
+        default_factory=dict,
+        description='Whisper model per source language, JSON: {"en": "tiny.en", "es": "small"}; the key "auto" '
+        "names the multilingual model that identifies a speaker's language; other languages: stt_model",
+    )
     stt_compute_type: str = "int8"
     stt_cpu_threads: int = 2
     stt_beam_size: int = 1
