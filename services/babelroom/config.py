@@ -279,6 +279,16 @@ class Settings(BaseSettings):
             raise ValueError("ws_max_message_bytes must be larger than ingest_max_frame_bytes")
         return self
 
+    @field_validator("stt_models")
+    @classmethod
+    def _stt_model_keys(cls, value: dict[str, str]) -> dict[str, str]:
+        """Keys are ISO 639 codes or ``auto``: a typo (``EN``, ``english``) would otherwise be ignored silently."""
+        bad = [key for key in value if key != "auto" and not (key.isascii() and key.isalpha() and key.islower()
+                                                              and 2 <= len(key) <= 3)]
+        if bad:
+            raise ValueError(f"stt_models keys must be ISO 639 codes (en, es …) or auto, got {bad}")
+        return value
+
     @field_validator("frontend_dir", mode="before")
     @classmethod
     def _no_frontend(cls, value: Any) -> Any:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from pydantic import ValidationError
 
 from babelroom.config import Settings
 from babelroom.mt.routes import OFFERED_LANGUAGES
@@ -22,6 +23,9 @@ def test_the_per_language_setting_wins_over_the_default(tmp_path, link_model):
 def test_models_json_from_the_environment(monkeypatch, tmp_path):
     monkeypatch.setenv("BABELROOM_STT_MODELS", '{"en": "tiny.en", "auto": "base"}')
     assert Settings(models_dir=tmp_path).stt_models == {"en": "tiny.en", "auto": "base"}
+    monkeypatch.setenv("BABELROOM_STT_MODELS", '{"EN": "tiny.en", "*": "base"}')
+    with pytest.raises(ValidationError, match=r"ISO 639 codes .* got \['EN', '\*'\]"):
+        Settings(models_dir=tmp_path)
 
 
 def test_auto_takes_the_best_installed_model_of_each_language(tmp_path, link_model):
