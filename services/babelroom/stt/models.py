@@ -17,9 +17,9 @@ or path, resolved, in order, as:
 for the others). The order is what was measured (docs/stt-models.md): on English, tiny.en has the lower
 WER of tiny.en and base (1.6% against 2.1% on the 11 English clips of the shared speech set, int8, greedy,
 2 threads) at a half to a fifth of base's decode time, so English keeps tiny.en; small, when ``make models`` put it
-there, comes before base for the other languages (Whisper paper: ~30% lower WER than base on
-multilingual sets; the production stack already runs it); medium is too slow for live captions on the
-2-core target and is used only when named.
+there, comes before base for the other languages (lower WER than base in the Whisper paper's
+multilingual results, not measured here; the production stack already runs it); medium is too slow
+for live captions on the 2-core target and is used only when named.
 
 In development a language none of whose models is installed falls back to the bundled tiny.en with a
 warning (it transcribes English only). In production (``environment``) there is no fallback: a missing,
