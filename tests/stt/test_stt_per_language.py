@@ -161,3 +161,19 @@ async def test_a_final_without_audio_carries_the_locked_language(per_language, m
     transcript = await transcribe(stage, empty)
     assert (transcript.language, transcript.language_detected, transcript.text) == ("pt", True, "")
     await stage.redis.aclose()
+
+
+async def test_a_partial_too_short_to_tell_the_language_is_not_shown(per_language, multi_clips, redis_url):
+    stage = stage_on(redis_url, per_language)
+    _, audio, _ = multi_clips["pt_picovoice-leopard_test_pt.wav"]
+    short = final("r", "ana", "s1", "auto", audio[:SAMPLE_RATE])
+    short.kind, short.revision = "partial", 1
+    with capture_logs() as logs:
+        await stage.handle([(None, short)])
+    assert await stage.redis.xlen(TRANSCRIPT_STREAM) == 0
+    assert not [e for e in logs if e["event"] == "stt.language_identified"]
+    longer = final("r", "ana", "s1", "auto", audio[:3 * SAMPLE_RATE])
+    longer.kind, longer.revision = "partial", 2
+    partial = await transcribe(stage, longer)
+    assert (partial.kind, partial.language, partial.language_detected) == ("partial", "pt", True)
+    await stage.redis.aclose()

@@ -38,7 +38,7 @@ from babelroom.mt.routes import OFFERED_LANGUAGES
 from babelroom.runner import run_worker
 from babelroom.stt.base import Hypothesis, SpeechToText
 from babelroom.stt.hallucination import HallucinationFilter
-from babelroom.stt.language_id import AUTO, LanguageLocks
+from babelroom.stt.language_id import AUTO, MIN_AUDIO_S, LanguageLocks
 from babelroom.stt.local_agreement import LocalAgreement
 from babelroom.stt.models import SERVED_MODELS_KEY
 from babelroom.stt.overlap import strip_repeated_prefix
@@ -48,6 +48,9 @@ from babelroom.stt.whisper import SAMPLE_RATE
 log = structlog.get_logger(__name__)
 
 STATE_TTL_S = 300
+#: What a partial of an ``auto`` speaker whose language is not known yet decodes to: nothing to show.
+UNDECIDED = Hypothesis(text="", avg_logprob=0.0, no_speech_prob=0.0, compression_ratio=0.0, audio_s=0.0,
+                       inference_s=0.0)
 
 
 def pcm_to_float(pcm: bytes) -> np.ndarray:
@@ -96,6 +99,8 @@ class SttStage:
         audio = pcm_to_float(msg.pcm)
         if msg.language == AUTO:
             await self._identify(msg, audio)
+            if msg.language == AUTO:
+                return UNDECIDED
         hyp = await asyncio.to_thread(self.engine.transcribe, audio, msg.language)
         metrics.STT_INFERENCE.labels(msg.kind).observe(hyp.inference_s)
         metrics.STT_AUDIO_SECONDS.labels(msg.kind).inc(hyp.audio_s)
@@ -108,9 +113,11 @@ class SttStage:
 
     async def _identify(self, msg: SegmentAudio, audio: np.ndarray | None) -> None:
         """Set ``msg.language`` (and ``language_detected``) for a speaker of ``auto``: the locked language,
-        else (with ``audio``) the one identified on this segment; without either it stays ``auto``."""
+        else (with ``audio``) the one identified on this segment; without either it stays ``auto``, as for
+        a partial shorter than ``MIN_AUDIO_S`` (too short to tell: mostly taken for English; not shown)."""
         language = await self.language_locks.locked(msg.room, msg.speaker)
-        if language is None and audio is not None:
+        short_partial = audio is not None and msg.kind == "partial" and audio.size / SAMPLE_RATE < MIN_AUDIO_S
+        if language is None and audio is not None and not short_partial:
             found, probability = await asyncio.to_thread(self.engine.identify_language, audio, OFFERED_LANGUAGES)
             locked = await self.language_locks.observe(msg.room, msg.speaker, msg.segment_id, found, probability,
                                                        audio.size / SAMPLE_RATE)
