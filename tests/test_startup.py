@@ -46,7 +46,7 @@ def test_workers_need_no_jwt_secret(redis_url):
     for it (it stops further on, at the missing model, which proves it got past the secrets)."""
     result = babelroom("stt", BABELROOM_ENVIRONMENT="production", BABELROOM_REDIS_URL=redis_url,
                        BABELROOM_MODELS_DIR="/nonexistent")
-    assert result.returncode == EX_CONFIG and "STT model 'small' missing" in one_line(result)
+    assert result.returncode == EX_CONFIG and "STT model auto (small, base) for 'es' missing" in one_line(result)
 
 
 def test_production_refuses_short_secrets_and_default_passwords_naming_each(tmp_path):

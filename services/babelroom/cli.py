@@ -243,7 +243,7 @@ def janus_config(
 @app.command()
 def demo(
     audio: Path = typer.Option(DEFAULT_CLIP, exists=True, dir_okay=False, help="wav/flac/mp3/ogg"),
-    source_lang: str = typer.Option("en", help="Language spoken in the clip (ISO 639-1)"),
+    source_lang: str = typer.Option("en", help="Language spoken in the clip (ISO 639-1), or auto: identified"),
     target_lang: str = typer.Option("es", help="Language of the listener (ISO 639-1)"),
     out: Path = typer.Option(Path("out"), help="Where SRT, WebVTT and JSON are written"),
     gateway_url: str = typer.Option(None, help="Use a running gateway instead of a local stack"),

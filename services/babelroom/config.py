@@ -82,7 +82,15 @@ class Settings(BaseSettings):
     partial_interval_ms: int = Field(1000, description="How often a growing segment is re-decoded (ms)")
 
     # --- speech-to-text ---
-    stt_model: str = Field("small", description="faster-whisper model name under models_dir, or a path")
+    stt_model: str = Field(
+        "auto", description="Whisper model of every language stt_models does not name: a name under models_dir "
+        "(small, base, tiny.en …), a path, or auto: the best installed model for each language (stt/models.py)"
+    )
+    stt_models: dict[str, str] = Field(
+        default_factory=dict,
+        description='Whisper model per source language, JSON: {"en": "tiny.en", "es": "small"}; the key "auto" '
+        "names the multilingual model that identifies a speaker's language; other languages: stt_model",
+    )
     stt_compute_type: str = "int8"
     stt_cpu_threads: int = 2
     stt_beam_size: int = 1
@@ -270,6 +278,16 @@ class Settings(BaseSettings):
         if self.ws_max_message_bytes <= self.ingest_max_frame_bytes:
             raise ValueError("ws_max_message_bytes must be larger than ingest_max_frame_bytes")
         return self
+
+    @field_validator("stt_models")
+    @classmethod
+    def _stt_model_keys(cls, value: dict[str, str]) -> dict[str, str]:
+        """Keys are ISO 639 codes or ``auto``: a typo (``EN``, ``english``) would otherwise be ignored silently."""
+        bad = [key for key in value if key != "auto" and not (key.isascii() and key.isalpha() and key.islower()
+                                                              and 2 <= len(key) <= 3)]
+        if bad:
+            raise ValueError(f"stt_models keys must be ISO 639 codes (en, es …) or auto, got {bad}")
+        return value
 
     @field_validator("frontend_dir", mode="before")
     @classmethod

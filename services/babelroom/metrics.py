@@ -106,6 +106,14 @@ STT_DROPPED = Counter(
     ["reason"],
 )
 STT_MODEL_INFO = Gauge("babelroom_stt_model_info", "Loaded STT model", ["model", "compute_type"])
+STT_LANGUAGE_MODEL = Gauge(
+    "babelroom_stt_language_model", "The STT model serving each source language ('auto': language ID)",
+    ["language", "model"],
+)
+STT_LANGUAGE_LOCKED = Counter(
+    "babelroom_stt_language_locked_total", "Speakers of spoken_language=auto whose language got locked",
+    ["language"],
+)
 
 # --- translation ---
 MT_INFERENCE = Histogram(

@@ -36,9 +36,10 @@ async def run_checks(checks: dict[str, ReadinessCheck]) -> dict[str, bool]:
     return results
 
 
-def ops_router(checks: dict[str, ReadinessCheck], alive: Callable[[], bool] | None = None) -> APIRouter:
+def ops_router(checks: dict[str, ReadinessCheck], alive: Callable[[], bool] | None = None,
+               describe: Callable[[], dict[str, object]] | None = None) -> APIRouter:
     """Routes for liveness (``alive``: a predicate; none: always alive), readiness (``checks``: name →
-    async predicate) and Prometheus metrics.
+    async predicate; ``describe``: more fields of the ``/readyz`` body) and Prometheus metrics.
 
     Both ``/readyz`` and ``/metrics`` run the checks, so the dependency gauges are fresh at every scrape.
     """
@@ -54,7 +55,8 @@ def ops_router(checks: dict[str, ReadinessCheck], alive: Callable[[], bool] | No
     async def readyz() -> JSONResponse:
         results = await run_checks(checks)
         ready = all(results.values())
-        return JSONResponse({"ready": ready, "checks": results}, status_code=200 if ready else 503)
+        body = {"ready": ready, "checks": results, **(describe() if describe else {})}
+        return JSONResponse(body, status_code=200 if ready else 503)
 
     @router.get("/metrics")
     async def metrics() -> Response:
@@ -93,6 +95,7 @@ async def serve_ops(
     *,
     alive: Callable[[], bool] | None = None,
     until: asyncio.Future | None = None,
+    describe: Callable[[], dict[str, object]] | None = None,
 ) -> None:
     """Serve the ops routes on ``host:port`` in the running event loop.
 
@@ -100,7 +103,7 @@ async def serve_ops(
     status 0), or once ``until`` (a task the service cannot live without) is done.
     """
     app = FastAPI(title="babelroom-ops", docs_url=None, redoc_url=None)
-    app.include_router(ops_router(checks, alive))
+    app.include_router(ops_router(checks, alive, describe))
     server = _Server(uvicorn.Config(app, host=host, port=port, log_config=None, lifespan="off"))
     if until is not None:
         until.add_done_callback(lambda _: setattr(server, "should_exit", True))

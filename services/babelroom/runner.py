@@ -60,10 +60,12 @@ async def run_worker(
     port: int,
     batch_size: int,
     delete_acked: bool = False,
+    describe: Callable[[], dict[str, object]] | None = None,
 ) -> None:
     """Serve ``/healthz``, ``/readyz``, ``/metrics`` at once; ``load()`` the model, then consume.
 
     ``delete_acked``: XDEL the entries it acknowledges (only for a stream no other group reads).
+    ``describe``: more fields for the ``/readyz`` body (the STT worker: which model serves which language).
 
     Raises:
         SystemExit: with :data:`EX_SOFTWARE` when the consume loop ended with an error.
@@ -107,7 +109,7 @@ async def run_worker(
     loop_task = asyncio.create_task(consume())
     try:
         await serve_ops({"model": model_ready, "redis": redis_ready, "consuming": consuming}, "0.0.0.0", port,
-                        alive=health.alive, until=loop_task)
+                        alive=health.alive, until=loop_task, describe=describe)
     finally:
         if not loop_task.done():
             loop_task.cancel()

@@ -1,5 +1,6 @@
 """``GET /api/languages`` on the real gateway: spoken languages, their STT model, and the caption
-languages each reaches over the installed backends (real Bergamot en↔pt, Debian Apertium en↔es)."""
+languages each reaches over the installed backends (real Bergamot en↔pt, Debian Apertium en↔es, the offline
+Whisper base and the bundled tiny.en)."""
 
 from __future__ import annotations
 
@@ -7,19 +8,21 @@ from pathlib import Path
 
 import pytest
 
-from babelroom.models.manifest import BERGAMOT_ENPT, BERGAMOT_PTEN
+from babelroom.models.manifest import BERGAMOT_ENPT, BERGAMOT_PTEN, WHISPER_BASE, WHISPER_BASE_DIR
 from babelroom.models.offline import install
 from babelroom.mt.routes import OFFERED_LANGUAGES
+from babelroom.stt.models import BUNDLED_MODEL_NAME, SERVED_MODELS_KEY
 
 MODELS_DIR = Path(__file__).resolve().parents[2] / "models"
 
 
 @pytest.fixture
 def db_settings(db_settings):
-    """The gateway's settings with the offline Bergamot en↔pt installed in its models_dir."""
-    install(MODELS_DIR, [BERGAMOT_ENPT, BERGAMOT_PTEN])
+    """The gateway's settings with the offline Bergamot en↔pt and Whisper base installed in its models_dir."""
+    install(MODELS_DIR, [BERGAMOT_ENPT, BERGAMOT_PTEN, WHISPER_BASE])
     db_settings.models_dir.mkdir(parents=True, exist_ok=True)
     (db_settings.models_dir / db_settings.mt_bergamot_dir).symlink_to(MODELS_DIR / "bergamot")
+    (db_settings.models_dir / WHISPER_BASE_DIR).symlink_to(MODELS_DIR / WHISPER_BASE_DIR)
     return db_settings
 
 
@@ -28,7 +31,9 @@ def test_languages_lists_routes_backends_and_licences(gateway) -> None:
     assert resp.status_code == 200
     body = {entry["language"]: entry for entry in resp.json()}
     assert list(body) == list(OFFERED_LANGUAGES)
-    assert {entry["stt_model"] for entry in body.values()} == {"small"}
+    # stt_model=auto: English keeps tiny.en (measured better and faster than base), the rest get base.
+    assert {lang: entry["stt_model"] for lang, entry in body.items()} == {
+        lang: BUNDLED_MODEL_NAME if lang == "en" else "base" for lang in OFFERED_LANGUAGES}
     en = {t["language"]: t for t in body["en"]["targets"]}
     assert en["pt"] == {"language": "pt", "route": ["en", "pt"], "backend": "bergamot", "licence": "MPL-2.0",
                         "chrf": 58.9, "measured": True}
@@ -48,3 +53,23 @@ def test_without_models_only_apertium_routes_remain(settings, database_url, redi
         body = {entry["language"]: entry for entry in client.get("/api/languages").json()}
     assert [t["language"] for t in body["en"]["targets"]] == ["es"]
     assert body["pt"]["targets"] == []
+
+
+def test_languages_report_the_models_the_stt_workers_serve(gateway, db_settings) -> None:
+    import redis
+
+    # What the running STT workers wrote as they started wins over the gateway's own look-up.
+    with redis.Redis.from_url(db_settings.redis_url) as client:
+        client.hset(SERVED_MODELS_KEY, mapping={"es": "small", "en": "small"})
+    body = {entry["language"]: entry["stt_model"] for entry in gateway.get("/api/languages").json()}
+    assert (body["es"], body["en"], body["de"]) == ("small", "small", "base")
+
+
+def test_languages_follow_the_per_language_setting(gateway, db_settings) -> None:
+    import redis
+
+    with redis.Redis.from_url(db_settings.redis_url) as client:
+        client.delete(SERVED_MODELS_KEY)  # no STT worker started
+    gateway.app.state.settings.stt_models = {"en": "base", "de": str(MODELS_DIR / WHISPER_BASE_DIR)}
+    body = {entry["language"]: entry["stt_model"] for entry in gateway.get("/api/languages").json()}
+    assert (body["en"], body["de"], body["es"]) == ("base", WHISPER_BASE_DIR, "base")

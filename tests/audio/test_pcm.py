@@ -52,12 +52,14 @@ def test_stream_format_defaults_and_normalisation():
         "u42", "en", 16_000, 1, "s16le")
     named = StreamFormat(participant="u42", name="Ada", language="es", sample_rate=48_000, channels=2)
     assert named.name == "Ada" and named.frame_align_bytes == 4
+    assert StreamFormat(participant="u42", language="Auto").language == "auto"  # language ID (stt/language_id.py)
 
 
 @pytest.mark.parametrize(
     "bad",
     [
         {"language": "eng"},
+        {"language": "automatic"},
         {"language": "e1"},
         {"language": ""},
         {"sample_rate": 7_999},

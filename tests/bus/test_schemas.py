@@ -20,7 +20,12 @@ def test_segment_audio_round_trip_keeps_pcm_out_of_json():
 def test_transcript_header_carries_over():
     audio = SegmentAudio(**HEADER, kind="partial", revision=2)
     t = Transcript(**audio.header(), kind="partial", text="hello there")
-    assert t.header() == HEADER
+    assert t.header() == {**HEADER, "language_detected": False}
+    auto = SegmentAudio(**{**HEADER, "language": "auto"}, kind="final")
+    auto.language, auto.language_detected = "es", True  # what the STT stage does once it identified Spanish
+    assert Caption(**Transcript(**auto.header(), kind="final", text="hola").header(), type="final", room_seq=1,
+                   text="hola", translation=Translation(language="en", text="hello", backend="apertium")
+                   ).language_detected
 
 
 def test_caption_types_and_validation():

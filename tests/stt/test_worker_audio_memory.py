@@ -42,6 +42,10 @@ def test_handled_audio_is_deleted(redis_url, tmp_path: Path, link_model, clips):
         while not ready(port):
             assert worker.poll() is None and time.monotonic() < deadline, log_path.read_text()[-2000:]
             time.sleep(0.2)
+        # /readyz and Redis (what /api/languages shows) say which model serves which language
+        served = httpx.get(f"http://127.0.0.1:{port}/readyz").json()["models"]
+        assert served["en"] == served["es"] == served["auto"] == "small"
+        assert client.hget("stt:models", "es") == b"small"
         speech = next(iter(clips.values())).audio[: int(16000 * SECONDS)]
         pcm = (np.clip(speech, -1, 1) * 32767).astype("<i2").tobytes()
         for n in range(SEGMENTS):

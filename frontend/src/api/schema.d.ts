@@ -657,9 +657,10 @@ export interface components {
             name: string;
             /**
              * Spoken Language
-             * @description Language the user speaks in the call (ISO 639-1): their captions' source language
+             * @description Language the user speaks in the call (ISO 639-1): their captions' source language; auto: identified from their first sentences and then locked (shown on the captions)
              * @default en
              * @example en
+             * @example auto
              */
             spoken_language: string;
         };
@@ -878,9 +879,10 @@ export interface components {
             listen_only: boolean;
             /**
              * Spoken Language
-             * @description Language the user speaks in the call (ISO 639-1): their captions' source language
+             * @description Language the user speaks in the call (ISO 639-1): their captions' source language; auto: identified from their first sentences and then locked (shown on the captions)
              * @default en
              * @example en
+             * @example auto
              */
             spoken_language: string;
         };
@@ -1269,8 +1271,8 @@ export interface components {
             language: string;
             /**
              * Stt Model
-             * @description The speech-to-text model (Settings.stt_model)
-             * @example small
+             * @description The speech-to-text model that hears it (Settings.stt_models, else stt_model; auto: the best installed)
+             * @example base
              */
             stt_model: string;
             /** Targets */

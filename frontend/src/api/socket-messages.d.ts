@@ -28,9 +28,15 @@ export interface components {
             avg_logprob: number | null;
             /**
              * Language
-             * @description Source language, ISO 639-1 (en, es …)
+             * @description Source language, ISO 639-1 (en, es …); in segment audio also 'auto' (the speaker asked for language identification)
              */
             language: string;
+            /**
+             * Language Detected
+             * @description The language was identified from the speech (the speaker joined with 'auto')
+             * @default false
+             */
+            language_detected: boolean;
             /** Room */
             room: string;
             /** Room Seq */

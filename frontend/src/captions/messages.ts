@@ -10,9 +10,9 @@ type Schemas = components["schemas"];
 /**
  * A caption in the listener's language: ``partial`` (replaced in place), ``final`` or ``retract``.
  * ``language_detected``: the server identified ``language`` itself (the speaker joined with
- * ``spoken_language: "auto"``); optional until every server sends it.
+ * ``spoken_language: "auto"``).
  */
-export type CaptionMessage = Schemas["Caption"] & { language_detected?: boolean | null };
+export type CaptionMessage = Schemas["Caption"];
 
 /** ``translation.backend`` of a caption whose pair has no translation installed (the text is the original). */
 export const NO_ROUTE = "no_route";

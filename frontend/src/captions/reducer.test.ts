@@ -13,6 +13,7 @@ function caption(type: CaptionType, segment: string, text: string, extra: Partia
     speaker: "u-ana",
     speaker_name: "Ana",
     language: "en",
+    language_detected: false,
     segment_id: segment,
     seq: 1,
     room_seq: type === "final" ? ++roomSeq : 0,

@@ -9,7 +9,10 @@ flagged ``backend="no_route"``.
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends
+from typing import cast
+
+import redis.asyncio as aioredis
+from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field
 
 from babelroom.api.deps import rate_limit, settings_of
@@ -17,6 +20,8 @@ from babelroom.api.errors import responses
 from babelroom.config import Settings
 from babelroom.mt.factory import installed_capabilities
 from babelroom.mt.routes import OFFERED_LANGUAGES, RouteTable
+from babelroom.startup import StartupError
+from babelroom.stt.models import SERVED_MODELS_KEY, resolve_model
 
 router = APIRouter(tags=["languages"], dependencies=[Depends(rate_limit)], responses=responses(429))
 
@@ -36,12 +41,31 @@ class SourceLanguageOut(BaseModel):
     """A language one can speak."""
 
     language: str = Field(examples=["es"])
-    stt_model: str = Field(description="The speech-to-text model (Settings.stt_model)", examples=["small"])
+    stt_model: str = Field(description="The speech-to-text model that hears it (Settings.stt_models, else "
+                           "stt_model; auto: the best installed)", examples=["base"])
     targets: list[TargetOut]
 
 
-def catalogue_of(settings: Settings) -> list[SourceLanguageOut]:
-    """Every offered language with its reachable targets (best route each), in offer order."""
+def stt_model_name(settings: Settings, language: str, served: dict[str, str]) -> str:
+    """The model serving ``language``: as the STT workers wrote it when they started (``served``), else
+    as a worker with these settings would load it (files only, nothing loaded), else ``missing: …``."""
+    if language in served:
+        return served[language]
+    try:
+        return resolve_model(settings, language, warn=False).name
+    except (FileNotFoundError, StartupError) as exc:
+        return f"missing: {exc}"
+
+
+async def served_models(redis: aioredis.Redis) -> dict[str, str]:
+    """Language → model name, as the STT workers wrote it (:data:`~babelroom.stt.models.SERVED_MODELS_KEY`)."""
+    raw = cast(dict[bytes, bytes], await redis.hgetall(SERVED_MODELS_KEY))
+    return {key.decode(): value.decode() for key, value in raw.items()}
+
+
+def catalogue_of(settings: Settings, served: dict[str, str] | None = None) -> list[SourceLanguageOut]:
+    """Every offered language with its STT model (``served``: see :func:`stt_model_name`) and its reachable
+    targets (best route each), in offer order."""
     table = RouteTable(installed_capabilities(settings))
     out = []
     for src in OFFERED_LANGUAGES:
@@ -51,12 +75,13 @@ def catalogue_of(settings: Settings) -> list[SourceLanguageOut]:
             if route is not None:
                 targets.append(TargetOut(language=tgt, route=route.languages, backend=route.name,
                                          licence=route.licence, chrf=route.chrf, measured=route.measured))
-        out.append(SourceLanguageOut(language=src, stt_model=settings.stt_model, targets=targets))
+        stt_model = stt_model_name(settings, src, served or {})
+        out.append(SourceLanguageOut(language=src, stt_model=stt_model, targets=targets))
     return out
 
 
 @router.get("/api/languages", response_model=list[SourceLanguageOut])
-async def catalogue(settings: Settings = Depends(settings_of)) -> list[SourceLanguageOut]:
+async def catalogue(request: Request, settings: Settings = Depends(settings_of)) -> list[SourceLanguageOut]:
     """The spoken languages, their STT model, and the caption languages each reaches (route, backend,
     licence, chrF). Public."""
-    return catalogue_of(settings)
+    return catalogue_of(settings, await served_models(request.app.state.redis))

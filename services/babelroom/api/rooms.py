@@ -25,8 +25,9 @@ router = APIRouter(prefix="/api/rooms", tags=["rooms"], dependencies=[Depends(ra
                    responses=responses(400, 401, 429))
 
 
-SPOKEN = Field("en", pattern=r"^[a-z]{2,3}$", examples=["en"],
-               description="Language the user speaks in the call (ISO 639-1): their captions' source language")
+SPOKEN = Field("en", pattern=r"^([a-z]{2,3}|auto)$", examples=["en", "auto"],
+               description="Language the user speaks in the call (ISO 639-1): their captions' source language; "
+               "auto: identified from their first sentences and then locked (shown on the captions)")
 
 
 class CreateRoom(BaseModel):

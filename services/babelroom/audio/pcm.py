@@ -41,7 +41,8 @@ class StreamFormat(BaseModel):
 
     participant: str = Field(min_length=1, max_length=128, description="Participant id")
     name: str = Field("", max_length=128, description="Display name; defaults to the participant id")
-    language: str = Field(description="Spoken language, ISO 639-1 (two letters: en, es …)")
+    language: str = Field(description="Spoken language, ISO 639-1 (two letters: en, es …), or auto: identified "
+                          "from the speech and locked (babelroom.stt.language_id)")
     sample_rate: int = Field(SAMPLE_RATE, ge=8_000, le=48_000, description="Hz")
     channels: Literal[1, 2] = 1
     format: Literal["s16le"] = "s16le"
@@ -51,8 +52,8 @@ class StreamFormat(BaseModel):
     def _iso_639_1(cls, value: object) -> object:
         if isinstance(value, str):
             value = value.strip().lower()
-            if not _LANGUAGE.match(value):
-                raise ValueError("language must be an ISO 639-1 code of two letters")
+            if not _LANGUAGE.match(value) and value != "auto":
+                raise ValueError("language must be an ISO 639-1 code of two letters, or auto")
         return value
 
     @model_validator(mode="after")

@@ -69,7 +69,11 @@ class SegmentHeader(BaseModel):
     room: str
     speaker: str = Field(description="Participant id")
     speaker_name: str
-    language: str = Field(description="Source language, ISO 639-1 (en, es …)")
+    language: str = Field(description="Source language, ISO 639-1 (en, es …); in segment audio also 'auto' "
+                          "(the speaker asked for language identification)")
+    language_detected: bool = Field(
+        False, description="The language was identified from the speech (the speaker joined with 'auto')"
+    )
     segment_id: str
     seq: int = Field(description="Per-speaker segment number, 1-based, shared by its partials")
     audio_start_ms: int

@@ -68,14 +68,15 @@ class CaptionBoard:
 
     def table(self) -> Table:
         table = Table(expand=True, title="Babelroom live captions")
-        for col in ("#", "speaker", "original", "translation", "latency"):
+        for col in ("#", "speaker", "lang", "original", "translation", "latency"):
             table.add_column(col, overflow="fold")
         for r in list(self.rows.values())[-14:]:
             c = r.caption
             style = "" if c.type == "final" else "grey50 italic"
             latency = self.latency_ms(r) if c.type == "final" else None
             table.add_row(
-                str(c.seq), c.speaker_name, c.text, c.translation.text,
+                str(c.seq), c.speaker_name, c.language + (" (detected)" if c.language_detected else ""), c.text,
+                c.translation.text,
                 f"{latency:.0f} ms" if latency is not None else "…", style=style,
             )
         return table
@@ -181,7 +182,8 @@ def run_demo(
     )
     latencies = sorted(x for r in finals if (x := board.latency_ms(r)) is not None)
     for r in finals:
-        console.print(f"[bold]{source_lang}[/] {r.caption.text}\n[bold]{target_lang}[/] {r.caption.translation.text}")
+        spoken = r.caption.language + (" (detected)" if r.caption.language_detected else "")
+        console.print(f"[bold]{spoken}[/] {r.caption.text}\n[bold]{target_lang}[/] {r.caption.translation.text}")
     if latencies:
         p50 = latencies[len(latencies) // 2]
         console.print(f"{len(finals)} finals, final latency p50 {p50:.0f} ms, max {latencies[-1]:.0f} ms")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -45,3 +46,11 @@ class SpeechToText(ABC):
         Raises:
             ValueError: the language is not supported by the loaded model.
         """
+
+    def identify_language(self, audio: np.ndarray, candidates: Iterable[str]) -> tuple[str, float]:
+        """The most probable of ``candidates`` (ISO 639-1) for ``audio``, with its probability (0..1).
+
+        Raises:
+            ValueError: this backend cannot identify languages (the default).
+        """
+        raise ValueError(f"{self.name} cannot identify languages")

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Iterable
 
 import ctranslate2
 import numpy as np
@@ -68,11 +69,14 @@ class WhisperSTT(SpeechToText):
         ValueError: ``stt_window_s`` is shorter than the longest segment the segmenter can send
             (``vad_max_segment_s`` + ``vad_pre_speech_ms``) or longer than Whisper's 30 s.
         FileNotFoundError: see :func:`babelroom.stt.models.resolve_model`.
+
+    ``model``: the directory to load (a worker loads one per model of its language map); default:
+    :func:`~babelroom.stt.models.resolve_model` of ``settings``.
     """
 
     name = "whisper"
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, model: ResolvedModel | None = None) -> None:
         longest_segment_s = settings.vad_max_segment_s + settings.vad_pre_speech_ms / 1000
         if not longest_segment_s <= settings.stt_window_s <= WHISPER_WINDOW_S:
             raise ValueError(
@@ -81,7 +85,7 @@ class WhisperSTT(SpeechToText):
                 "vad_pre_speech_ms of padding) and at most Whisper's window"
             )
         self.window_s = settings.stt_window_s
-        self.model_info: ResolvedModel = resolve_model(settings)
+        self.model_info: ResolvedModel = model or resolve_model(settings)
         self._model = WhisperModel(
             str(self.model_info.path),
             device="cpu",
@@ -179,6 +183,36 @@ class WhisperSTT(SpeechToText):
             no_speech_prob=round(result.no_speech_prob, 3),
         )
         return hypothesis
+
+    def identify_language(self, audio: np.ndarray, candidates: Iterable[str]) -> tuple[str, float]:
+        """Whisper's language identification on one segment, among ``candidates`` only.
+
+        One encoder pass and one decoder step on the segment's window (the decode that follows encodes
+        again: this runs only until a speaker's language is locked, see :mod:`babelroom.stt.language_id`).
+
+        Args:
+            audio: as :meth:`transcribe`.
+            candidates: ISO 639-1 codes allowed (the offered languages).
+
+        Returns:
+            ``(language, probability)``: the most probable candidate and its probability over every
+            language Whisper knows (0..1).
+
+        Raises:
+            ValueError: the model is English-only, no candidate is a language it knows, or bad audio.
+        """
+        if self.english_only:
+            raise ValueError(f"{self.model_info.name} is English-only: it cannot identify languages")
+        samples = np.asarray(audio, dtype=np.float32)
+        if samples.ndim != 1 or samples.size == 0 or samples.size / SAMPLE_RATE > self.window_s:
+            raise ValueError(f"audio must be 1-D, non-empty and at most {self.window_s} s, got {samples.shape}")
+        mel = log_mel(self._features, samples, self.window_frames)
+        ranked = self._model.model.detect_language(ctranslate2.StorageView.from_array(mel[np.newaxis]))[0]
+        allowed = {f"<|{code}|>" for code in candidates}
+        for token, probability in ranked:
+            if token in allowed:
+                return token[2:-2], probability
+        raise ValueError(f"none of {sorted(allowed)} is a language of {self.model_info.name}")
 
     def _tokenizer(self, language: str) -> Tokenizer:
         """The tokenizer whose start-of-transcript sequence is ``<|sot|><|lang|><|transcribe|>``.

@@ -6,6 +6,9 @@ Redis holds only the audio not yet transcribed. Within a batch finals go first a
 partial of each segment is decoded. Partials are stabilised with LocalAgreement-2, whose state lives
 in Redis so that consecutive partials of one segment may land on different workers. Stale partials
 and partials of already-finished segments are dropped and counted; finals are never dropped.
+Each segment is decoded by the model of its language (:class:`~babelroom.stt.per_language.PerLanguageSTT`);
+a segment of a speaker who asked for ``auto`` carries the identified language onwards, flagged
+``language_detected`` (:mod:`babelroom.stt.language_id`).
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from typing import cast
 import numpy as np
 import redis.asyncio as aioredis
 import structlog
+from redis.typing import EncodableT
 
 from babelroom import metrics
 from babelroom.bus.schemas import SegmentAudio, Transcript, now_ms
@@ -30,16 +34,23 @@ from babelroom.bus.streams import (
     Publisher,
 )
 from babelroom.config import Settings
+from babelroom.mt.routes import OFFERED_LANGUAGES
 from babelroom.runner import run_worker
 from babelroom.stt.base import Hypothesis, SpeechToText
 from babelroom.stt.hallucination import HallucinationFilter
+from babelroom.stt.language_id import AUTO, MIN_AUDIO_S, LanguageLocks
 from babelroom.stt.local_agreement import LocalAgreement
+from babelroom.stt.models import SERVED_MODELS_KEY
 from babelroom.stt.overlap import strip_repeated_prefix
-from babelroom.stt.whisper import WhisperSTT
+from babelroom.stt.per_language import PerLanguageSTT
+from babelroom.stt.whisper import SAMPLE_RATE
 
 log = structlog.get_logger(__name__)
 
 STATE_TTL_S = 300
+#: What a partial of an ``auto`` speaker whose language is not known yet decodes to: nothing to show.
+UNDECIDED = Hypothesis(text="", avg_logprob=0.0, no_speech_prob=0.0, compression_ratio=0.0, audio_s=0.0,
+                       inference_s=0.0)
 
 
 def pcm_to_float(pcm: bytes) -> np.ndarray:
@@ -71,6 +82,7 @@ class SttStage:
         self.engine = engine
         self.filter = hallucination_filter
         self.publisher = publisher
+        self.language_locks = LanguageLocks(redis)
 
     async def handle(self, batch: list[tuple[Entry, SegmentAudio]]) -> None:
         """Process one batch read from the bus (see the module docstring for the order)."""
@@ -85,6 +97,10 @@ class SttStage:
     async def _decode(self, msg: SegmentAudio) -> Hypothesis:
         """Decode the segment; a continuation loses the words repeated from its cut predecessor."""
         audio = pcm_to_float(msg.pcm)
+        if msg.language == AUTO:
+            await self._identify(msg, audio)
+            if msg.language == AUTO:
+                return UNDECIDED
         hyp = await asyncio.to_thread(self.engine.transcribe, audio, msg.language)
         metrics.STT_INFERENCE.labels(msg.kind).observe(hyp.inference_s)
         metrics.STT_AUDIO_SECONDS.labels(msg.kind).inc(hyp.audio_s)
@@ -94,6 +110,22 @@ class SttStage:
             if previous:
                 hyp = dataclasses.replace(hyp, text=strip_repeated_prefix(previous.decode(), hyp.text))
         return hyp
+
+    async def _identify(self, msg: SegmentAudio, audio: np.ndarray | None) -> None:
+        """Set ``msg.language`` (and ``language_detected``) for a speaker of ``auto``: the locked language,
+        else (with ``audio``) the one identified on this segment; without either it stays ``auto``, as for
+        a partial shorter than ``MIN_AUDIO_S`` (too short to tell: mostly taken for English; not shown)."""
+        language = await self.language_locks.locked(msg.room, msg.speaker)
+        short_partial = audio is not None and msg.kind == "partial" and audio.size / SAMPLE_RATE < MIN_AUDIO_S
+        if language is None and audio is not None and not short_partial:
+            found, probability = await asyncio.to_thread(self.engine.identify_language, audio, OFFERED_LANGUAGES)
+            locked = await self.language_locks.observe(msg.room, msg.speaker, msg.segment_id, found, probability,
+                                                       audio.size / SAMPLE_RATE)
+            language = locked or found
+            log.info("stt.language_identified", room=msg.room, speaker=msg.speaker, segment=msg.segment_id,
+                     kind=msg.kind, language=found, probability=round(probability, 3), locked=locked)
+        if language is not None:
+            msg.language, msg.language_detected = language, True
 
     async def _partial(self, msg: SegmentAudio) -> None:
         if await self.redis.exists(f"stt:done:{msg.segment_id}"):
@@ -126,6 +158,8 @@ class SttStage:
     async def _final(self, msg: SegmentAudio) -> None:
         timings = {**msg.timings, "stt_start": now_ms()}
         text, dropped, hyp = "", msg.dropped, None
+        if msg.language == AUTO and not (msg.pcm and not dropped):
+            await self._identify(msg, None)
         if msg.pcm and not dropped:
             hyp = await self._decode(msg)
             metrics.STT_AVG_LOGPROB.observe(hyp.avg_logprob)
@@ -162,11 +196,16 @@ def _last_final_key(msg: SegmentAudio) -> str:
 
 
 async def serve(settings: Settings) -> None:
-    """``babelroom stt``: load the model, then consume ``audio`` until SIGTERM."""
+    """``babelroom stt``: load the models, then consume ``audio`` until SIGTERM. ``/readyz`` lists the
+    model serving each language (``models``)."""
     redis = aioredis.from_url(settings.redis_url)
+    engines: list[PerLanguageSTT] = []
 
     async def load() -> BatchHandler[SegmentAudio]:
-        engine = await asyncio.to_thread(WhisperSTT, settings)
+        engine = await asyncio.to_thread(PerLanguageSTT, settings)
+        engines.append(engine)
+        served: dict[EncodableT, EncodableT] = {language: name for language, name in engine.models().items()}
+        await redis.hset(SERVED_MODELS_KEY, mapping=served)
         hallucination_filter = HallucinationFilter(settings)
         publisher = Publisher.for_stream(redis, TRANSCRIPT_STREAM, settings)
         return SttStage(settings, redis, engine, hallucination_filter, publisher).handle
@@ -181,4 +220,5 @@ async def serve(settings: Settings) -> None:
         port=settings.stt_metrics_port,
         batch_size=8,
         delete_acked=True,  # only the stt group reads audio: its PCM goes as soon as it is handled
+        describe=lambda: {"models": engines[0].models() if engines else None},
     )
