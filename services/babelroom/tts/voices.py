@@ -1,0 +1,46 @@
+"""The voice table: for each language, the installed voices ranked by measured intelligibility.
+
+Intelligibility is the word error rate (WER) of Whisper base transcribing the synthesised speech back
+(:mod:`babelroom.tts.intelligibility`): lower is better. :func:`ranked` orders the backends of a
+language by the WER recorded in :data:`MEASURED`; an unmeasured (backend, language) takes its
+backend's :data:`PRIOR` (an ordering, not a measurement); ties keep the configured order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TypeVar
+
+from babelroom.tts.base import TextToSpeech
+
+
+@dataclass(frozen=True)
+class Measurement:
+    wer: float  # Whisper base's word error rate on the speech (0 = every word back)
+    rtf: float  # compute seconds per second of audio, one onnxruntime thread
+    source: str
+
+
+_NTREX = ("NTREX-128 dev lines 1-8, Whisper base int8 greedy, measured 2026-12-06 on a shared 2-core machine "
+          "(python -m babelroom.tts.intelligibility)")
+
+#: Measured intelligibility by (backend, language).
+MEASURED: dict[tuple[str, str], Measurement] = {}
+
+#: WER assumed for an unmeasured (backend, language): neural voices before formant synthesis; gTTS
+#: (online, not measurable here) last.
+PRIOR = {"piper": 0.15, "kokoro": 0.2, "espeak": 0.5, "gtts": 1.0}
+
+B = TypeVar("B", bound=TextToSpeech)
+
+
+def expected_wer(backend: str, language: str) -> float:
+    """The measured WER of ``backend`` speaking ``language``, else the backend's prior."""
+    found = MEASURED.get((backend, language))
+    return found.wer if found else PRIOR.get(backend, 1.0)
+
+
+def ranked(backends: Sequence[B], language: str) -> list[B]:
+    """``backends`` best first for ``language`` (lowest expected WER; ties in the given order)."""
+    return sorted(backends, key=lambda backend: expected_wer(backend.name, language))
