@@ -18,15 +18,26 @@ from babelroom.tts.base import TextToSpeech
 @dataclass(frozen=True)
 class Measurement:
     wer: float  # Whisper base's word error rate on the speech (0 = every word back)
-    rtf: float  # compute seconds per second of audio, one onnxruntime thread
+    rtf: float  # wall-clock compute seconds per second of audio, one onnxruntime thread
     source: str
 
 
-_NTREX = ("NTREX-128 dev lines 1-8, Whisper base int8 greedy, measured 2026-12-06 on a shared 2-core machine "
-          "(python -m babelroom.tts.intelligibility)")
+_NTREX = ("NTREX-128 dev lines 1-8 (40-80 s of speech per row), Whisper base int8 greedy, measured 2026-12-06 "
+          "(python -m babelroom.tts.intelligibility); RTF is wall clock on a shared 2-core machine at load ~10, "
+          "niced: Kokoro's own CPU time was 0.96 s per audio second on one thread")
 
-#: Measured intelligibility by (backend, language).
-MEASURED: dict[tuple[str, str], Measurement] = {}
+#: Measured intelligibility by (backend, language). Kokoro is best everywhere it speaks; eSpeak NG's
+#: Portuguese is barely understood (0.93). Kokoro costs ~1 CPU s per audio s, Piper ~0.3, eSpeak ~0.01:
+#: where latency matters more than clarity, ``tts_backends=piper,espeak`` chooses speed.
+MEASURED: dict[tuple[str, str], Measurement] = {
+    ("kokoro", "en"): Measurement(0.016, 8.39, _NTREX),
+    ("kokoro", "es"): Measurement(0.108, 6.26, _NTREX),
+    ("kokoro", "pt"): Measurement(0.069, 6.61, _NTREX),
+    ("piper", "en"): Measurement(0.121, 0.57, _NTREX),
+    ("espeak", "en"): Measurement(0.355, 0.010, _NTREX),
+    ("espeak", "es"): Measurement(0.473, 0.005, _NTREX),
+    ("espeak", "pt"): Measurement(0.931, 0.003, _NTREX),
+}
 
 #: WER assumed for an unmeasured (backend, language): neural voices before formant synthesis; gTTS
 #: (online, not measurable here) last.
