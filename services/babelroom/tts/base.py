@@ -51,10 +51,6 @@ class Speech:
         """Real-time factor: compute seconds per second of audio (below 1 is faster than real time)."""
         return self.compute_s / self.duration_s if self.duration_s else 0.0
 
-    def pcm16(self) -> bytes:
-        """The samples as mono s16le bytes."""
-        return (np.clip(self.samples, -1.0, 1.0) * 32767).astype("<i2").tobytes()
-
 
 def from_pcm16(pcm: bytes) -> npt.NDArray[np.float32]:
     """Mono s16le bytes as ``(n,) float32`` in [-1, 1]."""
