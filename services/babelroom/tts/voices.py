@@ -1,7 +1,7 @@
 """The voice table: for each language, the installed voices ranked by measured intelligibility.
 
 Intelligibility is the word error rate (WER) of Whisper base transcribing the synthesised speech back
-(:mod:`babelroom.tts.intelligibility`): lower is better. :func:`ranked` orders the backends of a
+(:mod:`babelroom.dev.tts_intelligibility`): lower is better. :func:`ranked` orders the backends of a
 language by the WER recorded in :data:`MEASURED`; an unmeasured (backend, language) takes its
 backend's :data:`PRIOR` (an ordering, not a measurement); ties keep the configured order.
 """
@@ -23,7 +23,8 @@ class Measurement:
 
 
 _NTREX = ("NTREX-128 dev lines 1-8 (40-80 s of speech per row), Whisper base int8 greedy, measured 2026-12-06 "
-          "(python -m babelroom.tts.intelligibility); RTF is wall clock on a shared 2-core machine at load ~10, "
+          "(python -m babelroom.dev.tts_intelligibility, words case-folded without punctuation); RTF is wall "
+          "clock on a shared 2-core machine at load ~10, "
           "niced: Kokoro's own CPU time was 0.96 s per audio second on one thread")
 
 #: Measured intelligibility by (backend, language). Kokoro is best everywhere it speaks; eSpeak NG's

@@ -1,18 +1,17 @@
-"""Intelligibility of a voice: synthesise sentences, transcribe them back with Whisper, score the WER.
+"""Intelligibility of a voice: synthesise sentences, transcribe them back with Whisper, score the WER
+(:func:`babelroom.dev.eval_scoring.word_error_rate`, the normalisation ``babelroom eval`` uses).
 
 The figures in :mod:`babelroom.tts.voices` come from :func:`measure` on the first NTREX-128 dev lines
 (``tests/data/mt``) with Whisper base (int8, greedy). A lower WER means a listener understands more.
-Needs ``jiwer`` (a dev dependency) and a faster-whisper model directory.
+Needs the ``eval`` extra (jiwer, whisper-normalizer) and a faster-whisper model directory.
 
-Usage: ``python -m babelroom.tts.intelligibility MODELS_DIR WHISPER_DIR [N]`` prints one row per
+Usage: ``python -m babelroom.dev.tts_intelligibility MODELS_DIR WHISPER_DIR [N]`` prints one row per
 (backend, language): WER, real-time factor and audio seconds.
 """
 
 from __future__ import annotations
 
-import re
 import sys
-import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,6 +19,7 @@ import numpy as np
 import numpy.typing as npt
 from faster_whisper import WhisperModel
 
+from babelroom.dev.eval_scoring import word_error_rate
 from babelroom.tts.base import TextToSpeech
 from babelroom.tts.codec import resample
 
@@ -32,12 +32,6 @@ def ntrex(language: str, n: int) -> list[str]:
     """The first ``n`` NTREX-128 dev sentences of ``language``."""
     lines = (NTREX / f"ntrex128-dev.{NTREX_FILES[language]}.txt").read_text(encoding="utf-8").splitlines()
     return lines[:n]
-
-
-def normalise(text: str) -> str:
-    """Case-folded words without punctuation (both sides of a WER go through it)."""
-    text = unicodedata.normalize("NFKC", text).casefold().replace("'", "").replace("’", "")
-    return " ".join(re.sub(r"[^\w]+", " ", text).split())
 
 
 @dataclass(frozen=True)
@@ -59,18 +53,15 @@ def transcribe(model: WhisperModel, speech_16k: npt.NDArray[np.float32], languag
 
 def measure(tts: TextToSpeech, language: str, sentences: list[str], model: WhisperModel) -> Intelligibility:
     """Speak each sentence with ``tts``, transcribe it back, and score the corpus WER."""
-    import jiwer
-
-    references, hypotheses = [], []
+    hypotheses = []
     compute = audio = 0.0
     voice = ""
     for sentence in sentences:
         speech = tts.synthesize(sentence, language)
         voice, compute, audio = speech.voice, compute + speech.compute_s, audio + speech.duration_s
-        references.append(normalise(sentence))
-        hypotheses.append(normalise(transcribe(model, resample(speech.samples, speech.sample_rate, WHISPER_RATE),
-                                               language)))
-    return Intelligibility(tts.name, voice, language, float(jiwer.wer(references, hypotheses)), compute / audio, audio)
+        hypotheses.append(transcribe(model, resample(speech.samples, speech.sample_rate, WHISPER_RATE), language))
+    return Intelligibility(tts.name, voice, language, word_error_rate(sentences, hypotheses, language),
+                           compute / audio, audio)
 
 
 def main(argv: list[str]) -> None:
