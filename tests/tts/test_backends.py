@@ -43,7 +43,7 @@ def test_espeak_is_understood(language: str, wer_of: Callable[[Speech, str, str]
     speech = backend.synthesize(SENTENCES[language], language)
     _check(speech, backend)
     assert speech.sample_rate == 22_050 and speech.rtf < 0.5
-    assert wer_of(speech, SENTENCES[language], language) <= 0.5  # measured on NTREX: 0.36 (en), 0.47 (es)
+    assert wer_of(speech, SENTENCES[language], language) <= 0.5  # measured on NTREX: 0.44 (en), 0.47 (es)
 
 
 @pytest.mark.parametrize("language", ["en", "es"])

@@ -59,7 +59,7 @@ def test_each_language_takes_its_best_measured_voice(tts_models_dir: Path,
                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     chain = FallbackTextToSpeech([EspeakTextToSpeech(), PiperTextToSpeech(tts_models_dir / "piper"),
                                   KokoroTextToSpeech(tts_models_dir / "kokoro")])
-    assert [b.name for b in chain.supporting("en")] == ["kokoro", "piper", "espeak"]  # WER .016 < .121 < .355
+    assert [b.name for b in chain.supporting("en")] == ["kokoro", "piper", "espeak"]  # WER .076 < .151 < .437
     assert [b.name for b in chain.supporting("pt")] == ["kokoro", "espeak"]
     assert [b.name for b in chain.supporting("vi")] == ["espeak"]  # unmeasured: the prior
     assert chain.voice("es") == "kokoro/jm_kumo"

@@ -22,22 +22,21 @@ class Measurement:
     source: str
 
 
-_NTREX = ("NTREX-128 dev lines 1-8 (40-80 s of speech per row), Whisper base int8 greedy, measured 2026-12-06 "
-          "(python -m babelroom.dev.tts_intelligibility, words case-folded without punctuation); RTF is wall "
-          "clock on a shared 2-core machine at load ~10, "
-          "niced: Kokoro's own CPU time was 0.96 s per audio second on one thread")
+_NTREX = ("NTREX-128 dev lines 1-8 (40-80 s of speech per row), Whisper base int8 greedy, babelroom eval's "
+          "normalisation, measured 2026-12-06 (python -m babelroom.dev.tts_intelligibility); RTF is wall clock "
+          "with one onnxruntime thread on a shared 2-core machine (load 1-9, niced)")
 
 #: Measured intelligibility by (backend, language). Kokoro is best everywhere it speaks; eSpeak NG's
-#: Portuguese is barely understood (0.93). Kokoro costs ~1 CPU s per audio s, Piper ~0.3, eSpeak ~0.01:
+#: Portuguese is barely understood. Kokoro costs 1-1.7 s per audio second, Piper ~0.07, eSpeak ~0.01:
 #: where latency matters more than clarity, ``tts_backends=piper,espeak`` chooses speed.
 MEASURED: dict[tuple[str, str], Measurement] = {
-    ("kokoro", "en"): Measurement(0.016, 8.39, _NTREX),
-    ("kokoro", "es"): Measurement(0.108, 6.26, _NTREX),
-    ("kokoro", "pt"): Measurement(0.069, 6.61, _NTREX),
-    ("piper", "en"): Measurement(0.121, 0.57, _NTREX),
-    ("espeak", "en"): Measurement(0.355, 0.010, _NTREX),
-    ("espeak", "es"): Measurement(0.473, 0.005, _NTREX),
-    ("espeak", "pt"): Measurement(0.931, 0.003, _NTREX),
+    ("kokoro", "en"): Measurement(0.076, 1.71, _NTREX),
+    ("kokoro", "es"): Measurement(0.108, 1.57, _NTREX),
+    ("kokoro", "pt"): Measurement(0.069, 1.01, _NTREX),
+    ("piper", "en"): Measurement(0.151, 0.072, _NTREX),
+    ("espeak", "en"): Measurement(0.437, 0.005, _NTREX),
+    ("espeak", "es"): Measurement(0.473, 0.006, _NTREX),
+    ("espeak", "pt"): Measurement(1.277, 0.008, _NTREX),
 }
 
 #: WER assumed for an unmeasured (backend, language): neural voices before formant synthesis; gTTS
