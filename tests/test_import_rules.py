@@ -8,7 +8,7 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "services" / "babelroom"
 
-WORKERS = {"stt", "mt", "media", "persist", "jobs"}
+WORKERS = {"stt", "mt", "tts", "media", "persist", "jobs"}
 #: Shared pieces below the rooms and the API: the pipeline and the platform's building blocks.
 FOUNDATIONS = {"config", "logs", "metrics", "languages", "accounts", "ops_http", "runner", "ingest", "audio", "bus",
                "captions", "db", "auth", "capacity", "tiers", "startup", "models"}

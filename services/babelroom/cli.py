@@ -5,6 +5,7 @@ Examples::
     babelroom gateway            # HTTP API + WebSockets on BABELROOM_GATEWAY_PORT
     babelroom stt                # an STT worker (consumer group "stt")
     babelroom mt                 # an MT worker (consumer group "mt")
+    babelroom tts                # a TTS worker (consumer group "tts"): speech for audio listeners
     babelroom media              # the RTP audio tap of the SFU (UDP BABELROOM_MEDIA_RTP_PORT)
     babelroom janus-config --out conf/   # render stack/janus with the secrets, for a local Janus
     babelroom migrate            # bring the database schema up to date
@@ -24,7 +25,7 @@ errors: a message naming the option and exit status 2, no traceback. A command t
 (a setting that does not parse; unsafe secrets or a missing model in production; for the gateway,
 ``migrate`` and ``set-user``, Redis or the database unreachable for ``startup_wait_s``) prints one
 line and exits with a sysexits(3) status (babelroom.startup, docs/security.md). The workers (stt, mt,
-media, jobs) do not wait: they start, retry Redis themselves and say so in ``/readyz``.
+tts, media, jobs) do not wait: they start, retry Redis themselves and say so in ``/readyz``.
 """
 
 from __future__ import annotations
@@ -167,6 +168,18 @@ def mt() -> None:
     with _startup_errors():
         _setup()  # Redis: as for stt
         check_mt_models(get_settings())
+        asyncio.run(serve(get_settings()))
+
+
+@app.command()
+def tts() -> None:
+    """Run a text-to-speech worker: speaks translated finals for the rooms' audio listeners."""
+    from babelroom.tts.factory import check_tts_models
+    from babelroom.tts.worker import serve
+
+    with _startup_errors():
+        _setup()  # Redis: as for stt
+        check_tts_models(get_settings())
         asyncio.run(serve(get_settings()))
 
 

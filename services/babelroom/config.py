@@ -128,6 +128,31 @@ class Settings(BaseSettings):
         30.0, description="How long the open LibreTranslate breaker refuses calls before a trial (s)"
     )
 
+    # --- text-to-speech (babelroom tts) ---
+    tts_metrics_port: int = 9103
+    tts_backends: str = Field(
+        "auto", description="Comma-separated backends (kokoro, piper, espeak, gtts) or auto: every local one whose "
+        "model is installed, plus gtts when tts_gtts_url is set; each language takes its installed voices "
+        "best measured intelligibility first (tts/voices.py)"
+    )
+    tts_kokoro_dir: str = Field("kokoro", description="Directory under models_dir with the Kokoro model and voices")
+    tts_piper_dir: str = Field("piper", description="Directory under models_dir with the Piper voices")
+    tts_threads: int = Field(1, ge=1, description="onnxruntime threads of each neural voice (Kokoro, Piper)")
+    tts_cache_ttl_s: int = Field(24 * 3600, description="How long synthesised speech stays cached (s)")
+    tts_stream_maxlen: int = Field(200, description="Approximate MAXLEN of each room's tts:{room} stream")
+    tts_batch_size: int = Field(4, ge=1, le=64, description="Finals read per round")
+    tts_max_age_s: float = Field(
+        30.0, description="A final whose text is older than this is not spoken (a backlog after a restart) (s)"
+    )
+    tts_opus_bitrate: int = Field(32_000, description="Opus bit rate of the published speech (bit/s)")
+    tts_gtts_url: str | None = Field(
+        None, description="Google Translate's base URL (https://translate.google.com) to use gTTS: online, "
+        "not self-hosted; unset: gTTS is off"
+    )
+    tts_gtts_timeout_s: float = Field(3.0, gt=0, description="Timeout of one gTTS request (s)")
+    tts_gtts_breaker_failures: int = Field(3, ge=1, description="Consecutive gTTS failures that open its breaker")
+    tts_gtts_breaker_reset_s: float = Field(60.0, description="How long the open gTTS breaker refuses calls (s)")
+
     # --- bus ---
     bus_maxlen: int = Field(10_000, description="Approximate MAXLEN of each stream (entries)")
     bus_overload_depth: int = Field(20, description="Queue depth above which partials are shed")

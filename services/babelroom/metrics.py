@@ -127,6 +127,24 @@ MT_CACHE_HITS = Counter("babelroom_mt_cache_hits_total", "Translation cache hits
 MT_CACHE_MISSES = Counter("babelroom_mt_cache_misses_total", "Translation cache misses")
 MT_CIRCUIT_OPEN = Gauge("babelroom_mt_circuit_open", "1 while a backend's breaker is open", ["backend"])
 
+# --- text-to-speech (updated by babelroom.tts; gTTS's breaker reports in MT_CIRCUIT_OPEN{backend="gtts"}) ---
+TTS_SYNTHESIS = Histogram(
+    "babelroom_tts_synthesis_seconds", "Compute time of one synthesis (cache misses)", ["backend"],
+    buckets=LATENCY_BUCKETS,
+)
+TTS_RTF = Histogram(
+    "babelroom_tts_real_time_factor", "Synthesis compute seconds per second of audio", ["backend"],
+    buckets=(0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5, 2.0),
+)
+TTS_AUDIO_SECONDS = Counter("babelroom_tts_audio_seconds_total", "Speech synthesised (s)", ["backend"])
+TTS_FALLBACK = Counter(
+    "babelroom_tts_fallback_total", "Syntheses a backend failed, handed to the next", ["backend"]
+)
+TTS_CACHE = Counter("babelroom_tts_cache_total", "Speech cache lookups", ["result"])
+TTS_SKIPPED = Counter(
+    "babelroom_tts_skipped_total", "Finals wanted as audio but not spoken", ["reason"]
+)
+
 # --- media service: RTP audio tap (updated by babelroom.media) ---
 MEDIA_PACKETS = Counter(
     "babelroom_media_rtp_packets_total",

