@@ -40,3 +40,22 @@ async def test_partials_go_to_a_bounded_side_stream_and_only_finals_stay(setting
     assert {c.type for c in side} == {"partial", "retract"} and side[-1].type == "retract"
     assert len(side) <= 50 + NODE_ENTRIES  # 60 × (5 partials + 1) × 2 languages were published
     assert 0 < ttl_side <= settings.captions_partial_ttl_s < ttl_kept <= settings.captions_retention_s
+
+
+async def test_finals_older_than_the_replay_window_are_trimmed(settings, apertium, redis_client, redis_url):
+    """``since=`` replays the last ``captions_replay_s`` of finals; older ones are in the saved transcript."""
+    client = aioredis.from_url(redis_url)
+    try:
+        stream = captions_stream("r")
+        old = Caption(**HEADER, segment_id="s0", seq=0, type="final", room_seq=0, text="old",
+                      translation={"language": "en", "text": "old", "backend": "source"})
+        for ms in range(1, 251):  # 250 finals from 1970: whole stream nodes of them go
+            await client.xadd(stream, old.to_fields(), id=f"{ms}-0")
+        stage = MtStage(settings, client, CachedTranslator(apertium, redis_client, 60))
+        await stage.handle([(Entry("0-1", {}), Transcript(**HEADER, segment_id="s1", seq=1, kind="final",
+                                                          text="Hello, my friends."))])
+        kept = [(entry_id.decode(), Caption.from_fields(f)) for entry_id, f in await client.xrange(stream)]
+    finally:
+        await client.aclose()
+    assert len(kept) <= 250 - 2 * NODE_ENTRIES + 1  # approximate: only whole nodes are trimmed
+    assert kept[-1][1].segment_id == "s1"
