@@ -162,6 +162,15 @@ class Settings(BaseSettings):
         60.0, description="A stage's batch still in its handler after this long turns /healthz red (s)"
     )
     captions_retention_s: int = Field(6 * 3600, description="How long a room's caption stream is kept")
+    captions_replay_s: int = Field(
+        300, description="How far back a room's finals are kept for since= replay (s); older: the saved transcript"
+    )
+    captions_partial_maxlen: int = Field(
+        200, description="Approximate MAXLEN of a room's side stream of partials and retractions (entries)"
+    )
+    captions_partial_ttl_s: int = Field(
+        600, description="A room's side stream of partials and retractions expires this long after its last entry"
+    )
 
     # --- database (issue 3) ---
     database_url: str | None = Field(

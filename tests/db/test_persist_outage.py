@@ -111,9 +111,11 @@ async def test_a_database_outage_loses_no_final(database_url, redis_url, setting
         await asyncio.sleep(3.0)  # 15 × claim_idle: once enough to drop every one as poison
         assert health.state == "waiting" and health.alive()
         assert await asyncio.to_thread(persisted, database_url, room_id) == [1, 2, 3]
+        assert await client.xlen(FINALS_STREAM) == 14  # stored finals went with their ack; the rest are kept
         await proxy.up()
         await eventually(lambda: persisted(database_url, room_id) == list(range(1, 18)), 20)
         assert await client.xlen(dead_letter_stream(FINALS_STREAM)) == 0
+        assert await client.xlen(FINALS_STREAM) == 0  # the soak's Redis grew with every stored final
         await eventually(lambda: health.consuming(), 5)
     finally:
         stop.set()

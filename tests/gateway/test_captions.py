@@ -10,7 +10,7 @@ import redis.asyncio as aioredis
 from starlette.websockets import WebSocketDisconnect
 
 from babelroom.bus.schemas import Caption, Translation
-from babelroom.bus.streams import captions_stream
+from babelroom.bus.streams import captions_stream, partial_captions_stream
 from babelroom.captions import listeners
 
 HEADER = dict(speaker="alice", speaker_name="Alice", language="en", audio_start_ms=0, audio_end_ms=900)
@@ -42,7 +42,9 @@ def url(room, query):
 
 
 def add(redis_url, c: Caption):
-    sync_redis.Redis.from_url(redis_url).xadd(captions_stream(c.room), c.to_fields())
+    """XADD ``c`` where MT puts it: finals in the room's stream, partials and retractions in its side stream."""
+    stream = captions_stream(c.room) if c.type == "final" else partial_captions_stream(c.room)
+    sync_redis.Redis.from_url(redis_url).xadd(stream, c.to_fields())
 
 
 def test_since_replays_missed_finals_in_my_language_then_goes_live(client, room, redis_url):
@@ -58,6 +60,28 @@ def test_since_replays_missed_finals_in_my_language_then_goes_live(client, room,
         add(redis_url, caption(room, 5, "es", kind="partial", text="live"))
         live = Caption.model_validate_json(ws.receive_text())
         assert (live.type, live.translation.text) == ("partial", "es:live")
+
+
+def test_partials_from_the_side_stream_and_finals_arrive_in_publishing_order(client, room, redis_url):
+    """Partials and retractions live in ``captions:{room}:partial``, finals in ``captions:{room}``: the
+    listener still gets them interleaved as they were published (entries of one millisecond:
+    test_room_feed.py), and ``since=`` replays finals only."""
+    published = [caption(room, 1, "es", "partial", "he"), caption(room, 1, "es", "partial", "hello"),
+                 caption(room, 1, "es"), caption(room, 2, "es", "partial", "um"), caption(room, 2, "es", "retract", ""),
+                 caption(room, 3, "es", "partial", "bye"), caption(room, 3, "es", text="bye"),
+                 caption(room, 4, "es", "partial", "again")]
+    with client.websocket_connect(url(room, "&lang=es")) as ws:
+        for c in published:
+            add(redis_url, c)
+            time.sleep(0.002)
+        got = [Caption.model_validate_json(ws.receive_text()) for _ in published]
+    assert [(c.type, c.seq, c.text) for c in got] == [(c.type, c.seq, c.text) for c in published]
+    with client.websocket_connect(url(room, "&lang=es&since=0")) as ws:
+        replayed = [Caption.model_validate_json(ws.receive_text()) for _ in range(2)]
+        add(redis_url, caption(room, 5, "es", "partial", "live"))
+        live = Caption.model_validate_json(ws.receive_text())
+    assert [(c.type, c.room_seq) for c in replayed] == [("final", 1), ("final", 3)]
+    assert (live.type, live.text) == ("partial", "live")
 
 
 def test_listener_language_is_registered_while_connected(client, room, redis_url):

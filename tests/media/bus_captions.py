@@ -1,6 +1,6 @@
 """Captions read straight from the bus, as a caption socket would get them, without the gateway:
 the reader registers as a live listener of each language (so MT translates into it) and follows
-``captions:{room}``."""
+``captions:{room}`` (finals) and ``captions:{room}:partial`` (partials, retractions)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import uuid
 import redis.asyncio as aioredis
 
 from babelroom.bus.schemas import Caption
-from babelroom.bus.streams import captions_stream
+from babelroom.bus.streams import captions_stream, partial_captions_stream
 from babelroom.captions import listeners
 
 
@@ -32,11 +32,12 @@ class BusCaptions:
         return self
 
     async def _follow(self) -> None:
-        last_id, refreshed = "0-0", time.monotonic()
+        positions = {captions_stream(self.room): "0-0", partial_captions_stream(self.room): "0-0"}
+        refreshed = time.monotonic()
         while True:
-            for _, items in await self.redis.xread({captions_stream(self.room): last_id}, block=500, count=100) or []:
+            for stream, items in await self.redis.xread(dict(positions), block=500, count=100) or []:
                 for entry_id, fields in items:
-                    last_id = entry_id.decode()
+                    positions[stream.decode()] = entry_id.decode()
                     caption = Caption.from_fields(fields)
                     if caption.translation.language in self.got:
                         self.got[caption.translation.language].append((caption, time.time()))

@@ -4,9 +4,11 @@ slots freed by leave, close and a vanished client; drain mode; empty rooms closi
 import time
 from datetime import UTC, datetime, timedelta
 
+import redis as sync_redis
 from fastapi.testclient import TestClient
 from tests.conftest import TEST_SLOTS, Accounts, register_instances
 
+from babelroom.bus.streams import captions_stream, partial_captions_stream
 from babelroom.gateway.app import create_app
 
 
@@ -101,3 +103,15 @@ def test_a_vanished_client_loses_its_place_and_an_empty_room_closes(db_settings,
         later = datetime.now(UTC) + timedelta(seconds=1)  # nobody for longer than the lease TTL
         assert gateway.portal.call(app.state.rooms.sweep, app.state.db, later).emptied == [room_id]
         assert gateway.get(f"/api/rooms/{room_id}", headers=owner.headers).json()["close_reason"] == "empty"
+
+
+def test_closing_a_room_drops_its_side_stream_of_partials(gateway, accounts, redis_url):
+    """Partials and retractions are for live listeners: a closed room has none, so its side stream goes at
+    once (its finals stay for captions_retention_s)."""
+    owner = accounts.create()
+    room_id = gateway.post("/api/rooms", json={"name": "r"}, headers=owner.headers).json()["id"]
+    client = sync_redis.Redis.from_url(redis_url)
+    client.xadd(partial_captions_stream(room_id), {"m": "{}"})
+    client.xadd(captions_stream(room_id), {"m": "{}"})
+    assert gateway.post(f"/api/rooms/{room_id}/close", headers=owner.headers).status_code == 200
+    assert not client.exists(partial_captions_stream(room_id)) and client.exists(captions_stream(room_id))

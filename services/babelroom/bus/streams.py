@@ -56,13 +56,22 @@ def dead_letter_stream(stream: str) -> str:
 
 
 def captions_stream(room: str) -> str:
-    """The per-room stream of captions (all target languages)."""
+    """The per-room stream of final captions (all target languages), kept for ``since=`` replay."""
     return f"captions:{room}"
 
 
 def tts_stream(room: str) -> str:
     """The per-room stream of translated speech (:class:`~babelroom.bus.schemas.SpeechAudio`), every language."""
     return f"tts:{room}"
+
+
+def partial_captions_stream(room: str) -> str:
+    """The per-room side stream of ephemeral captions (partials and retractions, all target languages).
+
+    Short (``captions_partial_maxlen`` entries) and short-lived (``captions_partial_ttl_s``): only live
+    listeners need them, so they do not fill :func:`captions_stream`, which holds the finals for replay.
+    """
+    return f"captions:{room}:partial"
 
 
 def notices_stream(room: str) -> str:
@@ -180,7 +189,8 @@ class Consumer:
         claim_idle_ms: pending entries idle at least this long are taken over (ms).
         block_ms: how long XREADGROUP blocks waiting for new entries (ms).
         delete_acked: also XDEL each entry it acknowledges. Only for a stream that this one group
-            reads (``audio``: its PCM would otherwise stay in Redis until MAXLEN trims it).
+            reads (``audio``, ``transcripts``, ``finals``: they would otherwise stay in Redis until
+            MAXLEN trims them).
     """
 
     def __init__(

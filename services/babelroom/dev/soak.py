@@ -4,7 +4,9 @@ A fresh :class:`~babelroom.dev.devstack.LocalStack` (2 STT workers, 1 MT worker,
 ``persist`` consumer, Redis, the embedded PostgreSQL) gets one room with ``speakers`` speaking accounts
 (each looping the clip from a different offset, in real time, for ``minutes``) and one listen-only account
 reading the Spanish captions. Every process's resident memory (RSS) and open file descriptors are
-sampled at the start, every minute and at the end (psutil).
+sampled at the start, every minute and at the end (psutil), and so is Redis's own count of the memory
+it holds (``INFO memory`` ``used_memory``: what the streams and keys take, without the allocator's
+retained pages that RSS includes).
 
 **Growth** is measured from the sample at minute 1, not the start: the first minute is warm-up (models
 load, pools fill, caches and the Redis streams grow to their trimmed length) and is ignored. A process
@@ -22,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 import psutil
+import redis
 from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
@@ -71,6 +74,33 @@ class ProcessSeries:
         self.flagged = self.rss_growth_pct > FLAG_PCT or self.fds_growth_pct > FLAG_PCT
 
 
+@dataclass
+class RedisMemory:
+    """Redis ``used_memory`` samples as ``(s since the start, MiB)``, and their growth from the warm-up
+    baseline to the end (%, MiB per minute)."""
+
+    samples: list[tuple[float, float]] = field(default_factory=list)
+    growth_pct: float | None = None
+    mib_per_min: float | None = None
+
+    def sample(self, client: redis.Redis, t_s: float) -> None:
+        """Add one sample; a Redis that does not answer is skipped."""
+        try:
+            used = int(client.info("memory")["used_memory"])
+        except redis.RedisError:
+            return
+        self.samples.append((round(t_s, 1), round(used / 2**20, 2)))
+
+    def settle(self, warmup_s: float) -> None:
+        """Growth from the first sample at or after ``warmup_s`` (else the first) to the last."""
+        if len(self.samples) < 2:
+            return
+        base = next((s for s in self.samples[:-1] if s[0] >= warmup_s), self.samples[0])
+        last = self.samples[-1]
+        self.growth_pct = round((last[1] - base[1]) / base[1] * 100, 1)
+        self.mib_per_min = round((last[1] - base[1]) / max(last[0] - base[0], 1) * 60, 3)
+
+
 def _processes(stack: LocalStack) -> dict[str, int]:
     """Name → pid of every stack process, the PostgreSQL postmaster included."""
     pids = {s.name: s.process.pid for s in stack.services}
@@ -89,7 +119,7 @@ def _sample(series: dict[str, ProcessSeries], t_s: float) -> None:
             pass
 
 
-async def _soak(stack: LocalStack, clip: np.ndarray, minutes: float, speakers: int) -> tuple[dict, dict]:
+async def _soak(stack: LocalStack, clip: np.ndarray, minutes: float, speakers: int) -> tuple[dict, dict, dict]:
     speaker_apis, listener_api, room = await room_with_accounts(stack.gateway_url, speakers)
     apis = [*speaker_apis, listener_api]
     for api in apis:
@@ -104,8 +134,10 @@ async def _soak(stack: LocalStack, clip: np.ndarray, minutes: float, speakers: i
         stack.ws_url(f"/ws/rooms/{room}/captions?lang=es"), apis[-1].token, listener_log, stop, connected))
     await asyncio.wait_for(connected.wait(), 10)
     series = {name: ProcessSeries(name, pid) for name, pid in _processes(stack).items()}
+    redis_client, redis_memory = redis.Redis.from_url(stack.redis_url, socket_timeout=2), RedisMemory()
     started = time.monotonic()
     _sample(series, 0.0)
+    redis_memory.sample(redis_client, 0.0)
     speaking = asyncio.gather(*(
         speak_with_reconnect(stack.ws_url(f"/ws/rooms/{room}/audio"), apis[i].token, speaker_logs[i], audios[i],
                              stop, participant=f"speaker-{i}", name=f"Speaker {i}", language="en")
@@ -120,6 +152,7 @@ async def _soak(stack: LocalStack, clip: np.ndarray, minutes: float, speakers: i
                             description=f"{speakers} speakers, {len(listener_log.finals)} finals")
             if elapsed >= next_sample:
                 _sample(series, elapsed)
+                redis_memory.sample(redis_client, elapsed)
                 next_sample += SAMPLE_EVERY_S
     await speaking
     expected = set().union(*(log.accepted() for log in speaker_logs))
@@ -127,17 +160,21 @@ async def _soak(stack: LocalStack, clip: np.ndarray, minutes: float, speakers: i
     while not expected <= listener_log.settled() and time.monotonic() < deadline:
         await asyncio.sleep(0.5)
     _sample(series, time.monotonic() - started)
+    redis_memory.sample(redis_client, time.monotonic() - started)
+    redis_client.close()
     stop.set()
     await listener
+    warmup_s = WARMUP_S if minutes > WARMUP_S / 60 else 0.0
     for s in series.values():
-        s.settle(WARMUP_S if minutes > WARMUP_S / 60 else 0.0)
+        s.settle(warmup_s)
+    redis_memory.settle(warmup_s)
     finals = {"expected": len(expected), "received": len(expected & listener_log.settled()),
               "lost": len(expected - listener_log.settled()),
               "reconnects": len(listener_log.drops) + sum(len(log.drops) for log in speaker_logs)}
-    return {name: asdict(s) for name, s in series.items()}, finals
+    return {name: asdict(s) for name, s in series.items()}, finals, asdict(redis_memory)
 
 
-def markdown(processes: dict, finals: dict, minutes: float, speakers: int) -> str:
+def markdown(processes: dict, finals: dict, redis_memory: dict, minutes: float, speakers: int) -> str:
     lines = [f"# Babelroom soak: {speakers} speakers, {minutes:g} min", "",
              f"Growth is from minute 1 to the end (the first minute is warm-up and ignored); flagged above "
              f"{FLAG_PCT:g} %.", "",
@@ -152,6 +189,10 @@ def markdown(processes: dict, finals: dict, minutes: float, speakers: int) -> st
                      f"| {'**yes**' if p['flagged'] else 'no'} |")
     lines += ["", f"Finals: {finals['expected']} expected, {finals['received']} received, {finals['lost']} lost; "
               f"{finals['reconnects']} reconnects."]
+    if redis_memory["growth_pct"] is not None:
+        used = redis_memory["samples"]
+        lines += ["", f"Redis used_memory (INFO memory): {used[0][1]} MiB at the start, {used[-1][1]} MiB at the end; "
+                      f"{redis_memory['growth_pct']} % ({redis_memory['mib_per_min']} MiB/min) from minute 1."]
     return "\n".join(lines) + "\n"
 
 
@@ -161,11 +202,11 @@ def run_soak(*, minutes: float, speakers: int, audio: Path, out_dir: Path, state
     out_dir.mkdir(parents=True, exist_ok=True)
     console.print(f"Starting the local stack (logs in {state_dir / 'soak' / 'logs'})…")
     with LocalStack(state_dir=state_dir / "soak", stt_workers=2, mt_workers=1) as stack:
-        processes, finals = asyncio.run(_soak(stack, clip, minutes, speakers))
+        processes, finals, redis_memory = asyncio.run(_soak(stack, clip, minutes, speakers))
     (out_dir / "soak.json").write_text(json.dumps(
         {"minutes": minutes, "speakers": speakers, "warmup_s": WARMUP_S, "flag_pct": FLAG_PCT,
-         "finals": finals, "processes": processes}, indent=1))
-    (out_dir / "soak.md").write_text(markdown(processes, finals, minutes, speakers))
+         "finals": finals, "processes": processes, "redis_used_memory": redis_memory}, indent=1))
+    (out_dir / "soak.md").write_text(markdown(processes, finals, redis_memory, minutes, speakers))
     table = Table(title=f"Soak: {speakers} speakers, {minutes:g} min (growth from minute 1)")
     for column in ("process", "RSS MiB base→end", "RSS %", "fds base→end", "fds %", "flagged"):
         table.add_column(column)
@@ -176,5 +217,6 @@ def run_soak(*, minutes: float, speakers: int, audio: Path, out_dir: Path, state
                           f"{base['fds']}→{s[-1]['fds']}", str(p["fds_growth_pct"]), "yes" if p["flagged"] else "no",
                           style="red" if p["flagged"] else "")
     console.print(table)
-    console.print(f"Finals: {finals}. Wrote {out_dir / 'soak.json'}, {out_dir / 'soak.md'}")
+    console.print(f"Finals: {finals}. Redis used_memory growth: {redis_memory['growth_pct']} % "
+                  f"({redis_memory['mib_per_min']} MiB/min). Wrote {out_dir / 'soak.json'}, {out_dir / 'soak.md'}")
     return 1 if finals["lost"] or any(p["flagged"] for p in processes.values()) else 0

@@ -3,7 +3,9 @@
 The socket sends JSON :class:`~babelroom.bus.schemas.Caption` objects (``type`` partial, final or
 retract) whose ``translation.language`` is ``lang``, with the server's per-stage timings in
 ``stages_ms``. ``since=N`` first replays every final with ``room_seq > N`` still in the room's stream
-(a reconnecting client passes the last ``room_seq`` it saw), then continues live without a gap.
+``captions:{room}`` (finals only, those of the last ``captions_replay_s``; a reconnecting client passes
+the last ``room_seq`` it saw), then continues live without a gap. Partials and retractions come live
+only (from the side stream ``captions:{room}:partial``, through the room feed).
 
 The socket needs an access token of a participant of the room (``?token=`` or the ``bearer``
 subprotocol, see :mod:`babelroom.gateway.admission`). Room notices arrive in between captions as

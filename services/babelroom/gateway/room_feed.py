@@ -1,17 +1,21 @@
 """One reader per room: the room's captions and notices, read once per gateway and fanned out to its sockets.
 
 A :class:`RoomFeeds` (``app.state.feeds``) keeps, per room with at least one open socket on this
-gateway, one task that reads the room's caption stream and notice stream with a single blocking
-XREAD and puts every entry on the queue of each :class:`Subscription` (one per socket). So a room's
-sockets hold one Redis connection between them, not one each (issue 8, D5), and the last socket to
-go stops the task.
+gateway, one task that reads the room's three streams with a single blocking XREAD: the finals
+(``captions:{room}``), the side stream of partials and retractions (``captions:{room}:partial``) and
+the notices. It puts every entry on the queue of each :class:`Subscription` (one per socket), in
+entry-id order across the streams (:func:`in_order`), so a listener gets a segment's partials before its
+final as when they shared one stream. A room's sockets hold one Redis connection between them, not one
+each (issue 8, D5), and the last socket to go stops the task.
 
 Redis errors: the reader retries its XREAD with exponential back-off (0.1 s doubling to 2 s, counted
 in ``babelroom_room_feed_retries_total``); if Redis stays unreachable for ``ws_redis_outage_grace_s``
-every subscription ends with close 1013. When Redis comes back without the caption stream the reader
+every subscription ends with close 1013. When Redis comes back without the finals stream the reader
 was following (a restart without persistence, ``FLUSHALL``), or it vanishes between reads, each
 socket gets a ``history_lost`` notice (captions between its last one and the loss are gone, and
-``room_seq`` numbering starts again) and reading resumes from the stream's start.
+``room_seq`` numbering starts again) and reading resumes from the stream's start. The partials and
+notices streams are followed from their start again silently (a partial stream expires when the
+room has been quiet for ``captions_partial_ttl_s``).
 
 A socket that falls ``ws_queue_messages`` behind is ended with close 1013 (reconnect with ``since=``).
 """
@@ -26,13 +30,21 @@ import redis.asyncio as aioredis
 import structlog
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
+from redis.typing import KeyT, StreamIdT
 
 from babelroom import metrics
 from babelroom.bus.schemas import Caption, Notice
-from babelroom.bus.streams import StreamEntries, StreamsReply, captions_stream, notices_stream
+from babelroom.bus.streams import (
+    StreamEntries,
+    StreamsReply,
+    captions_stream,
+    notices_stream,
+    partial_captions_stream,
+)
 
 log = structlog.get_logger(__name__)
 BLOCK_MS = 1000
+READ_COUNT = 100  # entries per stream and XREAD
 FIRST_BACKOFF_S, MAX_BACKOFF_S = 0.1, 2.0
 REDIS_UNAVAILABLE = (1013, "try again later: redis unavailable")
 
@@ -78,11 +90,42 @@ def stream_id_key(entry_id: str) -> tuple[int, int]:
     return int(ms), int(seq or 0)
 
 
+def room_streams(room: str) -> tuple[str, str, str]:
+    """The streams a room feed reads, in the order that breaks ties between entries of one
+    millisecond: partials and retractions, finals, notices (a segment's partials precede its final)."""
+    return partial_captions_stream(room), captions_stream(room), notices_stream(room)
+
+
+def in_order(reply: StreamsReply, streams: tuple[str, ...], count: int) -> list[tuple[str, str, dict[bytes, bytes]]]:
+    """The entries of one XREAD over ``streams`` as ``(stream, entry id, fields)`` in id order.
+
+    Ids of different streams compare by their millisecond, then by the stream's place in ``streams``,
+    then by sequence. A stream that returned ``count`` entries may hold more: entries of the other
+    streams after its last one are left out (the next XREAD, from the positions read, returns them
+    again), so nothing is ever delivered ahead of an older entry of another stream.
+    """
+    rank = {name: i for i, name in enumerate(streams)}
+
+    def key(stream: str, entry_id: str) -> tuple[int, int, int]:
+        ms, seq = stream_id_key(entry_id)
+        return ms, rank[stream], seq
+
+    entries: list[tuple[tuple[int, int, int], str, str, dict[bytes, bytes]]] = []
+    cutoffs = []
+    for raw_stream, items in reply:
+        stream = raw_stream.decode()
+        entries += [(key(stream, raw_id.decode()), stream, raw_id.decode(), fields) for raw_id, fields in items]
+        if len(items) >= count:
+            cutoffs.append(key(stream, items[-1][0].decode()))
+    cutoff = min(cutoffs, default=None)
+    entries.sort(key=lambda e: e[0])
+    return [(stream, entry_id, fields) for k, stream, entry_id, fields in entries if cutoff is None or k <= cutoff]
+
+
 @dataclass(eq=False)
 class _Feed:
     room: str
-    captions_from: str
-    notices_from: str
+    positions: dict[KeyT, StreamIdT]  # stream → id of the last entry read (str → str)
     subscribers: set[Subscription] = field(default_factory=set)
     task: asyncio.Task[None] | None = None
 
@@ -110,11 +153,11 @@ class RoomFeeds:
         """
         feed = self._feeds.get(room)
         if feed is None:
-            caption_start, notice_start = await asyncio.gather(
-                self._last_id(captions_stream(room)), self._last_id(notices_stream(room)))
+            streams = room_streams(room)
+            starts = await asyncio.gather(*(self._last_id(stream) for stream in streams))
             feed = self._feeds.get(room)  # another socket of the room may have started it meanwhile
             if feed is None:
-                feed = self._feeds[room] = _Feed(room, caption_start, notice_start)
+                feed = self._feeds[room] = _Feed(room, dict(zip(streams, starts, strict=True)))
                 feed.task = asyncio.create_task(self._run(feed), name=f"room-feed:{room}")
                 metrics.ROOM_FEEDS.inc()
         subscription = Subscription(room, captions, asyncio.Queue(self.queue_messages))
@@ -151,14 +194,15 @@ class RoomFeeds:
     async def _run(self, feed: _Feed) -> None:
         loop = asyncio.get_running_loop()
         backoff, down_since = FIRST_BACKOFF_S, None
-        captions, notices = captions_stream(feed.room), notices_stream(feed.room)
+        streams = room_streams(feed.room)
+        notices = notices_stream(feed.room)
         try:
             while feed.subscribers:
                 try:
                     if down_since is not None:
                         await self._check_lost(feed, "store_reset")
                     reply = cast(StreamsReply, await self.redis.xread(
-                        {captions: feed.captions_from, notices: feed.notices_from}, block=BLOCK_MS, count=100))
+                        feed.positions, block=BLOCK_MS, count=READ_COUNT))
                     if not reply:
                         await self._check_lost(feed, "stream_gone")
                 except (RedisConnectionError, RedisTimeoutError) as exc:
@@ -173,15 +217,12 @@ class RoomFeeds:
                     backoff = min(backoff * 2, MAX_BACKOFF_S)
                     continue
                 backoff, down_since = FIRST_BACKOFF_S, None
-                for stream, items in reply or []:
-                    for raw_id, fields in items:
-                        entry_id = raw_id.decode()
-                        if stream.decode() == captions:
-                            feed.captions_from = entry_id
-                            self._broadcast(feed, (entry_id, Caption.from_fields(fields)), captions_only=True)
-                        else:
-                            feed.notices_from = entry_id
-                            self._broadcast(feed, (entry_id, Notice.from_fields(fields)))
+                for stream, entry_id, fields in in_order(reply or [], streams, READ_COUNT):
+                    feed.positions[stream] = entry_id
+                    if stream == notices:
+                        self._broadcast(feed, (entry_id, Notice.from_fields(fields)))
+                    else:
+                        self._broadcast(feed, (entry_id, Caption.from_fields(fields)), captions_only=True)
         except asyncio.CancelledError:
             raise
         except Exception:
@@ -192,17 +233,15 @@ class RoomFeeds:
 
     async def _check_lost(self, feed: _Feed, cause: str) -> None:
         """Detect streams that lost the entry the feed last read (Redis restarted without its data,
-        ``FLUSHALL``, expiry, trimming): follow them from their start again, and tell caption sockets."""
-        for name, position in (("captions", feed.captions_from), ("notices", feed.notices_from)):
-            if position == "0-0":
+        ``FLUSHALL``, expiry, trimming): follow them from their start again, and tell caption sockets
+        when it is the finals stream."""
+        finals = captions_stream(feed.room)
+        for stream, position in list(feed.positions.items()):
+            if position == "0-0" or await self.redis.xrange(stream, position, position, count=1):
                 continue
-            stream = captions_stream(feed.room) if name == "captions" else notices_stream(feed.room)
-            if await self.redis.xrange(stream, position, position, count=1):
+            feed.positions[stream] = "0-0"
+            if stream != finals:
                 continue
-            if name == "notices":
-                feed.notices_from = "0-0"
-                continue
-            feed.captions_from = "0-0"
             metrics.CAPTION_HISTORY_LOST.labels(cause).inc()
             log.warning("room_feed.history_lost", room=feed.room, cause=cause, position=position)
             self._broadcast(feed, ("", history_lost(feed.room, cause)), captions_only=True)

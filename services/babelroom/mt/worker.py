@@ -1,8 +1,11 @@
 """The MT stage (``babelroom mt``): transcripts in, captions in every wanted language out.
 
 Reads :class:`Transcript` from ``transcripts`` (consumer group ``mt``) and publishes one
-:class:`Caption` per target language to ``captions:{room}``. The targets are the languages the
-room's live listeners asked for, plus the source language itself (no MT needed). Sentences of one
+:class:`Caption` per target language: finals to ``captions:{room}`` (for ``since=`` replay: those of
+the last ``captions_replay_s``, trimmed by MINID; the saved transcript has the rest), partials and
+retractions to the short side stream ``captions:{room}:partial`` (``captions_partial_maxlen`` entries,
+expiring ``captions_partial_ttl_s`` after its last entry; only live listeners need them). The targets
+are the languages the room's live listeners asked for, plus the source language itself (no MT needed). Sentences of one
 batch that share a language pair are translated in one call. When every backend fails the caption
 still goes out with the source text and ``backend="unavailable"``; when no installed backend or pivot
 serves the pair at all, with ``backend="no_route"`` (no translation is installed): captions degrade,
@@ -29,7 +32,15 @@ from babelroom import metrics
 from babelroom.bus.counters import incr_above
 from babelroom.bus.schemas import Caption, FinalRecord, Transcript, Translation, now_ms
 from babelroom.bus.stage import BatchHandler, prioritise
-from babelroom.bus.streams import FINALS_STREAM, MT_GROUP, TRANSCRIPT_STREAM, Entry, Publisher, captions_stream
+from babelroom.bus.streams import (
+    FINALS_STREAM,
+    MT_GROUP,
+    TRANSCRIPT_STREAM,
+    Entry,
+    Publisher,
+    captions_stream,
+    partial_captions_stream,
+)
 from babelroom.captions import listeners
 from babelroom.config import Settings
 from babelroom.mt.base import TranslationError, UnsupportedLanguagePair
@@ -57,6 +68,11 @@ async def assign_room_seq(redis: aioredis.Redis, room: str, segment_id: str, flo
     candidate = await incr_above(redis, f"room:{room}:seq", floor)
     await redis.set(key, candidate, nx=True, ex=SEQ_TTL_S)
     return int(await redis.get(key) or candidate)  # the key outlives this call (ex=SEQ_TTL_S)
+
+
+def replay_from(settings: Settings) -> str:
+    """The oldest stream id a room's finals stream keeps: ``captions_replay_s`` ago (``"<ms>-0"``)."""
+    return f"{int(now_ms()) - settings.captions_replay_s * 1000}-0"
 
 
 class MtStage:
@@ -129,7 +145,12 @@ class MtStage:
         else:
             kind, room_seq = "partial", 0
         timings = {**m.timings, "mt_start": mt_start, "mt_end": mt_end}
-        stream = captions_stream(m.room)
+        settings = self.settings
+        if kind == "final":
+            stream, maxlen, ttl_s = captions_stream(m.room), settings.bus_maxlen, settings.captions_retention_s
+        else:
+            stream, maxlen, ttl_s = (partial_captions_stream(m.room), settings.captions_partial_maxlen,
+                                     settings.captions_partial_ttl_s)
         translations: dict[str, Translation] = {}
         for lang in sorted(langs | {m.language}):
             if lang == m.language or not m.text:
@@ -146,8 +167,10 @@ class MtStage:
                 avg_logprob=m.avg_logprob,
                 timings=timings,
             )
-            await self.redis.xadd(stream, caption.to_fields(), maxlen=self.settings.bus_maxlen, approximate=True)
-        await self.redis.expire(stream, self.settings.captions_retention_s)
+            await self.redis.xadd(stream, caption.to_fields(), maxlen=maxlen, approximate=True)
+        await self.redis.expire(stream, ttl_s)
+        if kind == "final":
+            await self.redis.xtrim(stream, minid=replay_from(settings), approximate=True)
         if kind == "final":
             await self.finals.publish(
                 FinalRecord(**m.header(), room_seq=room_seq, text=m.text, translations=translations,

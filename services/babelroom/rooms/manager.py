@@ -36,6 +36,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from babelroom import metrics
 from babelroom.bus.schemas import Notice
+from babelroom.bus.streams import partial_captions_stream
 from babelroom.capacity import POOLS, Capacity, NoCapacity
 from babelroom.config import Settings
 from babelroom.db.models import Room, RoomParticipant, User
@@ -232,7 +233,8 @@ class RoomManager:
         metrics.ROOM_EVENTS.labels(f"participant_{reason}").inc()
 
     async def close(self, session: AsyncSession, room: Room, reason: str, now: datetime | None = None) -> Room:
-        """Close an open room: everyone leaves, slots are freed, sockets get ``room_closed``."""
+        """Close an open room: everyone leaves, slots are freed, sockets get ``room_closed``, its side
+        stream of partial captions goes (its finals expire with ``captions_retention_s``)."""
         now = now or datetime.now(UTC)
         room.status, room.closed_at, room.close_reason = "closed", now, reason
         await session.execute(
@@ -245,6 +247,7 @@ class RoomManager:
             await self.calls.closed(str(room.id))
         await notices.publish(self.redis, Notice(
             room=str(room.id), code="room_closed", reason=reason, message=f"the room is closed ({reason})"))
+        await self.redis.delete(partial_captions_stream(str(room.id)))  # partials are for live listeners only
         metrics.ROOM_EVENTS.labels(f"closed_{reason}").inc()
         log.info("room.closed", room=str(room.id), reason=reason)
         return room
