@@ -174,10 +174,10 @@ async def run_persist(settings: Settings, redis: aioredis.Redis, db: Database, s
     ``health`` (optional) follows the consume loop, for a readiness check. An unexpected error ends
     the loop; it is logged and the loop starts again after a back-off.
     """
-    # Only the persist group reads ``finals``: a stored (or dead-lettered) final goes at once; one not
+    # ``finals`` is read by persist and tts: a final goes once every group has consumed it; one not
     # yet stored stays pending, and kept, through a database outage.
     consumer = Consumer(redis, FINALS_STREAM, PERSIST_GROUP, f"gateway-{consumer_name(settings)}",
-                        claim_idle_ms=settings.bus_claim_idle_ms, delete_acked=True)
+                        claim_idle_ms=settings.bus_claim_idle_ms, trim_consumed=True)
     health = health or StageHealth(consumer.block_ms / 1000, handler_stall_s=settings.bus_handler_stall_s)
     backoff = Backoff()
     writer = TranscriptWriter(db)

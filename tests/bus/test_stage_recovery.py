@@ -5,6 +5,7 @@ import asyncio
 import signal
 import time
 
+import pytest
 import redis.asyncio as aioredis
 import redis.exceptions
 
@@ -12,7 +13,7 @@ from babelroom import metrics
 from babelroom.bus.health import StageHealth
 from babelroom.bus.schemas import Transcript
 from babelroom.bus.stage import BadEntry, DependencyDown, run_stage
-from babelroom.bus.streams import Consumer, Publisher, dead_letter_stream, group_backlog
+from babelroom.bus.streams import Consumer, Publisher, dead_letter_stream, group_backlog, trim_consumed
 
 HEADER = dict(room="r", speaker="a", speaker_name="A", language="en", seq=1, audio_start_ms=0, audio_end_ms=900)
 
@@ -188,3 +189,36 @@ async def test_a_frozen_redis_is_retried_not_waited_for_forever(own_redis):
     await eventually(lambda: stage.seen == ["after-thaw"])
     await stage.close()
     await client.aclose()
+
+
+async def test_finals_go_only_once_every_group_has_consumed_them(aredis):
+    """``finals`` has two readers (persist and tts): persist's acks trim only what tts has consumed too,
+    so a final tts has not yet read (or still holds pending) stays; was: persist XDELed it at once."""
+    pub = Publisher(aredis, "finals", "persist", maxlen=10_000, overload_depth=100)
+    persist = Consumer(aredis, "finals", "persist", "p", claim_idle_ms=60_000, block_ms=50, trim_consumed=True)
+    tts = Consumer(aredis, "finals", "tts", "t", claim_idle_ms=60_000, block_ms=50)
+    await persist.start()
+    await tts.start()
+    for i in range(6):
+        await pub.publish(transcript(f"s{i}"))
+
+    stored = await persist.read(count=6)
+    await persist.ack(*(e.id for e in stored))
+    assert await aredis.xlen("finals") == 6  # tts has read nothing yet
+
+    spoken = await tts.read(count=4)  # tts holds s0..s3: s0, s1 acked, s2, s3 pending
+    await tts.ack(spoken[0].id, spoken[1].id)
+    assert await trim_consumed(aredis, "finals") == 2
+    remaining = [entry_id.decode() for entry_id, _ in await aredis.xrange("finals")]
+    assert remaining == [e.id for e in stored[2:]]
+
+    await tts.ack(*(e.id for e in spoken[2:]))
+    for entry in await tts.read(count=2):
+        await tts.ack(entry.id)
+    assert await trim_consumed(aredis, "finals") == 4
+    assert await aredis.xlen("finals") == 0
+
+
+async def test_a_consumer_either_deletes_or_trims(aredis):
+    with pytest.raises(ValueError, match="exclusive"):
+        Consumer(aredis, "finals", "persist", "p", claim_idle_ms=1, delete_acked=True, trim_consumed=True)

@@ -189,8 +189,12 @@ class Consumer:
         claim_idle_ms: pending entries idle at least this long are taken over (ms).
         block_ms: how long XREADGROUP blocks waiting for new entries (ms).
         delete_acked: also XDEL each entry it acknowledges. Only for a stream that this one group
-            reads (``audio``, ``transcripts``, ``finals``: they would otherwise stay in Redis until
-            MAXLEN trims them).
+            reads (``audio``, ``transcripts``: they would otherwise stay in Redis until MAXLEN trims
+            them).
+        trim_consumed: after acknowledging, trim the stream below what *every* group has consumed
+            (:func:`trim_consumed`: three more round trips per group). For a stream that several
+            groups read (``finals``: persist and tts), where one group's XDEL would take entries
+            from the others.
     """
 
     def __init__(
@@ -203,9 +207,13 @@ class Consumer:
         claim_idle_ms: int,
         block_ms: int = 1000,
         delete_acked: bool = False,
+        trim_consumed: bool = False,
     ) -> None:
+        if delete_acked and trim_consumed:
+            raise ValueError("delete_acked and trim_consumed are exclusive")
         self.redis = redis
         self.delete_acked = delete_acked
+        self.trim_consumed = trim_consumed
         self.stream = stream
         self.group = group
         self.name = name
@@ -255,6 +263,8 @@ class Consumer:
             return
         if not self.delete_acked:
             await self.redis.xack(self.stream, self.group, *entry_ids)
+            if self.trim_consumed:
+                await trim_consumed(self.redis, self.stream)
             return
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.xack(self.stream, self.group, *entry_ids)
@@ -282,6 +292,37 @@ class Consumer:
         reclaims them; their delivery count does not grow."""
         if entry_ids:
             await self.redis.xclaim(self.stream, self.group, self.name, 0, list(entry_ids), justid=True)
+
+
+async def trim_consumed(redis: aioredis.Redis, stream: str) -> int:
+    """Delete the entries of ``stream`` that every consumer group has consumed (XTRIM MINID).
+
+    For each group (XINFO GROUPS) the first entry it still needs is its oldest pending entry
+    (XPENDING summary), or else the one after its last-delivered id; the stream is trimmed below
+    the smallest of these. A group that stopped reading therefore holds the stream back (MAXLEN
+    still bounds it), and an entry a group has not yet read or acknowledged is never removed.
+
+    Returns:
+        how many entries were removed; 0 when the stream has no group.
+    """
+    groups = await redis.xinfo_groups(stream)
+    if not groups:
+        return 0
+    needed = []
+    for group in groups:
+        pending = await redis.xpending(stream, group["name"])
+        if pending["pending"]:
+            needed.append(_stream_id(pending["min"]))
+        else:
+            ms, seq = _stream_id(group["last-delivered-id"])
+            needed.append((ms, seq + 1))
+    ms, seq = min(needed)
+    return await redis.xtrim(stream, minid=f"{ms}-{seq}", approximate=False)
+
+
+def _stream_id(entry_id: bytes | str) -> tuple[int, int]:
+    ms, seq = _id(entry_id).split("-")
+    return int(ms), int(seq)
 
 
 def _id(entry_id: bytes | str) -> str:
