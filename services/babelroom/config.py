@@ -76,7 +76,10 @@ class Settings(BaseSettings):
     vad_pre_speech_ms: int = Field(300, description="Audio kept before speech onset (ms)")
     vad_trailing_silence_ms: int = Field(500, description="Silence that ends a segment (ms)")
     vad_min_speech_ms: int = Field(250, description="Shorter speech bursts are discarded (ms)")
-    vad_max_segment_s: float = Field(5.0, description="A longer segment is cut here (s)")
+    vad_max_segment_s: float = Field(
+        14.0, description="Hard cap: a longer segment is cut here (s); sentence finals cut it earlier. Plus "
+        "vad_pre_speech_ms it must fit stt_window_s"
+    )
     vad_overlap_s: float = Field(0.5, description="Audio repeated at the start of a cut continuation (s)")
     vad_silero_threshold: float = Field(0.5, description="Silero speech probability that confirms a segment")
     partial_interval_ms: int = Field(1000, description="How often a growing segment is re-decoded (ms)")
@@ -88,6 +91,12 @@ class Settings(BaseSettings):
     stt_beam_size: int = 1
     stt_window_s: float = Field(
         15.0, description="Whisper encoder window (s); 30 is the model's native window"
+    )
+    stt_prompt_tokens: int = Field(
+        100, ge=0, description="Tokens of the speaker's previous final text that prompt each decode"
+    )
+    sentence_poll_ms: int = Field(
+        200, description="How often the ingest asks whether STT found a sentence end in the open segment (ms)"
     )
     stt_no_speech_threshold: float = 0.6
     stt_logprob_threshold: float = -1.0

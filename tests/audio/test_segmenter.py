@@ -20,14 +20,14 @@ from babelroom.audio.segmenter import SegmentDropped, Segmenter, SegmentFinal, S
 from babelroom.config import Settings
 from conftest import SPEECH
 
-PRE_MS = 300  # Segmenter defaults = Settings defaults
+PRE_MS = 300  # Segmenter defaults = Settings defaults, but for the cap (5 s here, 14 s by default)
 MAX_MS = 5_000
 OVERLAP_MS = 500
 SR_MS = 16  # samples per ms
 
 
 def run(audio: np.ndarray, chunk: int | None = None, flush: bool = True) -> list:
-    seg = Segmenter()
+    seg = Segmenter(max_segment_s=MAX_MS / 1000)
     step = chunk or max(len(audio), 1)
     events = [e for i in range(0, len(audio), step) for e in seg.feed(audio[i : i + step])]
     return events + (seg.flush() if flush else [])
@@ -169,7 +169,7 @@ def test_chunk_size_does_not_matter(demo_audio, demo_events):
 
 
 def test_flush_finishes_the_open_segment(demo_audio, demo_events):
-    seg = Segmenter()
+    seg = Segmenter(max_segment_s=MAX_MS / 1000)
     before = seg.feed(demo_audio[: 20 * 16_000])  # stops inside LJ001-0001, after its first cut
     assert same(before, demo_events[: len(before)])
     assert isinstance(before[-1], SegmentUpdate)

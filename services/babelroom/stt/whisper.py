@@ -24,6 +24,7 @@ Supervision" (prompt format, 448-token decoder context).
 from __future__ import annotations
 
 import math
+import re
 import time
 
 import ctranslate2
@@ -46,7 +47,8 @@ SAMPLE_RATE = 16_000
 WHISPER_WINDOW_S = 30.0
 #: Whisper's decoder context (tokens), prompt included.
 DECODER_CONTEXT = 448
-#: Previous-text tokens kept in the prompt, as faster-whisper's ``get_prompt`` (``max_length // 2 - 1``).
+#: Most previous-text tokens the prompt can hold, as faster-whisper's ``get_prompt`` (``max_length // 2 - 1``);
+#: ``stt_prompt_tokens`` may only lower it.
 MAX_PROMPT_TOKENS = DECODER_CONTEXT // 2 - 1
 #: Upper bound of generated tokens: half the context, the other half being the prompt.
 MAX_NEW_TOKENS = DECODER_CONTEXT // 2
@@ -94,6 +96,7 @@ class WhisperSTT(SpeechToText):
             settings.stt_window_s * self._features.sampling_rate / self._features.hop_length
         )
         self._beam_size = settings.stt_beam_size
+        self._prompt_tokens_kept = min(settings.stt_prompt_tokens, MAX_PROMPT_TOKENS)
         self._tokenizers: dict[str, Tokenizer] = {}
         self._suppress_tokens = list(get_suppressed_tokens(self._tokenizer("en"), [-1]))
         STT_MODEL_INFO.labels(model=self.model_info.name, compute_type=settings.stt_compute_type).set(1)
@@ -119,14 +122,19 @@ class WhisperSTT(SpeechToText):
         """ISO 639-1 codes the loaded model accepts."""
         return self._model.supported_languages
 
-    def transcribe(self, audio: np.ndarray, language: str, prompt: str | None = None) -> Hypothesis:
+    def transcribe(
+        self, audio: np.ndarray, language: str, prompt: str | None = None, word_timestamps: bool = False
+    ) -> Hypothesis:
         """Decode one segment.
 
         Args:
             audio: ``(n_samples,)`` float32 mono at 16 kHz in [-1, 1], 0 < length ≤ ``window_s``.
             language: ISO 639-1 code; English-only models accept only ``"en"``.
-            prompt: previous text of the same speaker; its last :data:`MAX_PROMPT_TOKENS` tokens follow
+            prompt: previous text of the same speaker; its last ``stt_prompt_tokens`` tokens follow
                 ``<|startofprev|>`` before the start-of-transcript sequence.
+            word_timestamps: also align the words to the audio (:attr:`Hypothesis.words`), with
+                Whisper's cross-attention (faster-whisper's ``find_alignment``): one more decoder pass
+                over the text, on the same encoder output.
 
         Raises:
             ValueError: unsupported language, audio not 1-D, empty, or longer than ``window_s``
@@ -142,10 +150,10 @@ class WhisperSTT(SpeechToText):
 
         started = time.perf_counter()
         mel = log_mel(self._features, samples, self.window_frames)
-        features = ctranslate2.StorageView.from_array(mel[np.newaxis])
-        prompt_tokens = self._prompt_tokens(tokenizer, prompt)
+        encoded = self._model.encode(mel)
+        prompt_tokens = self._prompt_tokens(tokenizer, prompt, self._prompt_tokens_kept)
         result = self._model.model.generate(
-            features,
+            encoded,
             [prompt_tokens],
             beam_size=self._beam_size,
             max_length=_max_length(len(prompt_tokens), audio_s),
@@ -159,6 +167,7 @@ class WhisperSTT(SpeechToText):
         # seq_len ** length_penalty (CTranslate2's default 1); the +1 counts the end-of-text token.
         avg_logprob = result.scores[0] * len(tokens) / (len(tokens) + 1)
         text = tokenizer.decode(tokens).strip()
+        words = self._word_times(tokenizer, tokens, encoded, samples.size) if word_timestamps and text else ()
         inference_s = time.perf_counter() - started
 
         hypothesis = Hypothesis(
@@ -168,6 +177,7 @@ class WhisperSTT(SpeechToText):
             compression_ratio=get_compression_ratio(text),
             audio_s=audio_s,
             inference_s=inference_s,
+            words=words,
         )
         log.debug(
             "stt_decoded",
@@ -200,9 +210,36 @@ class WhisperSTT(SpeechToText):
             )
         return self._tokenizers[language]
 
+    def _word_times(
+        self, tokenizer: Tokenizer, tokens: list[int], encoded: ctranslate2.StorageView, n_samples: int
+    ) -> tuple[tuple[float, float], ...]:
+        """``(start_s, end_s)`` of each whitespace-separated word of ``decode(tokens).strip()``.
+
+        Whisper's alignment words are token groups (punctuation apart); a text word spans the
+        alignment words whose characters it covers, and takes the start of the first and the end of
+        the last one holding a letter or digit (punctuation gets no duration of its own).
+        """
+        frames = min(self.window_frames, math.ceil(n_samples / self._features.hop_length))
+        aligned = self._model.find_alignment(tokenizer, [tokens], encoded, frames)[0]
+        spans: list[tuple[int, int, float, float]] = []  # char start, char end, start_s, end_s
+        pos = 0
+        for a in aligned:
+            word = a["word"]
+            if any(ch.isalnum() for ch in word):
+                spans.append((pos, pos + len(word), float(a["start"]), float(a["end"])))
+            pos += len(word)
+        text = tokenizer.decode(tokens)
+        out: list[tuple[float, float]] = []
+        for match in re.finditer(r"\S+", text):
+            inside = [(s, e) for c0, c1, s, e in spans if c0 < match.end() and c1 > match.start()]
+            previous_end = out[-1][1] if out else 0.0
+            out.append((inside[0][0], inside[-1][1]) if inside else (previous_end, previous_end))
+        return tuple(out)
+
     @staticmethod
-    def _prompt_tokens(tokenizer: Tokenizer, prompt: str | None) -> list[int]:
-        """``[<|startofprev|>, *previous text]`` (when given) + sot sequence + ``<|notimestamps|>``.
+    def _prompt_tokens(tokenizer: Tokenizer, prompt: str | None, kept: int) -> list[int]:
+        """``[<|startofprev|>, *last kept tokens of the previous text]`` (when given) + sot sequence +
+        ``<|notimestamps|>``.
 
         Same layout as faster-whisper's ``get_prompt(..., without_timestamps=True)``, the previous text
         being encoded with a leading space as its ``initial_prompt``.
@@ -210,7 +247,7 @@ class WhisperSTT(SpeechToText):
         tokens: list[int] = []
         if prompt and prompt.strip():
             previous = tokenizer.encode(" " + prompt.strip())
-            tokens = [tokenizer.sot_prev, *previous[-MAX_PROMPT_TOKENS:]]
+            tokens = [tokenizer.sot_prev, *previous[-kept:]] if kept else []
         return [*tokens, *tokenizer.sot_sequence, tokenizer.no_timestamps]
 
 
