@@ -220,3 +220,22 @@ def test_settings_reach_the_segmenter(demo_audio):
     assert isinstance(continuation, SegmentDropped) and continuation.reason == "rejected_silero"
     with pytest.raises(ValueError):
         Segmenter(max_segment_s=1.4, overlap_s=0.5)  # a cut would not move the stream on
+
+
+def test_sentence_cut_ends_the_segment_and_the_rest_goes_on(demo_audio):
+    """``cut_at`` (a sentence end from STT) splits the open segment without overlap; the default
+    hard cap is 14 s."""
+    seg = Segmenter()
+    speech = np.concatenate([demo_audio[16_000 * 12 : 16_000 * 22]] * 2)  # 20 s, pauses < 500 ms
+    events = seg.feed(speech[: 16_000 * 6])
+    index = seg.open_index
+    assert index is not None
+    assert seg.cut_at(index + 1, 3_000) == [] and seg.cut_at(index, 7_000) == []  # not open / not fed
+    cut = seg.cut_at(index, 3_000)
+    assert [type(e) for e in cut] == [SegmentFinal]
+    head = cut[0]
+    assert head.cut and head.next_overlap_ms == 0 and head.audio_start_ms + len(head.audio) // SR_MS == 3_000
+    assert seg.open_index == index + 1
+    rest = finals(seg.feed(speech[16_000 * 6 :]) + seg.flush())
+    assert rest[0].index == index + 1 and rest[0].audio_start_ms == 3_000
+    assert all(len(f.audio) <= 14_000 * SR_MS for f in events + rest if isinstance(f, SegmentFinal))

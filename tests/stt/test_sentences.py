@@ -1,0 +1,71 @@
+"""Sentence finals: sentence ends, cut times from real word timestamps (tiny.en), the prompt, the cap."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from faster_whisper.tokenizer import Tokenizer
+
+from babelroom.audio.pcm import decode_file
+from babelroom.config import Settings
+from babelroom.stt.sentences import ends_sentence, sentence_cut_s
+from babelroom.stt.whisper import SAMPLE_RATE, WhisperSTT
+
+DEMO_WAV = Path(__file__).resolve().parents[2] / "assets" / "demo" / "demo_en.wav"
+
+
+def demo_clips() -> list[np.ndarray]:
+    """The demo's recordings after the first (see assets/demo/ATTRIBUTION.md), split at its runs of zeros."""
+    audio = decode_file(DEMO_WAV)
+    edges = np.flatnonzero(np.diff(np.concatenate(([0], audio == 0, [0])).astype(np.int8)))
+    pauses = [(s, e) for s, e in zip(edges[::2], edges[1::2], strict=True) if e - s >= SAMPLE_RATE]
+    return [audio[e:s] for (_, e), (s, _) in zip(pauses, pauses[1:], strict=False)]
+
+
+def test_sentence_ends():
+    assert [ends_sentence(w) for w in ("modern.", "you?", "Mr.", "U.S.", "country,", '"Go!"')] == [
+        True, True, False, False, False, True]
+
+
+def test_word_timestamps_of_a_real_clip(whisper, clips):
+    clip = clips["jfk.flac"]
+    h = whisper.transcribe(clip.audio, "en", word_timestamps=True)
+    assert len(h.words) == len(h.text.split())
+    starts = [s for s, _ in h.words]
+    assert starts == sorted(starts) and all(s <= e for s, e in h.words)
+    assert 0 <= h.words[0][0] < 1.0 and clip.seconds - 1.5 < h.words[-1][1] <= clip.seconds
+    assert whisper.transcribe(clip.audio, "en").words == ()
+
+
+def test_cut_between_two_real_sentences(whisper, clips):
+    """Two recordings joined by 0.2 s (no pause for the VAD): the cut falls in the join."""
+    first, second = demo_clips()[1:3]  # LJ001-0002, LJ001-0003
+    join_s = first.size / SAMPLE_RATE
+    audio = np.concatenate([first, np.zeros(SAMPLE_RATE // 5, np.float32), second[: 4 * SAMPLE_RATE]])
+    h = whisper.transcribe(audio, "en", word_timestamps=True)
+    words = h.text.split()
+    assert ends_sentence(words[3]), h.text  # "in being comparatively modern. For although …"
+    cut = sentence_cut_s(words, len(words), h.words)
+    assert cut is not None and join_s - 0.4 <= cut <= join_s + 0.5, (cut, join_s, h.words[:6])
+    assert sentence_cut_s(words, 3, h.words) is None  # the sentence end is not committed yet
+
+
+def test_prompt_carries_the_last_prompt_tokens_of_the_previous_final(whisper, clips):
+    tokenizer = Tokenizer(whisper._model.hf_tokenizer, False, task="transcribe", language="en")
+    previous = "The history of printing. " * 50
+    tokens = whisper._prompt_tokens(tokenizer, previous, 100)
+    assert tokens[0] == tokenizer.sot_prev and len(tokens) == 1 + 100 + len(tokenizer.sot_sequence) + 1
+    assert tokenizer.decode(tokens[1:101]).strip().endswith("The history of printing.")
+    clip = clips["LJ001-0002.wav"]
+    h = whisper.transcribe(clip.audio, "en", prompt="Printing, in the only sense with which we are concerned.")
+    assert "comparatively modern" in h.text.lower()
+
+
+def test_the_hard_cap_must_fit_the_encoder_window(stt_settings):
+    """Why BABELROOM_VAD_MAX_SEGMENT_S=15 kept the STT worker from getting ready: 15 s plus the 0.3 s
+    pre-speech pad exceed the 15 s window. The default 14 s cap fits."""
+    assert Settings().vad_max_segment_s + Settings().vad_pre_speech_ms / 1000 <= Settings().stt_window_s
+    with pytest.raises(ValueError, match="stt_window_s"):
+        WhisperSTT(stt_settings.model_copy(update={"vad_max_segment_s": 15.0}))
