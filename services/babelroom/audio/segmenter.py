@@ -23,8 +23,8 @@ Rules, per frame (all times in the stream's own timeline, ms since the first sam
 - Sentence cut: :meth:`Segmenter.cut_at` ends the open segment where STT found the end of a
   sentence (see :mod:`babelroom.stt.sentences`); the rest goes on as the next segment, without
   overlap. So finals are sentences, and the length cap below is the last resort.
-- Length cap: when a segment's audio reaches ``max_segment_s`` (14 s: Whisper's encoder window is
-  ``stt_window_s``, 15 s) it is cut after the quietest frame
+- Length cap: when one more frame would take a segment's audio past ``max_segment_s`` (15 s, Whisper's
+  encoder window ``stt_window_s``: no segment or update is ever longer) it is cut after the quietest frame
   (lowest RMS) of its last :data:`CUT_SEARCH_S` — a pause or the gap between two words if there is
   one, so the cut rarely splits a word. The part before the cut is a :class:`SegmentFinal` with
   ``cut=True``; the continuation is a new segment whose audio starts ``overlap_s`` before the cut
@@ -181,7 +181,7 @@ class Segmenter:
         pre_speech_ms: int = 300,
         trailing_silence_ms: int = 500,
         min_speech_ms: int = 250,
-        max_segment_s: float = 14.0,
+        max_segment_s: float = 15.0,
         overlap_s: float = 0.5,
         silero_threshold: float = 0.5,
         partial_interval_ms: int = 1000,
@@ -262,7 +262,7 @@ class Segmenter:
         if self._silence_run >= self._trailing_frames:
             self._open = None
             self._finish(seg, len(seg.frame_ends), None, events)
-        elif self._pos - seg.start >= self._max:
+        elif self._pos + self._frame - seg.start > self._max:  # one more frame would pass the cap
             self._cut(seg, events)
         elif voiced and self._pos - seg.last_update >= self._interval:
             # The speech end moves only on voiced frames, where it is ``self._pos``.

@@ -68,19 +68,18 @@ class WhisperSTT(SpeechToText):
 
     Raises (constructor):
         ValueError: ``stt_window_s`` is shorter than the longest segment the segmenter can send
-            (``vad_max_segment_s`` + ``vad_pre_speech_ms``) or longer than Whisper's 30 s.
+            (``vad_max_segment_s``, pre-speech pad included) or longer than Whisper's 30 s.
         FileNotFoundError: see :func:`babelroom.stt.models.resolve_model`.
     """
 
     name = "whisper"
 
     def __init__(self, settings: Settings) -> None:
-        longest_segment_s = settings.vad_max_segment_s + settings.vad_pre_speech_ms / 1000
-        if not longest_segment_s <= settings.stt_window_s <= WHISPER_WINDOW_S:
+        if not settings.vad_max_segment_s <= settings.stt_window_s <= WHISPER_WINDOW_S:
             raise ValueError(
-                f"stt_window_s={settings.stt_window_s} must be in [{longest_segment_s}, "
-                f"{WHISPER_WINDOW_S}] s: at least the longest segment (vad_max_segment_s plus the "
-                "vad_pre_speech_ms of padding) and at most Whisper's window"
+                f"stt_window_s={settings.stt_window_s} must be in [{settings.vad_max_segment_s}, "
+                f"{WHISPER_WINDOW_S}] s: at least the longest segment (vad_max_segment_s) and at most "
+                "Whisper's window"
             )
         self.window_s = settings.stt_window_s
         self.model_info: ResolvedModel = resolve_model(settings)

@@ -10,7 +10,8 @@ and partials of already-finished segments are dropped and counted; finals are ne
 Every decode is prompted with the speaker's previous final text (its last ``stt_prompt_tokens``).
 When a partial's committed words complete a sentence, the cut time (from word timestamps) goes to
 :func:`babelroom.stt.sentences.cut_key` for the ingest, which ends the segment there: finals are
-sentences (see :mod:`babelroom.stt.sentences`).
+sentences (see :mod:`babelroom.stt.sentences`). A segment ``sentence_word_cut_s`` long with no committed
+sentence end is cut at a committed word gap instead.
 """
 
 from __future__ import annotations
@@ -40,8 +41,8 @@ from babelroom.stt.base import Hypothesis, SpeechToText
 from babelroom.stt.hallucination import HallucinationFilter
 from babelroom.stt.local_agreement import LocalAgreement
 from babelroom.stt.overlap import strip_repeated_prefix
-from babelroom.stt.sentences import cut_key, has_sentence_end, sentence_cut_s
-from babelroom.stt.whisper import WhisperSTT
+from babelroom.stt.sentences import cut_key, has_sentence_end, sentence_cut_s, word_gap_cut_s
+from babelroom.stt.whisper import SAMPLE_RATE, WhisperSTT
 
 log = structlog.get_logger(__name__)
 
@@ -112,15 +113,21 @@ class SttStage:
         key = f"stt:la:{msg.segment_id}"
         state = await self.redis.get(key)
         agreement = LocalAgreement.from_state(json.loads(state)) if state else LocalAgreement()
-        # A sentence end can be committed only if the previous hypothesis had one too: only then align.
-        hyp = await self._decode(msg, word_timestamps=has_sentence_end(agreement.previous or []))
+        # A sentence end can be committed only if the previous hypothesis had one too: only then align,
+        # or when the segment is long enough for the word-gap fallback.
+        audio_s = len(msg.pcm) / 2 / SAMPLE_RATE
+        long = audio_s >= self.settings.sentence_word_cut_s
+        hyp = await self._decode(msg, word_timestamps=long or has_sentence_end(agreement.previous or []))
         timings["stt_end"] = now_ms()
         if not hyp.text or self.filter.check(hyp) is not None:
             return
         words = hyp.text.split()
         committed, unstable = agreement.update(words)
         await self.redis.set(key, json.dumps(agreement.state()), ex=STATE_TTL_S)
-        cut_s = sentence_cut_s(words, len(words) - len(unstable), hyp.words)
+        audio = pcm_to_float(msg.pcm)
+        cut_s = sentence_cut_s(words, len(words) - len(unstable), hyp.words, audio)
+        if cut_s is None and long:
+            cut_s = word_gap_cut_s(words, len(words) - len(unstable), hyp.words, audio, after_s=audio_s / 2)
         if cut_s is not None:
             cut_ms = msg.audio_start_ms + round(cut_s * 1000)
             await self.redis.set(cut_key(msg.segment_id), cut_ms, nx=True, ex=STATE_TTL_S)
