@@ -2,26 +2,14 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 from faster_whisper.tokenizer import Tokenizer
+from streaming import demo_clips
 
-from babelroom.audio.pcm import decode_file
 from babelroom.config import Settings
 from babelroom.stt.sentences import ends_sentence, sentence_cut_s
 from babelroom.stt.whisper import SAMPLE_RATE
-
-DEMO_WAV = Path(__file__).resolve().parents[2] / "assets" / "demo" / "demo_en.wav"
-
-
-def demo_clips() -> list[np.ndarray]:
-    """The demo's recordings after the first (see assets/demo/ATTRIBUTION.md), split at its runs of zeros."""
-    audio = decode_file(DEMO_WAV)
-    edges = np.flatnonzero(np.diff(np.concatenate(([0], audio == 0, [0])).astype(np.int8)))
-    pauses = [(s, e) for s, e in zip(edges[::2], edges[1::2], strict=True) if e - s >= SAMPLE_RATE]
-    return [audio[e:s] for (_, e), (s, _) in zip(pauses, pauses[1:], strict=False)]
 
 
 def test_sentence_ends():
