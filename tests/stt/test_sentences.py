@@ -8,7 +8,7 @@ from faster_whisper.tokenizer import Tokenizer
 from streaming import demo_clips
 
 from babelroom.config import Settings
-from babelroom.stt.sentences import ends_sentence, sentence_cut_s
+from babelroom.stt.sentences import ends_sentence, quietest_s, sentence_cut_s, word_gap_cut_s
 from babelroom.stt.whisper import SAMPLE_RATE
 
 
@@ -38,6 +38,30 @@ def test_cut_between_two_real_sentences(whisper, clips):
     cut = sentence_cut_s(words, len(words), h.words, audio)
     assert cut is not None and join_s - 0.4 <= cut <= join_s + 0.5, (cut, join_s, h.words[:6])
     assert sentence_cut_s(words, 3, h.words, audio) is None  # the sentence end is not committed yet
+
+
+def test_word_gap_cut_falls_in_the_quiet_join(whisper):
+    """LJ001-0004 then 0.15 s of silence (too short for the VAD) then LJ001-0005: with every word
+    committed, the word-gap fallback cuts inside the silence, whatever Whisper's word times say."""
+    first, second = demo_clips()[3:5]
+    audio = np.concatenate([first, np.zeros(SAMPLE_RATE * 15 // 100, np.float32), second[: 4 * SAMPLE_RATE]])
+    h = whisper.transcribe(audio, "en", word_timestamps=True)
+    words = h.text.split()
+    cut = word_gap_cut_s(words, len(words), h.words, audio, after_s=1.0)
+    join_s = first.size / SAMPLE_RATE
+    assert cut is not None and join_s <= cut <= join_s + 0.15, (cut, join_s, list(zip(words, h.words, strict=True)))
+    assert word_gap_cut_s(words, len(words), h.words, audio, after_s=audio.size / SAMPLE_RATE) is None
+
+
+def test_quietest_point_stays_between_the_two_words():
+    """A pause inside the next word (past its middle) is not taken: the cut would split that word."""
+    tone = np.sin(np.arange(3 * SAMPLE_RATE) / 3).astype(np.float32)
+    tone[SAMPLE_RATE * 9 // 10 : SAMPLE_RATE] = 0  # 0.9-1.0 s, between "a" (0-0.95) and "b" (0.95-1.5)
+    tone[SAMPLE_RATE * 14 // 10 : SAMPLE_RATE * 3 // 2] = 0  # 1.4-1.5 s, late in "b"
+    centre, quiet_db = quietest_s(tone, (0.0, 0.95), (0.95, 1.5))
+    assert 0.9 <= centre <= 1.0 and quiet_db > 40
+    centre, _ = quietest_s(tone, (0.0, 0.8), (0.8, 1.6))  # the words overlap the pause: still found
+    assert 0.9 <= centre <= 1.0
 
 
 def test_prompt_carries_the_last_prompt_tokens_of_the_previous_final(whisper, clips):
