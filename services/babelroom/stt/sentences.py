@@ -11,7 +11,9 @@ Fallback (speech with no sentence end, or a model that leaves the punctuation ou
 segment is ``sentence_word_cut_s`` long, each partial is aligned too and the segment is cut at the
 best committed word boundary of its second half (:func:`word_gap_cut_s`: the quietest pause between
 two committed words, a clause end counting as a quieter one). Every cut goes to the quietest point
-near its word boundary (:func:`quietest_s`), so that it splits no word. Only when that has not happened by
+near its word boundary (:func:`quietest_s`), so that it splits no word. And when Whisper leaves the
+end of a segment's audio out, the segment is cut after its last word (:func:`skipped_speech_cut_s`).
+:func:`segment_cut_s` applies these rules in turn. Only when that has not happened by
 ``vad_max_segment_s`` does the segmenter cut blindly (quietest frame, with overlap).
 """
 
@@ -34,6 +36,9 @@ CLAUSE_BONUS_DB = 6.0
 QUIET_WINDOW_S = 0.1
 #: How far around a word boundary the quietest stretch is looked for (s): word times are ±0.1–0.2 s.
 BOUNDARY_SLACK_S = 0.2
+#: Audio after a hypothesis' last word that means Whisper left speech out (s); partials come every
+#: second, so the last word of a hypothesis is normally less than one second from the audio's end.
+SKIPPED_SPEECH_S = 2.0
 #: Abbreviations whose full stop ends no sentence ("Mr.", "e.g.", "U.S.").
 _ABBREVIATION = re.compile(r"^(?:mr|mrs|ms|dr|prof|st|sr|jr|vs|etc|e\.g|i\.e|(?:[a-z]\.)+[a-z])\.$", re.I)
 
@@ -55,6 +60,29 @@ def ends_sentence(word: str) -> bool:
 def has_sentence_end(words: list[str]) -> bool:
     """Whether a sentence ends in ``words``: the next hypothesis may commit it, with a word after it."""
     return any(ends_sentence(w) for w in words)
+
+
+def segment_cut_s(
+    words: list[str], committed: int, times: tuple[tuple[float, float], ...], audio: np.ndarray,
+    word_cut_s: float,
+) -> float | None:
+    """Where to cut a growing segment after this partial (s from the start of its audio), or None.
+
+    The first committed sentence end (:func:`sentence_cut_s`), else after speech Whisper left out
+    (:func:`skipped_speech_cut_s`), else, once the audio is ``word_cut_s`` long
+    (``sentence_word_cut_s``), the best committed word gap of its second half (:func:`word_gap_cut_s`).
+
+    Args:
+        words, committed, times, audio: as :func:`sentence_cut_s`.
+        word_cut_s: length (s) from which the word-gap fallback applies.
+    """
+    cut = sentence_cut_s(words, committed, times, audio)
+    if cut is None:
+        cut = skipped_speech_cut_s(words, times, audio)
+    audio_s = audio.size / SAMPLE_RATE
+    if cut is None and audio_s >= word_cut_s:
+        cut = word_gap_cut_s(words, committed, times, audio, after_s=audio_s / 2)
+    return cut
 
 
 def sentence_cut_s(
@@ -106,6 +134,31 @@ def word_gap_cut_s(
         if cut > after_s and (best is None or score >= best[0]):
             best = (score, cut)
     return None if best is None else best[1]
+
+
+def skipped_speech_cut_s(
+    words: list[str], times: tuple[tuple[float, float], ...], audio: np.ndarray
+) -> float | None:
+    """Where to cut when Whisper left the end of the audio out (s from the start of its audio).
+
+    Whisper may close a sentence and never transcribe the speech that follows, in the partials as in
+    the final (Whisper base on two Spanish sentences with no pause: the second, 7 s, was lost). Those
+    hypotheses disagree on their words, so nothing need be committed: when the hypothesis ends with a
+    sentence end and the audio goes on :data:`SKIPPED_SPEECH_S` past it, the segment is cut after it,
+    so that the rest gets a decode of its own.
+
+    Args:
+        words, times, audio: as :func:`sentence_cut_s`.
+
+    Returns:
+        The quietest point just after the last word, or None.
+    """
+    if not words or len(times) != len(words) or not ends_sentence(words[-1]):
+        return None
+    end = times[-1][1]
+    if audio.size / SAMPLE_RATE - end < SKIPPED_SPEECH_S:
+        return None
+    return quietest_s(audio, times[-1], (end + BOUNDARY_SLACK_S, end + 2 * BOUNDARY_SLACK_S))[0]
 
 
 def quietest_s(

@@ -41,7 +41,7 @@ from babelroom.stt.base import Hypothesis, SpeechToText
 from babelroom.stt.hallucination import HallucinationFilter
 from babelroom.stt.local_agreement import LocalAgreement
 from babelroom.stt.overlap import strip_repeated_prefix
-from babelroom.stt.sentences import cut_key, has_sentence_end, sentence_cut_s, word_gap_cut_s
+from babelroom.stt.sentences import cut_key, has_sentence_end, segment_cut_s
 from babelroom.stt.whisper import SAMPLE_RATE, WhisperSTT
 
 log = structlog.get_logger(__name__)
@@ -124,10 +124,8 @@ class SttStage:
         words = hyp.text.split()
         committed, unstable = agreement.update(words)
         await self.redis.set(key, json.dumps(agreement.state()), ex=STATE_TTL_S)
-        audio = pcm_to_float(msg.pcm)
-        cut_s = sentence_cut_s(words, len(words) - len(unstable), hyp.words, audio)
-        if cut_s is None and long:
-            cut_s = word_gap_cut_s(words, len(words) - len(unstable), hyp.words, audio, after_s=audio_s / 2)
+        cut_s = segment_cut_s(words, len(words) - len(unstable), hyp.words, pcm_to_float(msg.pcm),
+                              self.settings.sentence_word_cut_s)
         if cut_s is not None:
             cut_ms = msg.audio_start_ms + round(cut_s * 1000)
             await self.redis.set(cut_key(msg.segment_id), cut_ms, nx=True, ex=STATE_TTL_S)
