@@ -6,7 +6,7 @@ directly instead of ``WhisperModel.transcribe()``:
 
 - ``transcribe()`` always pads the log-Mel features to Whisper's native 30 s window (3000 frames),
   so every decode of tiny.en costs ~400 ms on the 2-core target whatever the segment length. Our
-  segments are ≤ 5 s (``vad_max_segment_s``), so the features are cut to ``stt_window_s`` (15 s,
+  segments are ≤ 15 s (``vad_max_segment_s``), so the features are cut to ``stt_window_s`` (15 s,
   1500 frames) and the encoder runs on half the frames. Measured on the 11 clips of the shared speech
   set (1.8–11 s) with tiny.en, int8, greedy, 2 threads: WER 0.054 at 15 s vs 0.070 at 30 s (lower-case,
   punctuation removed), median decode 200 ms vs 402 ms (180 ms vs 376 ms on 5 s cuts); faster-whisper's
