@@ -76,7 +76,9 @@ class Settings(BaseSettings):
     vad_pre_speech_ms: int = Field(300, description="Audio kept before speech onset (ms)")
     vad_trailing_silence_ms: int = Field(500, description="Silence that ends a segment (ms)")
     vad_min_speech_ms: int = Field(250, description="Shorter speech bursts are discarded (ms)")
-    vad_max_segment_s: float = Field(5.0, description="A longer segment is cut here (s)")
+    vad_max_segment_s: float = Field(
+        15.0, description="Hard cap: no segment is longer (s); sentence finals cut it earlier. At most stt_window_s"
+    )
     vad_overlap_s: float = Field(0.5, description="Audio repeated at the start of a cut continuation (s)")
     vad_silero_threshold: float = Field(0.5, description="Silero speech probability that confirms a segment")
     partial_interval_ms: int = Field(1000, description="How often a growing segment is re-decoded (ms)")
@@ -96,6 +98,16 @@ class Settings(BaseSettings):
     stt_beam_size: int = 1
     stt_window_s: float = Field(
         15.0, description="Whisper encoder window (s); 30 is the model's native window"
+    )
+    stt_prompt_tokens: int = Field(
+        100, ge=0, description="Tokens of the speaker's previous final text that prompt each decode"
+    )
+    sentence_poll_ms: int = Field(
+        200, description="How often the ingest asks whether STT found a sentence end in the open segment (ms)"
+    )
+    sentence_word_cut_s: float = Field(
+        12.0, description="A segment this long (s) with no committed sentence end is cut at its best committed "
+        "word gap, before vad_max_segment_s (the blind last resort) is reached; none at or above it"
     )
     stt_no_speech_threshold: float = 0.6
     stt_logprob_threshold: float = -1.0
@@ -305,6 +317,14 @@ class Settings(BaseSettings):
 
     # --- secrets (read through *_FILE in production) ---
     jwt_secret: str = Field("dev-only-change-me", description="Current HS256 signing key")
+
+    @model_validator(mode="after")
+    def _segments_fit_the_stt_window(self) -> Settings:
+        """Every segment must fit Whisper's encoder window (else the STT worker could never start)."""
+        if self.vad_max_segment_s > self.stt_window_s:
+            raise ValueError(f"vad_max_segment_s={self.vad_max_segment_s} must not exceed stt_window_s="
+                             f"{self.stt_window_s}: STT could not decode the longest segments")
+        return self
 
     @model_validator(mode="after")
     def _ws_limit_above_frame_limit(self) -> Settings:

@@ -20,6 +20,7 @@ from babelroom.bus.counters import incr_above
 from babelroom.bus.schemas import SegmentAudio, now_ms
 from babelroom.bus.streams import Publisher
 from babelroom.config import Settings
+from babelroom.stt.sentences import cut_key
 
 log = structlog.get_logger(__name__)
 SAMPLE_RATE = 16_000
@@ -68,11 +69,12 @@ class SpeakerIngest:
         self.redis = redis
         self.publisher = publisher
         self.segmenter = Segmenter.from_settings(settings)
-        self._overlap_ms = round(settings.vad_overlap_s * 1000)
         self._ids: dict[int, tuple[str, int]] = {}
         self._seq_floor = seq_floor
         self._revisions: dict[int, int] = {}
-        self._continuations: set[int] = set()  # indices whose audio starts with a cut's overlap
+        self._overlaps: dict[int, int] = {}  # index → ms of its audio repeated from the cut before it
+        self._poll_samples = settings.sentence_poll_ms * SAMPLE_RATE // 1000
+        self._unpolled = 0  # samples fed since the last look for a sentence cut
 
     async def feed(self, audio: np.ndarray) -> list[SegmentNotice]:
         """Push ``(n,) float32`` 16 kHz audio; publish what the segmenter emits.
@@ -81,7 +83,20 @@ class SpeakerIngest:
             A notice for every segment that finished (accepted or dropped) in this call.
         """
         metrics.INGEST_AUDIO_SECONDS.inc(len(audio) / SAMPLE_RATE)
-        return await self._publish_events(self.segmenter.feed(audio))
+        events = self.segmenter.feed(audio)
+        self._unpolled += len(audio)
+        if self._unpolled >= self._poll_samples:
+            self._unpolled = 0
+            events += await self._sentence_cut()
+        return await self._publish_events(events)
+
+    async def _sentence_cut(self) -> list:
+        """Cut the open segment where STT found a sentence end in it (:mod:`babelroom.stt.sentences`)."""
+        index = self.segmenter.open_index
+        if index is None or index not in self._ids:  # no partial of it went to STT yet
+            return []
+        at_ms = await self.redis.get(cut_key(self._ids[index][0]))
+        return self.segmenter.cut_at(index, int(at_ms)) if at_ms is not None else []
 
     async def flush(self) -> list[SegmentNotice]:
         """End of stream: finish the open segment so that accepted speech is never lost."""
@@ -113,7 +128,7 @@ class SpeakerIngest:
                 seq=seq,
             )
             stamp = now_ms()
-            overlap_ms = self._overlap_ms if event.index in self._continuations else 0
+            overlap_ms = self._overlaps.get(event.index, 0)
             if isinstance(event, SegmentUpdate):
                 revision = self._revisions.get(event.index, 0) + 1
                 self._revisions[event.index] = revision
@@ -146,9 +161,9 @@ class SpeakerIngest:
             await self.publisher.publish(final)
             self._ids.pop(event.index)
             self._revisions.pop(event.index, None)
-            self._continuations.discard(event.index)
-            if isinstance(event, SegmentFinal) and event.cut:
-                self._continuations.add(event.index + 1)
+            self._overlaps.pop(event.index, None)
+            if isinstance(event, SegmentFinal) and event.next_overlap_ms:
+                self._overlaps[event.index + 1] = event.next_overlap_ms
             notices.append(
                 SegmentNotice(
                     segment_id=segment_id,

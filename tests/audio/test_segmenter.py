@@ -20,17 +20,22 @@ from babelroom.audio.segmenter import SegmentDropped, Segmenter, SegmentFinal, S
 from babelroom.config import Settings
 from conftest import SPEECH
 
-PRE_MS = 300  # Segmenter defaults = Settings defaults
+PRE_MS = 300  # Segmenter defaults = Settings defaults, but for the cap (5 s here, 15 s by default)
 MAX_MS = 5_000
 OVERLAP_MS = 500
 SR_MS = 16  # samples per ms
 
 
 def run(audio: np.ndarray, chunk: int | None = None, flush: bool = True) -> list:
-    seg = Segmenter()
+    seg = Segmenter(max_segment_s=MAX_MS / 1000)
     step = chunk or max(len(audio), 1)
     events = [e for i in range(0, len(audio), step) for e in seg.feed(audio[i : i + step])]
     return events + (seg.flush() if flush else [])
+
+
+def run_with_cap(audio: np.ndarray, cap_s: float) -> list:
+    seg = Segmenter(max_segment_s=cap_s)
+    return seg.feed(audio) + seg.flush()
 
 
 def same(a: list, b: list) -> bool:
@@ -99,7 +104,7 @@ def test_one_chain_of_segments_per_stretch_of_speech(demo_audio, demo_events):
         assert chain, f"island {start}-{end} ms has no segment"
         assert abs(onset_ms(chain[0]) - start) <= 300
         assert end - 300 <= chain[-1].audio_end_ms < next_start  # ends inside the pause that follows
-        assert [f.cut for f in chain] == [True] * (len(chain) - 1) + [False]
+        assert not chain[-1].cut
         # Each segment is at most 5 s and a cut moves on by 3.5-4.5 s (cut in the last second, minus
         # the 0.5 s overlap); the segment stays open 510 ms into the silence; onset/end slack 300 ms.
         length = end - start
@@ -107,6 +112,16 @@ def test_one_chain_of_segments_per_stretch_of_speech(demo_audio, demo_events):
         most = max(1, (length + 2 * 300 + 510 - MAX_MS) // 3_500 + 2)
         assert fewest <= len(chain) <= most, (start, end, len(chain))
     assert [len(c) for c in chains] == [1, 1, 1, 1, 3, 1, 3, 2, 2, 2]  # as it is today: 17 finals
+    # all linked by length cuts but one, where the speech had stopped when the cap came (a plain end)
+    assert [f.cut for f in finals(demo_events)].count(True) == 6
+
+
+@pytest.mark.parametrize("cap_s", [3.0, 3.5, 5.5])
+def test_no_segment_is_longer_than_the_cap(demo_audio, cap_s):
+    """STT refuses audio longer than its window (the cap): a continuation starts off the frame grid,
+    and the cap once let it grow one frame past (48320 samples at 3 s)."""
+    events = run_with_cap(demo_audio, cap_s)
+    assert max(len(e.audio) for e in events if isinstance(e, SegmentFinal | SegmentUpdate)) <= cap_s * 16_000
 
 
 def test_boundaries_at_the_joins(demo_audio, demo_events):
@@ -133,7 +148,7 @@ def test_length_cap_and_overlap(demo_events):
     fs = finals(demo_events)
     assert all(len(f.audio) <= MAX_MS * SR_MS for f in fs)
     cuts = [f for f in fs if f.cut]
-    assert len(cuts) == 7
+    assert len(cuts) == 6
     for f in cuts:
         nxt = next(g for g in fs if g.index == f.index + 1)
         cut_ms = f.audio_start_ms + len(f.audio) // SR_MS
@@ -169,7 +184,7 @@ def test_chunk_size_does_not_matter(demo_audio, demo_events):
 
 
 def test_flush_finishes_the_open_segment(demo_audio, demo_events):
-    seg = Segmenter()
+    seg = Segmenter(max_segment_s=MAX_MS / 1000)
     before = seg.feed(demo_audio[: 20 * 16_000])  # stops inside LJ001-0001, after its first cut
     assert same(before, demo_events[: len(before)])
     assert isinstance(before[-1], SegmentUpdate)
@@ -220,3 +235,22 @@ def test_settings_reach_the_segmenter(demo_audio):
     assert isinstance(continuation, SegmentDropped) and continuation.reason == "rejected_silero"
     with pytest.raises(ValueError):
         Segmenter(max_segment_s=1.4, overlap_s=0.5)  # a cut would not move the stream on
+
+
+def test_sentence_cut_ends_the_segment_and_the_rest_goes_on(demo_audio):
+    """``cut_at`` (a sentence end from STT) splits the open segment without overlap; the default
+    hard cap is 15 s."""
+    seg = Segmenter()
+    speech = np.concatenate([demo_audio[16_000 * 12 : 16_000 * 22]] * 2)  # 20 s, pauses < 500 ms
+    events = seg.feed(speech[: 16_000 * 6])
+    index = seg.open_index
+    assert index is not None
+    assert seg.cut_at(index + 1, 3_000) == [] and seg.cut_at(index, 7_000) == []  # not open / not fed
+    cut = seg.cut_at(index, 3_000)
+    assert [type(e) for e in cut] == [SegmentFinal]
+    head = cut[0]
+    assert head.cut and head.next_overlap_ms == 0 and head.audio_start_ms + len(head.audio) // SR_MS == 3_000
+    assert seg.open_index == index + 1
+    rest = finals(seg.feed(speech[16_000 * 6 :]) + seg.flush())
+    assert rest[0].index == index + 1 and rest[0].audio_start_ms == 3_000
+    assert all(len(f.audio) <= 15_000 * SR_MS for f in events + rest if isinstance(f, SegmentFinal))

@@ -87,11 +87,14 @@ def test_english_only_model_rejects_other_languages(whisper, clips):
         whisper.transcribe(clips["LJ001-0002.wav"].audio, "es")
 
 
-@pytest.mark.parametrize("window_s", [5.0, 31.0])
-def test_window_shorter_than_a_segment_or_longer_than_whisper_is_refused_before_loading(window_s):
-    """5 s < the longest segment (5 s cap + 0.3 s padding by default); 31 s > Whisper's window."""
-    with pytest.raises(ValueError, match=r"stt_window_s=.* must be in \[5.3, 30.0\]"):
-        WhisperSTT(Settings(stt_window_s=window_s, vad_max_segment_s=5.0, vad_pre_speech_ms=300))
+def test_window_shorter_than_a_segment_or_longer_than_whisper_is_refused_before_loading():
+    """A segment is at most ``vad_max_segment_s`` long, pre-speech pad included; 31 s > Whisper's window."""
+    with pytest.raises(ValueError, match=r"stt_window_s=31.0 must be in \[5.0, 30.0\]"):
+        WhisperSTT(Settings(stt_window_s=31.0, vad_max_segment_s=5.0))
+    with pytest.raises(ValueError, match=r"stt_window_s=4.9 must be in \[5.0, 30.0\]"):
+        WhisperSTT(Settings().model_copy(update={"stt_window_s": 4.9, "vad_max_segment_s": 5.0}))
+    with pytest.raises(ValueError, match="vad_max_segment_s=15.5 must not exceed stt_window_s=15.0"):
+        Settings(vad_max_segment_s=15.5)
 
 
 def test_log_mel_equals_faster_whisper_features_cut_to_the_window(whisper, clips):

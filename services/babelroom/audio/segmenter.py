@@ -20,7 +20,11 @@ Rules, per frame (all times in the stream's own timeline, ms since the first sam
   padding as before the onset), so ``len(audio)`` covers ``audio_start_ms`` to ``audio_end_ms``
   plus that padding. WebRTC keeps "voiced" a few frames past the speech (its hangover), so
   ``audio_end_ms`` lands 0–110 ms after the real end of speech on the demo clip.
-- Length cap: when a segment's audio reaches ``max_segment_s`` it is cut after the quietest frame
+- Sentence cut: :meth:`Segmenter.cut_at` ends the open segment where STT found the end of a
+  sentence (see :mod:`babelroom.stt.sentences`); the rest goes on as the next segment, without
+  overlap. So finals are sentences, and the length cap below is the last resort.
+- Length cap: when one more frame would take a segment's audio past ``max_segment_s`` (15 s, Whisper's
+  encoder window ``stt_window_s``: no segment or update is ever longer) it is cut after the quietest frame
   (lowest RMS) of its last :data:`CUT_SEARCH_S` — a pause or the gap between two words if there is
   one, so the cut rarely splits a word. The part before the cut is a :class:`SegmentFinal` with
   ``cut=True``; the continuation is a new segment whose audio starts ``overlap_s`` before the cut
@@ -110,12 +114,15 @@ class SegmentFinal(SegmentEvent):
     Attributes:
         audio: ``(n,) float32`` 16 kHz from ``audio_start_ms`` to ``pre_speech_ms`` after
             ``audio_end_ms`` (or to the cut).
-        cut: True when the length cap ended it: the next segment goes on from here and its audio
-            starts with the last ``overlap_s`` of this one's.
+        cut: True when the length cap or a sentence cut (:meth:`Segmenter.cut_at`) ended it: the
+            next segment goes on from here.
+        next_overlap_ms: how much of this segment's end the next one's audio starts with
+            (``overlap_s`` after the length cap, 0 after a sentence cut or a plain end).
     """
 
     audio: np.ndarray
     cut: bool = False
+    next_overlap_ms: int = 0
 
 
 @dataclass(frozen=True, eq=False)
@@ -174,7 +181,7 @@ class Segmenter:
         pre_speech_ms: int = 300,
         trailing_silence_ms: int = 500,
         min_speech_ms: int = 250,
-        max_segment_s: float = 5.0,
+        max_segment_s: float = 15.0,
         overlap_s: float = 0.5,
         silero_threshold: float = 0.5,
         partial_interval_ms: int = 1000,
@@ -216,6 +223,11 @@ class Segmenter:
             partial_interval_ms=settings.partial_interval_ms,
         )
 
+    @property
+    def open_index(self) -> int | None:
+        """Index of the open segment, or None between segments."""
+        return None if self._open is None else self._open.index
+
     def feed(self, chunk: np.ndarray) -> list[SegmentEvent]:
         """Add ``(n,) float32`` 16 kHz samples (any ``n``, even 0); return the events they caused."""
         buf = np.concatenate((self._pending, chunk.astype(np.float32, copy=False)))
@@ -250,7 +262,7 @@ class Segmenter:
         if self._silence_run >= self._trailing_frames:
             self._open = None
             self._finish(seg, len(seg.frame_ends), None, events)
-        elif self._pos - seg.start >= self._max:
+        elif self._pos + self._frame - seg.start > self._max:  # one more frame would pass the cap
             self._cut(seg, events)
         elif voiced and self._pos - seg.last_update >= self._interval:
             # The speech end moves only on voiced frames, where it is ``self._pos``.
@@ -278,6 +290,27 @@ class Segmenter:
             seg.add_frame(start + (i - skip + 1) * self._frame, frame, voiced and i >= first)
         self._open = seg
 
+    def cut_at(self, index: int, at_ms: int) -> list[SegmentEvent]:
+        """End segment ``index`` at ``at_ms`` (a sentence end STT found) if it is still open there.
+
+        The part before the cut is a :class:`SegmentFinal` with ``cut=True``; the audio after it stays
+        in the open segment, which goes on as the next index, without overlap.
+
+        Returns:
+            The events of the cut: none when ``index`` is not the open segment or ``at_ms`` is not
+            inside its own audio (before ``new_from``, or past the frames fed so far).
+        """
+        seg = self._open
+        events: list[SegmentEvent] = []
+        if seg is None or seg.index != index:
+            return events
+        ends = np.asarray(seg.frame_ends)
+        k = int(np.searchsorted(ends, at_ms * _MS, side="right")) - 1  # last frame ending by the cut
+        if k < 0 or k >= len(ends) - 1:
+            return events
+        self._split(seg, k, 0, events)
+        return events
+
     def _cut(self, seg: _Open, events: list[SegmentEvent]) -> None:
         """Cut ``seg`` after its quietest recent frame: finish the head, go on with the rest."""
         ends = np.asarray(seg.frame_ends)
@@ -288,12 +321,17 @@ class Segmenter:
             self._open = None
             self._finish(seg, len(seg.frame_ends), None, events)
             return
-        cut = int(ends[k])
+        self._split(seg, k, self._overlap, events)
+
+    def _split(self, seg: _Open, k: int, overlap: int, events: list[SegmentEvent]) -> None:
+        """Finish ``seg`` after its frame ``k``; it goes on as the next index from ``overlap``
+        samples before that frame's end."""
+        cut = seg.frame_ends[k]
         audio = seg.audio(self._pos)
-        self._finish(seg, k + 1, cut, events)
+        self._finish(seg, k + 1, cut, events, next_overlap=overlap)
         # The continuation: the last ``overlap`` samples before the cut, then everything after it.
-        seg.blocks = [audio[cut - self._overlap - seg.start :]]
-        seg.start = cut - self._overlap
+        seg.blocks = [audio[cut - overlap - seg.start :]]
+        seg.start = cut - overlap
         seg.new_from = seg.last_update = cut
         del seg.frame_ends[: k + 1], seg.frame_rms[: k + 1], seg.frame_voiced[: k + 1]
         seg.index, seg.confirmed = self._take_index(), False
@@ -314,8 +352,11 @@ class Segmenter:
             return "rejected_silero"
         return "accepted"
 
-    def _finish(self, seg: _Open, n: int, cut: int | None, events: list[SegmentEvent]) -> None:
-        """Close ``seg`` after its first ``n`` frames, at sample ``cut`` if the length cap cut it."""
+    def _finish(
+        self, seg: _Open, n: int, cut: int | None, events: list[SegmentEvent], next_overlap: int = 0
+    ) -> None:
+        """Close ``seg`` after its first ``n`` frames, at sample ``cut`` if it was cut (the next
+        segment then starts ``next_overlap`` samples before it)."""
         speech_end, speech_frames = seg.speech(n)
         stop = cut if cut is not None else min(self._pos, speech_end + self._pad)
         audio = seg.audio(stop)
@@ -323,7 +364,8 @@ class Segmenter:
         SEGMENTS.labels(outcome=outcome).inc()
         timeline = self._timeline(seg, speech_end, speech_frames)
         if outcome == "accepted":
-            events.append(SegmentFinal(**timeline, audio=audio, cut=cut is not None))
+            events.append(SegmentFinal(**timeline, audio=audio, cut=cut is not None,
+                                       next_overlap_ms=next_overlap // _MS))
         else:
             events.append(SegmentDropped(**timeline, reason=outcome))
 

@@ -20,6 +20,8 @@ class Hypothesis:
         compression_ratio: zlib compression ratio of the text (high = repetitive).
         audio_s: length of the decoded audio (s).
         inference_s: wall time of the decode (s).
+        words: ``(start_s, end_s)`` of each word of ``text.split()``, from the start of the audio,
+            when word timestamps were asked for; else empty.
     """
 
     text: str
@@ -28,6 +30,7 @@ class Hypothesis:
     compression_ratio: float
     audio_s: float
     inference_s: float
+    words: tuple[tuple[float, float], ...] = ()
 
 
 class SpeechToText(ABC):
@@ -36,12 +39,15 @@ class SpeechToText(ABC):
     name: str
 
     @abstractmethod
-    def transcribe(self, audio: np.ndarray, language: str, prompt: str | None = None) -> Hypothesis:
+    def transcribe(
+        self, audio: np.ndarray, language: str, prompt: str | None = None, word_timestamps: bool = False
+    ) -> Hypothesis:
         """Decode ``audio``: ``(n_samples,) float32`` at 16 kHz in [-1, 1].
 
         Args:
             language: ISO 639-1 code of the speech.
             prompt: previous text of the same speaker, to condition the decoder (optional).
+            word_timestamps: fill :attr:`Hypothesis.words`.
 
         Raises:
             ValueError: the language is not supported by the loaded model.

@@ -56,6 +56,11 @@ class LocalAgreement:
         self._previous = words
         return list(self._committed), tail
 
+    @property
+    def previous(self) -> list[str] | None:
+        """The words of the last hypothesis taken, or None before the first."""
+        return None if self._previous is None else list(self._previous)
+
     def state(self) -> dict[str, Any]:
         """``{"committed": [...], "previous": [...] | None}``, JSON-serialisable."""
         return {"committed": list(self._committed), "previous": self._previous}

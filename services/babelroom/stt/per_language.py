@@ -72,9 +72,11 @@ class PerLanguageSTT(SpeechToText):
         STT_LANGUAGE_MODEL.labels(language=language, model=model.name).set(1)
         return engine
 
-    def transcribe(self, audio: np.ndarray, language: str, prompt: str | None = None) -> Hypothesis:
+    def transcribe(
+        self, audio: np.ndarray, language: str, prompt: str | None = None, word_timestamps: bool = False
+    ) -> Hypothesis:
         """:meth:`WhisperSTT.transcribe` on the model of ``language``."""
-        return self.engine(language).transcribe(audio, language, prompt)
+        return self.engine(language).transcribe(audio, language, prompt, word_timestamps)
 
     def identify_language(self, audio: np.ndarray, candidates: Iterable[str]) -> tuple[str, float]:
         """Language identification on the ``auto`` model; ``("en", 0.0)`` (never locks) when that model is

@@ -6,7 +6,7 @@ directly instead of ``WhisperModel.transcribe()``:
 
 - ``transcribe()`` always pads the log-Mel features to Whisper's native 30 s window (3000 frames),
   so every decode of tiny.en costs ~400 ms on the 2-core target whatever the segment length. Our
-  segments are ≤ 5 s (``vad_max_segment_s``), so the features are cut to ``stt_window_s`` (15 s,
+  segments are ≤ 15 s (``vad_max_segment_s``), so the features are cut to ``stt_window_s`` (15 s,
   1500 frames) and the encoder runs on half the frames. Measured on the 11 clips of the shared speech
   set (1.8–11 s) with tiny.en, int8, greedy, 2 threads: WER 0.054 at 15 s vs 0.070 at 30 s (lower-case,
   punctuation removed), median decode 200 ms vs 402 ms (180 ms vs 376 ms on 5 s cuts); faster-whisper's
@@ -24,6 +24,7 @@ Supervision" (prompt format, 448-token decoder context).
 from __future__ import annotations
 
 import math
+import re
 import time
 from collections.abc import Iterable
 
@@ -47,7 +48,8 @@ SAMPLE_RATE = 16_000
 WHISPER_WINDOW_S = 30.0
 #: Whisper's decoder context (tokens), prompt included.
 DECODER_CONTEXT = 448
-#: Previous-text tokens kept in the prompt, as faster-whisper's ``get_prompt`` (``max_length // 2 - 1``).
+#: Most previous-text tokens the prompt can hold, as faster-whisper's ``get_prompt`` (``max_length // 2 - 1``);
+#: ``stt_prompt_tokens`` may only lower it.
 MAX_PROMPT_TOKENS = DECODER_CONTEXT // 2 - 1
 #: Upper bound of generated tokens: half the context, the other half being the prompt.
 MAX_NEW_TOKENS = DECODER_CONTEXT // 2
@@ -67,7 +69,7 @@ class WhisperSTT(SpeechToText):
 
     Raises (constructor):
         ValueError: ``stt_window_s`` is shorter than the longest segment the segmenter can send
-            (``vad_max_segment_s`` + ``vad_pre_speech_ms``) or longer than Whisper's 30 s.
+            (``vad_max_segment_s``, pre-speech pad included) or longer than Whisper's 30 s.
         FileNotFoundError: see :func:`babelroom.stt.models.resolve_model`.
 
     ``model``: the directory to load (a worker loads one per model of its language map); default:
@@ -77,12 +79,11 @@ class WhisperSTT(SpeechToText):
     name = "whisper"
 
     def __init__(self, settings: Settings, model: ResolvedModel | None = None) -> None:
-        longest_segment_s = settings.vad_max_segment_s + settings.vad_pre_speech_ms / 1000
-        if not longest_segment_s <= settings.stt_window_s <= WHISPER_WINDOW_S:
+        if not settings.vad_max_segment_s <= settings.stt_window_s <= WHISPER_WINDOW_S:
             raise ValueError(
-                f"stt_window_s={settings.stt_window_s} must be in [{longest_segment_s}, "
-                f"{WHISPER_WINDOW_S}] s: at least the longest segment (vad_max_segment_s plus the "
-                "vad_pre_speech_ms of padding) and at most Whisper's window"
+                f"stt_window_s={settings.stt_window_s} must be in [{settings.vad_max_segment_s}, "
+                f"{WHISPER_WINDOW_S}] s: at least the longest segment (vad_max_segment_s) and at most "
+                "Whisper's window"
             )
         self.window_s = settings.stt_window_s
         self.model_info: ResolvedModel = model or resolve_model(settings)
@@ -98,6 +99,7 @@ class WhisperSTT(SpeechToText):
             settings.stt_window_s * self._features.sampling_rate / self._features.hop_length
         )
         self._beam_size = settings.stt_beam_size
+        self._prompt_tokens_kept = min(settings.stt_prompt_tokens, MAX_PROMPT_TOKENS)
         self._tokenizers: dict[str, Tokenizer] = {}
         self._suppress_tokens = list(get_suppressed_tokens(self._tokenizer("en"), [-1]))
         STT_MODEL_INFO.labels(model=self.model_info.name, compute_type=settings.stt_compute_type).set(1)
@@ -123,14 +125,19 @@ class WhisperSTT(SpeechToText):
         """ISO 639-1 codes the loaded model accepts."""
         return self._model.supported_languages
 
-    def transcribe(self, audio: np.ndarray, language: str, prompt: str | None = None) -> Hypothesis:
+    def transcribe(
+        self, audio: np.ndarray, language: str, prompt: str | None = None, word_timestamps: bool = False
+    ) -> Hypothesis:
         """Decode one segment.
 
         Args:
             audio: ``(n_samples,)`` float32 mono at 16 kHz in [-1, 1], 0 < length ≤ ``window_s``.
             language: ISO 639-1 code; English-only models accept only ``"en"``.
-            prompt: previous text of the same speaker; its last :data:`MAX_PROMPT_TOKENS` tokens follow
+            prompt: previous text of the same speaker; its last ``stt_prompt_tokens`` tokens follow
                 ``<|startofprev|>`` before the start-of-transcript sequence.
+            word_timestamps: also align the words to the audio (:attr:`Hypothesis.words`), with
+                Whisper's cross-attention (faster-whisper's ``find_alignment``): one more decoder pass
+                over the text, on the same encoder output.
 
         Raises:
             ValueError: unsupported language, audio not 1-D, empty, or longer than ``window_s``
@@ -146,10 +153,10 @@ class WhisperSTT(SpeechToText):
 
         started = time.perf_counter()
         mel = log_mel(self._features, samples, self.window_frames)
-        features = ctranslate2.StorageView.from_array(mel[np.newaxis])
-        prompt_tokens = self._prompt_tokens(tokenizer, prompt)
+        encoded = self._model.encode(mel)
+        prompt_tokens = self._prompt_tokens(tokenizer, prompt, self._prompt_tokens_kept)
         result = self._model.model.generate(
-            features,
+            encoded,
             [prompt_tokens],
             beam_size=self._beam_size,
             max_length=_max_length(len(prompt_tokens), audio_s),
@@ -163,6 +170,7 @@ class WhisperSTT(SpeechToText):
         # seq_len ** length_penalty (CTranslate2's default 1); the +1 counts the end-of-text token.
         avg_logprob = result.scores[0] * len(tokens) / (len(tokens) + 1)
         text = tokenizer.decode(tokens).strip()
+        words = self._word_times(tokenizer, tokens, encoded, samples.size) if word_timestamps and text else ()
         inference_s = time.perf_counter() - started
 
         hypothesis = Hypothesis(
@@ -172,6 +180,7 @@ class WhisperSTT(SpeechToText):
             compression_ratio=get_compression_ratio(text),
             audio_s=audio_s,
             inference_s=inference_s,
+            words=words,
         )
         log.debug(
             "stt_decoded",
@@ -234,9 +243,36 @@ class WhisperSTT(SpeechToText):
             )
         return self._tokenizers[language]
 
+    def _word_times(
+        self, tokenizer: Tokenizer, tokens: list[int], encoded: ctranslate2.StorageView, n_samples: int
+    ) -> tuple[tuple[float, float], ...]:
+        """``(start_s, end_s)`` of each whitespace-separated word of ``decode(tokens).strip()``.
+
+        Whisper's alignment words are token groups (punctuation apart); a text word spans the
+        alignment words whose characters it covers, and takes the start of the first and the end of
+        the last one holding a letter or digit (punctuation gets no duration of its own).
+        """
+        frames = min(self.window_frames, math.ceil(n_samples / self._features.hop_length))
+        aligned = self._model.find_alignment(tokenizer, [tokens], encoded, frames)[0]
+        spans: list[tuple[int, int, float, float]] = []  # char start, char end, start_s, end_s
+        pos = 0
+        for a in aligned:
+            word = a["word"]
+            if any(ch.isalnum() for ch in word):
+                spans.append((pos, pos + len(word), float(a["start"]), float(a["end"])))
+            pos += len(word)
+        text = tokenizer.decode(tokens)
+        out: list[tuple[float, float]] = []
+        for match in re.finditer(r"\S+", text):
+            inside = [(s, e) for c0, c1, s, e in spans if c0 < match.end() and c1 > match.start()]
+            previous_end = out[-1][1] if out else 0.0
+            out.append((inside[0][0], inside[-1][1]) if inside else (previous_end, previous_end))
+        return tuple(out)
+
     @staticmethod
-    def _prompt_tokens(tokenizer: Tokenizer, prompt: str | None) -> list[int]:
-        """``[<|startofprev|>, *previous text]`` (when given) + sot sequence + ``<|notimestamps|>``.
+    def _prompt_tokens(tokenizer: Tokenizer, prompt: str | None, kept: int) -> list[int]:
+        """``[<|startofprev|>, *last kept tokens of the previous text]`` (when given) + sot sequence +
+        ``<|notimestamps|>``.
 
         Same layout as faster-whisper's ``get_prompt(..., without_timestamps=True)``, the previous text
         being encoded with a leading space as its ``initial_prompt``.
@@ -244,7 +280,7 @@ class WhisperSTT(SpeechToText):
         tokens: list[int] = []
         if prompt and prompt.strip():
             previous = tokenizer.encode(" " + prompt.strip())
-            tokens = [tokenizer.sot_prev, *previous[-MAX_PROMPT_TOKENS:]]
+            tokens = [tokenizer.sot_prev, *previous[-kept:]] if kept else []
         return [*tokens, *tokenizer.sot_sequence, tokenizer.no_timestamps]
 
 

@@ -9,6 +9,12 @@ and partials of already-finished segments are dropped and counted; finals are ne
 Each segment is decoded by the model of its language (:class:`~babelroom.stt.per_language.PerLanguageSTT`);
 a segment of a speaker who asked for ``auto`` carries the identified language onwards, flagged
 ``language_detected`` (:mod:`babelroom.stt.language_id`).
+
+Every decode is prompted with the speaker's previous final text (its last ``stt_prompt_tokens``).
+When a partial's committed words complete a sentence, the cut time (from word timestamps) goes to
+:func:`babelroom.stt.sentences.cut_key` for the ingest, which ends the segment there: finals are
+sentences (see :mod:`babelroom.stt.sentences`). A segment ``sentence_word_cut_s`` long with no committed
+sentence end is cut at a committed word gap instead.
 """
 
 from __future__ import annotations
@@ -43,6 +49,7 @@ from babelroom.stt.local_agreement import LocalAgreement
 from babelroom.stt.models import SERVED_MODELS_KEY
 from babelroom.stt.overlap import strip_repeated_prefix
 from babelroom.stt.per_language import PerLanguageSTT
+from babelroom.stt.sentences import cut_key, has_sentence_end, segment_cut_s
 from babelroom.stt.whisper import SAMPLE_RATE
 
 log = structlog.get_logger(__name__)
@@ -94,21 +101,24 @@ class SttStage:
         ):
             await (self._final(m) if m.kind == "final" else self._partial(m))
 
-    async def _decode(self, msg: SegmentAudio) -> Hypothesis:
-        """Decode the segment; a continuation loses the words repeated from its cut predecessor."""
+    async def _decode(self, msg: SegmentAudio, word_timestamps: bool = False) -> Hypothesis:
+        """Decode the segment, prompted with the speaker's previous final; a continuation loses the
+        words repeated from its cut predecessor (and their times)."""
         audio = pcm_to_float(msg.pcm)
         if msg.language == AUTO:
             await self._identify(msg, audio)
             if msg.language == AUTO:
                 return UNDECIDED
-        hyp = await asyncio.to_thread(self.engine.transcribe, audio, msg.language)
+        previous_raw = cast(bytes | None, await self.redis.get(_last_final_key(msg)))  # decode_responses=False
+        previous = previous_raw.decode() if previous_raw else None
+        hyp = await asyncio.to_thread(self.engine.transcribe, audio, msg.language, previous, word_timestamps)
         metrics.STT_INFERENCE.labels(msg.kind).observe(hyp.inference_s)
         metrics.STT_AUDIO_SECONDS.labels(msg.kind).inc(hyp.audio_s)
         metrics.STAGE_LATENCY.labels(f"stt_{msg.kind}").observe(hyp.inference_s)
-        if msg.overlap_ms and hyp.text:
-            previous = cast(bytes | None, await self.redis.get(_last_final_key(msg)))  # decode_responses=False
-            if previous:
-                hyp = dataclasses.replace(hyp, text=strip_repeated_prefix(previous.decode(), hyp.text))
+        if msg.overlap_ms and hyp.text and previous:
+            text = strip_repeated_prefix(previous, hyp.text)
+            removed = len(hyp.text.split()) - len(text.split())
+            hyp = dataclasses.replace(hyp, text=text, words=hyp.words[removed:])
         return hyp
 
     async def _identify(self, msg: SegmentAudio, audio: np.ndarray | None) -> None:
@@ -132,15 +142,25 @@ class SttStage:
             metrics.BUS_DROPPED.labels(AUDIO_STREAM, "partial", "superseded").inc()
             return
         timings = {**msg.timings, "stt_start": now_ms()}
-        hyp = await self._decode(msg)
-        timings["stt_end"] = now_ms()
-        if not hyp.text or self.filter.check(hyp) is not None:
-            return
         key = f"stt:la:{msg.segment_id}"
         state = await self.redis.get(key)
         agreement = LocalAgreement.from_state(json.loads(state)) if state else LocalAgreement()
-        committed, _unstable = agreement.update(hyp.text.split())
+        # A sentence end can be committed only if the previous hypothesis had one too: only then align,
+        # or when the segment is long enough for the word-gap fallback.
+        audio_s = len(msg.pcm) / 2 / SAMPLE_RATE
+        long = audio_s >= self.settings.sentence_word_cut_s
+        hyp = await self._decode(msg, word_timestamps=long or has_sentence_end(agreement.previous or []))
+        timings["stt_end"] = now_ms()
+        if not hyp.text or self.filter.check(hyp) is not None:
+            return
+        words = hyp.text.split()
+        committed, unstable = agreement.update(words)
         await self.redis.set(key, json.dumps(agreement.state()), ex=STATE_TTL_S)
+        cut_s = segment_cut_s(words, len(words) - len(unstable), hyp.words, pcm_to_float(msg.pcm),
+                              self.settings.sentence_word_cut_s)
+        if cut_s is not None:
+            cut_ms = msg.audio_start_ms + round(cut_s * 1000)
+            await self.redis.set(cut_key(msg.segment_id), cut_ms, nx=True, ex=STATE_TTL_S)
         await self.publisher.publish(
             Transcript(
                 **msg.header(),
