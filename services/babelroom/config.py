@@ -164,6 +164,16 @@ class Settings(BaseSettings):
     tts_gtts_timeout_s: float = Field(3.0, gt=0, description="Timeout of one gTTS request (s)")
     tts_gtts_breaker_failures: int = Field(3, ge=1, description="Consecutive gTTS failures that open its breaker")
     tts_gtts_breaker_reset_s: float = Field(60.0, description="How long the open gTTS breaker refuses calls (s)")
+    tts_first_chunk_chars: int = Field(
+        40, ge=0, description="Longest first chunk of a sentence spoken in chunks (characters, cut at a clause or "
+        "word boundary): its speech is published before the rest is synthesised; 0 speaks each sentence whole"
+    )
+    tts_chunk_chars: int = Field(100, ge=1, description="Longest later chunk of a sentence (characters)")
+    tts_latency_budget_s: float | None = Field(
+        None, gt=0, description="Compute budget for a first chunk (s): a voice whose measured real-time factor "
+        "would miss it for a first chunk of tts_first_chunk_chars ranks below the voices that meet it; unset: "
+        "rank by intelligibility only"
+    )
 
     # --- bus ---
     bus_maxlen: int = Field(10_000, description="Approximate MAXLEN of each stream (entries)")

@@ -144,6 +144,11 @@ TTS_CACHE = Counter("babelroom_tts_cache_total", "Speech cache lookups", ["resul
 TTS_SKIPPED = Counter(
     "babelroom_tts_skipped_total", "Finals wanted as audio but not spoken", ["reason"]
 )
+TTS_FIRST_AUDIO = Histogram(
+    "babelroom_tts_first_audio_seconds",
+    "From a final's translation (mt_end) to its first speech chunk published on tts:{room}", ["backend"],
+    buckets=LATENCY_BUCKETS,
+)
 
 # --- media service: RTP audio tap (updated by babelroom.media) ---
 MEDIA_PACKETS = Counter(
