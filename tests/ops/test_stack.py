@@ -150,9 +150,9 @@ def test_single_host_variant_runs_every_service_on_one_node(stack_config, single
 
 
 def test_workers_health_checks_probe_what_tells_the_truth(stack_config):
-    """STT and MT: /healthz, which turns 503 when the consume loop died or stalled (a restart helps),
+    """STT, MT and TTS: /healthz, which turns 503 when the consume loop died or stalled (a restart helps),
     but not during a Redis or Postgres outage the worker rides out by itself (restarting every worker
     then would only add model loading to the outage; /readyz reports that for alerts). media: /readyz."""
-    for name, path in (("stt", "/healthz"), ("mt", "/healthz"), ("media", "/readyz")):
+    for name, path in (("stt", "/healthz"), ("mt", "/healthz"), ("tts", "/healthz"), ("media", "/readyz")):
         test = stack_config["services"][name]["healthcheck"]["test"]
         assert test[-1].endswith(path), f"{name}: {test}"
