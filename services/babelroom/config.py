@@ -325,6 +325,20 @@ class Settings(BaseSettings):
         2.0, description="Audio of a stereo stream analysed for mono data sent as stereo (s)"
     )
 
+    # --- voice samples (POST /api/voice-samples; babelroom.voice.samples) ---
+    voice_sample_dir: Path = Field(Path(".state/voice-samples"), description="Where accepted voice samples are "
+                                   "stored (one FLAC per sample under a directory per user)")
+    voice_sample_max_bytes: int = Field(20 * 1024 * 1024, description="Largest upload (bytes); above: 413")
+    voice_sample_min_s: float = Field(10.0, description="Shortest voice sample (s)")
+    voice_sample_max_s: float = Field(30.0, description="Longest voice sample (s)")
+    voice_sample_min_dbfs: float = Field(-40.0, description="Least RMS of the active speech (dBFS)")
+    voice_sample_max_clipped: float = Field(0.001, description="Largest share of samples at full scale")
+    voice_sample_min_speech_s: float = Field(5.0, description="Least active speech in a sample (s)")
+    voice_sample_min_similarity: float = Field(
+        0.65, description="Least cosine between the CAM++ speaker embeddings of a sample's two halves (one "
+        "speaker: 0.77-0.98 measured, two: 0.44-0.58)"
+    )
+
     # --- secrets (read through *_FILE in production) ---
     jwt_secret: str = Field("dev-only-change-me", description="Current HS256 signing key")
 

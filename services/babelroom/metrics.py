@@ -366,3 +366,10 @@ def _register_resource_collector() -> None:
 
 
 _register_resource_collector()
+
+# --- voice samples (updated by babelroom.api.voice_samples) ---
+VOICE_SAMPLES = Counter(
+    "babelroom_voice_samples_total",
+    "Voice-sample uploads by outcome: accepted, or the refusal (not_audio, too_large, too_short, too_long, "
+    "clipped, too_quiet, too_little_speech, several_speakers, tier_limit)", ["outcome"],
+)
