@@ -98,6 +98,7 @@ def refused(response, status: int, reason: str) -> dict:
     assert response.status_code == status, response.text
     body = response.json()
     assert (body["error"], body["reason"]) == ("voice_sample_refused", reason) and body["detail"]
+    assert body["errors"] == [{"loc": ["body"], "msg": body["detail"], "type": reason}]
     return body
 
 
@@ -165,7 +166,8 @@ def test_retention_follows_the_tier_and_expired_samples_are_purged(client: TestC
     assert abs(expires - (datetime.now(UTC) + timedelta(days=30))) < timedelta(minutes=5)  # premium: 30 days
     pro = users.create("pro")
     assert upload(client, pro, encode(lj(12.0))).json()["expires_at"] is not None  # pro: 90 days
-    run_sql(database_url, f"UPDATE voice_samples SET expires_at = now() - interval '1 minute' WHERE id = '{made['id']}'")
+    run_sql(database_url, "UPDATE voice_samples SET expires_at = now() - interval '1 minute' "
+                          f"WHERE id = '{made['id']}'")
     assert client.get("/api/voice-samples", headers=premium.headers).json() == []  # expired: not listed
 
     async def purge() -> int:

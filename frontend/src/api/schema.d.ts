@@ -1505,7 +1505,8 @@ export interface components {
         };
         /**
          * VoiceSampleErrorBody
-         * @description An uploaded voice sample was refused.
+         * @description An uploaded voice sample was refused: ``reason`` says which check failed (also the ``type`` of its
+         *     one ``errors`` entry, at ``loc`` ``["body"]``, so that a 422 reads like any validation error).
          */
         VoiceSampleErrorBody: {
             /**
@@ -1520,6 +1521,8 @@ export interface components {
              * @example not_found
              */
             error: string;
+            /** Errors */
+            errors: components["schemas"]["FieldError"][];
             /**
              * Reason
              * @description Which check failed
@@ -5147,13 +5150,10 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
+        /** @description The recording: WAV, FLAC, Ogg, MP3 or WebM, whatever the Content-Type says (the content decides) */
         requestBody: {
             content: {
-                "audio/flac": string;
-                "audio/mpeg": string;
-                "audio/ogg": string;
-                "audio/wav": string;
-                "audio/webm": string;
+                "application/octet-stream": string;
             };
         };
         responses: {
@@ -5226,6 +5226,15 @@ export interface operations {
                      * @example {
                      *       "detail": "the file is larger than 20 MB",
                      *       "error": "voice_sample_refused",
+                     *       "errors": [
+                     *         {
+                     *           "loc": [
+                     *             "body"
+                     *           ],
+                     *           "msg": "the file is larger than 20 MB",
+                     *           "type": "too_large"
+                     *         }
+                     *       ],
                      *       "reason": "too_large"
                      *     }
                      */
@@ -5242,6 +5251,15 @@ export interface operations {
                      * @example {
                      *       "detail": "not a readable audio file (WAV, FLAC, Ogg, MP3 or WebM)",
                      *       "error": "voice_sample_refused",
+                     *       "errors": [
+                     *         {
+                     *           "loc": [
+                     *             "body"
+                     *           ],
+                     *           "msg": "not a readable audio file (WAV, FLAC, Ogg, MP3 or WebM)",
+                     *           "type": "not_audio"
+                     *         }
+                     *       ],
                      *       "reason": "not_audio"
                      *     }
                      */

@@ -27,7 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from babelroom import metrics
 from babelroom.api.deps import current_user, db_session, limits_of, rate_limit, settings_of
-from babelroom.api.errors import ApiError, ErrorBody, responses
+from babelroom.api.errors import ApiError, ValidationErrorBody, responses
 from babelroom.db.models import User, VoiceSample
 from babelroom.languages import language_code
 from babelroom.tiers import LimitExceeded, Limits, check_quota, require_feature
@@ -42,8 +42,9 @@ Reason = Literal["too_large", "not_audio", "too_short", "too_long", "clipped", "
 STATUS = {"too_large": 413, "not_audio": 415}  # the other reasons: 422
 
 
-class VoiceSampleErrorBody(ErrorBody):
-    """An uploaded voice sample was refused."""
+class VoiceSampleErrorBody(ValidationErrorBody):
+    """An uploaded voice sample was refused: ``reason`` says which check failed (also the ``type`` of its
+    one ``errors`` entry, at ``loc`` ``["body"]``, so that a 422 reads like any validation error)."""
 
     reason: Reason = Field(description="Which check failed", examples=["too_short"])
 
@@ -55,7 +56,8 @@ def _refusal_responses() -> dict[int | str, dict[str, object]]:
                                    (422, "too_short", "4.2 s of audio: a voice sample needs 10-30 s")):
         out[status] = {"model": VoiceSampleErrorBody, "description": f"Refused: {reason} and the like",
                        "content": {"application/json": {"example": {
-                           "error": "voice_sample_refused", "reason": reason, "detail": detail}}}}
+                           "error": "voice_sample_refused", "reason": reason, "detail": detail,
+                           "errors": [{"loc": ["body"], "msg": detail, "type": reason}]}}}}
     return out
 
 
@@ -81,7 +83,8 @@ def _embedder() -> SpeakerEmbedder:
 
 def _refuse(reason: str, detail: str) -> ApiError:
     metrics.VOICE_SAMPLES.labels(reason).inc()
-    return ApiError(STATUS.get(reason, 422), "voice_sample_refused", detail, reason=reason)
+    return ApiError(STATUS.get(reason, 422), "voice_sample_refused", detail, reason=reason,
+                    errors=[{"loc": ["body"], "msg": detail, "type": reason}])
 
 
 async def _used(session: AsyncSession, user: User) -> int:
@@ -96,9 +99,10 @@ def _live() -> ColumnElement[bool]:
 
 @router.post("/api/voice-samples", status_code=201, response_model=VoiceSampleOut,
              responses={**responses(403), **_refusal_responses()},
-             openapi_extra={"requestBody": {"required": True, "content": {
-                 f"audio/{kind}": {"schema": {"type": "string", "format": "binary"}}
-                 for kind in ("wav", "flac", "ogg", "mpeg", "webm")}}})
+             openapi_extra={"requestBody": {
+                 "required": True, "description": "The recording: WAV, FLAC, Ogg, MP3 or WebM, whatever the "
+                 "Content-Type says (the content decides)",
+                 "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}}})
 async def upload_voice_sample(
     request: Request,
     name: str = Query(min_length=1, max_length=200, examples=["My voice, calm"]),
