@@ -25,8 +25,8 @@ import av
 import numpy as np
 import numpy.typing as npt
 
+from babelroom.audio.pcm import resample
 from babelroom.config import Settings
-from babelroom.tts.codec import resample
 from babelroom.voice.speaker import RATE, SpeakerEmbedder
 
 #: FFmpeg demuxer names of the accepted containers → the format reported back.

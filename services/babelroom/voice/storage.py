@@ -19,8 +19,8 @@ import structlog
 from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from babelroom.audio.pcm import resample
 from babelroom.db.models import VoiceSample
-from babelroom.tts.codec import resample
 
 log = structlog.get_logger(__name__)
 
