@@ -80,9 +80,13 @@ def test_networks_and_volumes(stack_config):
     nets = stack_config["networks"]
     assert nets["public"]["name"] == "babelroom_public" and nets["public"]["driver"] == "overlay"
     assert nets["backend"]["driver"] == "overlay" and nets["backend"].get("internal") is True
-    for vol in ("models", "pgdata", "redis-data"):
+    for vol in ("models", "pgdata", "redis-data", "voice-samples"):
         assert vol in stack_config["volumes"]
-    for name in ("stt", "mt"):
+    gateway = stack_config["services"]["gateway"]
+    samples = "/state/voice-samples"
+    assert {"type": "volume", "source": "voice-samples", "target": samples} in gateway["volumes"]
+    assert gateway["environment"]["BABELROOM_VOICE_SAMPLE_DIR"] == samples
+    for name in ("stt", "mt", "tts"):
         mounts = stack_config["services"][name]["volumes"]
         assert {"type": "volume", "source": "models", "target": "/models", "read_only": True} in mounts, name
 
