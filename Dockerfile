@@ -68,8 +68,8 @@ RUN apt-get update \
 RUN groupadd --system --gid 10001 babelroom \
     && useradd --system --uid 10001 --gid babelroom --create-home --home-dir /home/babelroom \
        --shell /usr/sbin/nologin babelroom \
-    && mkdir -p /models /state \
-    && chown babelroom:babelroom /models /state
+    && mkdir -p /models /state/voice-samples \
+    && chown babelroom:babelroom /models /state /state/voice-samples
 COPY --chmod=0755 docker/healthcheck.py /usr/local/bin/babelroom-healthcheck
 ENV BABELROOM_ENVIRONMENT=production \
     BABELROOM_MODELS_DIR=/models \

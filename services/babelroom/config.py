@@ -164,6 +164,16 @@ class Settings(BaseSettings):
     tts_gtts_timeout_s: float = Field(3.0, gt=0, description="Timeout of one gTTS request (s)")
     tts_gtts_breaker_failures: int = Field(3, ge=1, description="Consecutive gTTS failures that open its breaker")
     tts_gtts_breaker_reset_s: float = Field(60.0, description="How long the open gTTS breaker refuses calls (s)")
+    tts_first_chunk_chars: int = Field(
+        40, ge=0, description="Longest first chunk of a sentence spoken in chunks (characters, cut at a clause or "
+        "word boundary): its speech is published before the rest is synthesised; 0 speaks each sentence whole"
+    )
+    tts_chunk_chars: int = Field(100, ge=1, description="Longest later chunk of a sentence (characters)")
+    tts_latency_budget_s: float | None = Field(
+        None, gt=0, description="Compute budget for a first chunk (s): a voice whose measured real-time factor "
+        "would miss it for a first chunk of tts_first_chunk_chars ranks below the voices that meet it; unset: "
+        "rank by intelligibility only"
+    )
 
     # --- bus ---
     bus_maxlen: int = Field(10_000, description="Approximate MAXLEN of each stream (entries)")
@@ -313,6 +323,20 @@ class Settings(BaseSettings):
     )
     ingest_channel_check_s: float = Field(
         2.0, description="Audio of a stereo stream analysed for mono data sent as stereo (s)"
+    )
+
+    # --- voice samples (POST /api/voice-samples; babelroom.voice.samples) ---
+    voice_sample_dir: Path = Field(Path(".state/voice-samples"), description="Where accepted voice samples are "
+                                   "stored (one FLAC per sample under a directory per user)")
+    voice_sample_max_bytes: int = Field(20 * 1024 * 1024, description="Largest upload (bytes); above: 413")
+    voice_sample_min_s: float = Field(10.0, description="Shortest voice sample (s)")
+    voice_sample_max_s: float = Field(30.0, description="Longest voice sample (s)")
+    voice_sample_min_dbfs: float = Field(-40.0, description="Least RMS of the active speech (dBFS)")
+    voice_sample_max_clipped: float = Field(0.001, description="Largest share of samples at full scale")
+    voice_sample_min_speech_s: float = Field(5.0, description="Least active speech in a sample (s)")
+    voice_sample_min_similarity: float = Field(
+        0.65, description="Least cosine between the CAM++ speaker embeddings of a sample's two halves (one "
+        "speaker: 0.77-0.98 measured, two: 0.44-0.58)"
     )
 
     # --- secrets (read through *_FILE in production) ---

@@ -144,6 +144,11 @@ TTS_CACHE = Counter("babelroom_tts_cache_total", "Speech cache lookups", ["resul
 TTS_SKIPPED = Counter(
     "babelroom_tts_skipped_total", "Finals wanted as audio but not spoken", ["reason"]
 )
+TTS_FIRST_AUDIO = Histogram(
+    "babelroom_tts_first_audio_seconds",
+    "From a final's translation (mt_end) to its first speech chunk published on tts:{room}", ["backend"],
+    buckets=LATENCY_BUCKETS,
+)
 
 # --- media service: RTP audio tap (updated by babelroom.media) ---
 MEDIA_PACKETS = Counter(
@@ -361,3 +366,10 @@ def _register_resource_collector() -> None:
 
 
 _register_resource_collector()
+
+# --- voice samples (updated by babelroom.api.voice_samples) ---
+VOICE_SAMPLES = Counter(
+    "babelroom_voice_samples_total",
+    "Voice-sample uploads by outcome: accepted, or the refusal (not_audio, too_large, too_short, too_long, "
+    "clipped, too_quiet, too_little_speech, several_speakers, tier_limit)", ["outcome"],
+)

@@ -1,6 +1,7 @@
 """Every tier limit, hit through the API, with the error body that names it and says when it resets.
 
-(Room length: tests/rooms/test_expiry.py; retention of history: tests/jobs/test_retention.py.)
+(Room length: tests/rooms/test_expiry.py; retention of history: tests/jobs/test_retention.py; voice samples,
+uploaded as real audio: tests/api/test_voice_samples.py.)
 """
 
 from datetime import UTC, datetime, timedelta
@@ -152,26 +153,6 @@ def test_per_ip_window_caps_every_account_behind_one_address(db_settings, redis_
         for _ in range(3):
             assert client.get("/api/tiers").status_code == 200
         assert_limit(client.get("/api/tiers"), 429, "ip_requests_per_hour", 3, "anonymous")
-
-
-@pytest.mark.parametrize("tier", ["free", "premium", "pro"])
-def test_voice_samples(gateway, accounts, tier):
-    user = accounts.create(tier)
-    sample = {"name": "calm", "language": "en", "duration_s": 12.5}
-    if tier == "free":
-        assert_limit(gateway.post("/api/me/voice-samples", json=sample, headers=user.headers),
-                     403, "feature:voice_clone", None, "free")
-        return
-    allowed = TIERS[tier]["voice_samples"]
-    made = [gateway.post("/api/me/voice-samples", json=sample, headers=user.headers) for _ in range(allowed or 6)]
-    assert all(r.status_code == 201 for r in made)
-    if allowed is None:  # pro: unlimited
-        return
-    body = assert_limit(gateway.post("/api/me/voice-samples", json=sample, headers=user.headers),
-                        403, "voice_samples", allowed, tier)
-    assert body["current"] == allowed and body["reset_hint"] == "when you delete a voice sample"
-    assert gateway.delete(f"/api/me/voice-samples/{made[0].json()['id']}", headers=user.headers).status_code == 204
-    assert gateway.post("/api/me/voice-samples", json=sample, headers=user.headers).status_code == 201
 
 
 @pytest.mark.parametrize("tier", ["free", "premium", "pro"])

@@ -143,6 +143,7 @@ def _bytes(value: Any) -> int:
 DESIGN_RESOURCES: dict[str, tuple[int, float, str]] = {
     "stt": (2, 2.0, "2G"),
     "mt": (2, 1.5, "2560M"),
+    "tts": (2, 2.0, "1536M"),
     "gateway": (2, 1.0, "1G"),
     "postgres": (1, 1.0, "2G"),
     "redis": (1, 0.5, "2G"),
@@ -153,7 +154,7 @@ DESIGN_RESOURCES: dict[str, tuple[int, float, str]] = {
 #: where each service must run: a node role label (babelroom.<role>=true), or "manager" (node.role == manager).
 DESIGN_PLACEMENT: dict[str, str] = {
     "stt": "ai", "mt": "ai", "postgres": "ai", "redis": "ai", "pg-backup": "ai",
-    "traefik": "media", "gateway": "media", "janus": "media", "media": "media", "coturn": "media",
+    "traefik": "media", "gateway": "media", "janus": "media", "media": "media", "coturn": "media", "tts": "media",
     "prometheus": "ops", "grafana": "ops",
     "socket-proxy": "manager", "autoscaler": "manager",
 }

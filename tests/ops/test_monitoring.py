@@ -17,6 +17,7 @@ DESIGN_ALERTS = {
     # warning
     "CpuHigh": "warning", "MemoryHigh": "warning", "StageLatencyHigh": "warning", "CaptionLatencyHigh": "warning",
     "QueueDepthHigh": "warning", "CacheHitRateLow": "warning", "ModelInferenceSlow": "warning",
+    "TtsLatencyHigh": "warning",
 }
 
 
@@ -61,6 +62,8 @@ def test_every_design_alert_exists_with_its_severity_and_duration():
     assert "> 3" in by_name["CaptionLatencyCritical"]["expr"]
     assert "> 10" in by_name["QueueDepthHigh"]["expr"]
     assert "< 0.20" in by_name["CacheHitRateLow"]["expr"]
+    assert "babelroom_tts_first_audio_seconds_bucket" in by_name["TtsLatencyHigh"]["expr"]
+    assert "> 1.5" in by_name["TtsLatencyHigh"]["expr"]
 
 
 def test_every_alert_rule_fires_in_a_unit_test():
@@ -111,7 +114,7 @@ def test_catalogue_is_only_code_metrics_process_and_up():
 def test_dashboard_covers_latency_capacity_quality_cost_cache_errors():
     data = json.loads((opschecks.DASHBOARDS[0]).read_text())
     rows = [p["title"] for p in data["panels"] if p["type"] == "row"]
-    assert rows == ["Latency", "Capacity", "Quality", "Cost per caption", "Cache and errors"]
+    assert rows == ["Latency", "Capacity", "Quality", "Cost per caption", "Cache and errors", "Voice (TTS)"]
     exprs = " ".join(e for _, e in opschecks.dashboard_expressions())
     for quantile in ("0.5", "0.95", "0.99"):
         assert (f"histogram_quantile({quantile}, sum by (stage, le) (rate(babelroom_stage_latency_seconds_bucket"
@@ -123,7 +126,11 @@ def test_dashboard_covers_latency_capacity_quality_cost_cache_errors():
                    "babelroom_mt_fallback_total",
                    "rate(process_cpu_seconds_total", "rate(babelroom_stt_audio_seconds_total",
                    "babelroom_mt_cache_hits_total", "babelroom_http_request_duration_seconds_count{status=~\"5..\"}",
-                   "babelroom_ws_closed_total", "babelroom_bus_poison_total"):
+                   "babelroom_ws_closed_total", "babelroom_bus_poison_total",
+                   "histogram_quantile(0.95, sum by (backend, le) (rate(babelroom_tts_first_audio_seconds_bucket",
+                   "histogram_quantile(0.5, sum by (backend, le) (rate(babelroom_tts_synthesis_seconds_bucket",
+                   "babelroom_tts_real_time_factor_sum", "babelroom_tts_cache_total{result=\"hit\"}",
+                   "babelroom_tts_fallback_total", "babelroom_tts_skipped_total"):
         assert needle in exprs, needle
 
 

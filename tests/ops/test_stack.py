@@ -80,9 +80,13 @@ def test_networks_and_volumes(stack_config):
     nets = stack_config["networks"]
     assert nets["public"]["name"] == "babelroom_public" and nets["public"]["driver"] == "overlay"
     assert nets["backend"]["driver"] == "overlay" and nets["backend"].get("internal") is True
-    for vol in ("models", "pgdata", "redis-data"):
+    for vol in ("models", "pgdata", "redis-data", "voice-samples"):
         assert vol in stack_config["volumes"]
-    for name in ("stt", "mt"):
+    gateway = stack_config["services"]["gateway"]
+    samples = "/state/voice-samples"
+    assert {"type": "volume", "source": "voice-samples", "target": samples} in gateway["volumes"]
+    assert gateway["environment"]["BABELROOM_VOICE_SAMPLE_DIR"] == samples
+    for name in ("stt", "mt", "tts"):
         mounts = stack_config["services"][name]["volumes"]
         assert {"type": "volume", "source": "models", "target": "/models", "read_only": True} in mounts, name
 
@@ -150,9 +154,9 @@ def test_single_host_variant_runs_every_service_on_one_node(stack_config, single
 
 
 def test_workers_health_checks_probe_what_tells_the_truth(stack_config):
-    """STT and MT: /healthz, which turns 503 when the consume loop died or stalled (a restart helps),
+    """STT, MT and TTS: /healthz, which turns 503 when the consume loop died or stalled (a restart helps),
     but not during a Redis or Postgres outage the worker rides out by itself (restarting every worker
     then would only add model loading to the outage; /readyz reports that for alerts). media: /readyz."""
-    for name, path in (("stt", "/healthz"), ("mt", "/healthz"), ("media", "/readyz")):
+    for name, path in (("stt", "/healthz"), ("mt", "/healthz"), ("tts", "/healthz"), ("media", "/readyz")):
         test = stack_config["services"][name]["healthcheck"]["test"]
         assert test[-1].endswith(path), f"{name}: {test}"

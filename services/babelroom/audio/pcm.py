@@ -20,6 +20,7 @@ from typing import Literal
 
 import av
 import numpy as np
+import numpy.typing as npt
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 SAMPLE_RATE = 16_000
@@ -176,3 +177,15 @@ def decode_file(path: str | Path) -> np.ndarray:
 def float_to_s16le(x: np.ndarray) -> bytes:
     """``(n,) float`` in [-1, 1] to s16le bytes (``2n`` bytes); values outside are clipped."""
     return np.round(np.clip(x, -1.0, 1.0) * 32767.0).astype("<i2").tobytes()
+
+
+def resample(samples: npt.NDArray[np.float32], rate: int, target: int) -> npt.NDArray[np.float32]:
+    """``(n,) float32`` mono from ``rate`` to ``target`` Hz, in one piece (FFmpeg's resampler)."""
+    if rate == target:
+        return samples
+    resampler = av.AudioResampler(format="flt", layout="mono", rate=target)
+    frame = av.AudioFrame.from_ndarray(samples.astype(np.float32).reshape(1, -1), format="flt", layout="mono")
+    frame.sample_rate = rate
+    frame.pts, frame.time_base = 0, Fraction(1, rate)
+    chunks = [out.to_ndarray().reshape(-1) for out in [*resampler.resample(frame), *resampler.resample(None)]]
+    return np.concatenate(chunks).astype(np.float32) if chunks else np.zeros(0, np.float32)

@@ -178,6 +178,11 @@ class SpeechAudio(Message, SegmentHeader):
     ``audio`` is one Ogg Opus file (``codec="opus"``: 48 kHz mono), kept out of the JSON like
     :class:`SegmentAudio`'s PCM. ``timings`` are the final's stamps plus ``tts_start``/``tts_end``: the
     final's text was ready at ``mt_end`` (t_final) and its speech at ``tts_end`` (t_tts_done).
+
+    A long sentence is spoken in clause-sized chunks (:mod:`babelroom.tts.chunking`): one entry per
+    chunk, same ``segment_id``, ``chunk`` 0 … ``chunks - 1`` in stream order, each its own Ogg Opus
+    file of ``chunk_text``; ``tts_end`` is when that chunk was ready. A listener plays chunk 0 at once
+    and the rest after it. A redelivered final may repeat chunks: (segment_id, language, chunk) is unique.
     """
 
     type: Literal["speech"] = "speech"
@@ -191,6 +196,9 @@ class SpeechAudio(Message, SegmentHeader):
     cached: bool = Field(False, description="Taken from the speech cache, not synthesised now")
     audio: bytes = Field(b"", exclude=True)
     timings: dict[str, float] = Field(default_factory=dict)
+    chunk: int = Field(0, ge=0, description="Index of this chunk of the sentence's speech (0 first; play in order)")
+    chunks: int = Field(1, ge=1, description="How many chunks the sentence is spoken in (the last is chunks - 1)")
+    chunk_text: str | None = Field(None, description="The words of this chunk; None: the whole translation")
 
     def to_fields(self) -> dict[FieldT, EncodableT]:
         return {"m": self.model_dump_json(), "audio": self.audio}

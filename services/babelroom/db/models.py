@@ -3,7 +3,7 @@
 Tables: ``tiers`` (limits and feature flags as data, seeded by the first migration), ``organisations``,
 ``users``, ``auth_sessions`` (one row per refresh token), ``rooms``, ``room_participants``,
 ``transcript_segments`` (one row per final, unique per room + speaker + per-speaker seq),
-``voice_samples`` and ``documents`` (metadata only for now).
+``voice_samples`` (checked uploads, the audio stored as files) and ``documents`` (metadata only for now).
 
 Conventions: times are ``timestamptz`` (UTC); a NULL limit means "unlimited"; ``limit_overrides`` (JSONB,
 on organisations and users) replaces any tier limit by name, which is how enterprise terms are set.
@@ -214,7 +214,9 @@ class TranscriptSegment(Base):
 
 
 class VoiceSample(Base):
-    """A voice-clone reference recording (metadata only; the audio pipeline comes later)."""
+    """A voice-clone reference recording, checked on upload (:mod:`babelroom.voice.samples`); its audio is
+    a FLAC file at ``storage_path`` under ``voice_sample_dir``. Deleted at ``expires_at`` (the owner's
+    ``history_days`` when it was uploaded; NULL: kept until deleted)."""
 
     __tablename__ = "voice_samples"
 
@@ -224,6 +226,11 @@ class VoiceSample(Base):
     language: Mapped[str] = mapped_column(String(8), nullable=False)
     duration_s: Mapped[float] = mapped_column(Float, nullable=False)
     created_at: Mapped[datetime] = _now()
+    format: Mapped[str | None] = mapped_column(String(8), doc="Container uploaded: wav, flac, ogg, mp3, webm")
+    storage_path: Mapped[str | None] = mapped_column(Text, doc="The stored FLAC, relative to voice_sample_dir")
+    speech_dbfs: Mapped[float | None] = mapped_column(Float, doc="RMS of the active speech (dBFS)")
+    speaker_similarity: Mapped[float | None] = mapped_column(Float, doc="Cosine of the two halves' speakers")
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
 
 
 class Document(Base):

@@ -19,9 +19,9 @@ import numpy as np
 import numpy.typing as npt
 from faster_whisper import WhisperModel
 
+from babelroom.audio.pcm import resample
 from babelroom.dev.eval_scoring import word_error_rate
 from babelroom.tts.base import TextToSpeech
-from babelroom.tts.codec import resample
 
 NTREX = Path(__file__).resolve().parents[3] / "tests" / "data" / "mt"
 NTREX_FILES = {"en": "eng", "es": "spa", "pt": "por"}

@@ -3,7 +3,8 @@
 The owner's effective limit counts (their own override, else their organisation's, else their
 tier's; null = keep forever), so an enterprise organisation's terms apply to its members' rooms.
 Deletions are logged (``retention.deleted`` with counts per tier) and counted in
-``babelroom_retention_deleted_total{tier}``. Run by beat as the task ``babelroom.retention``.
+``babelroom_retention_deleted_total{tier}``. Run by beat as the task ``babelroom.retention``, which also
+deletes the voice samples past their ``expires_at`` (:func:`babelroom.voice.storage.purge_expired`).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from babelroom import metrics
 from babelroom.config import get_settings
 from babelroom.db.session import Database
 from babelroom.jobs.app import app
+from babelroom.voice.storage import purge_expired
 
 log = structlog.get_logger(__name__)
 
@@ -49,8 +51,11 @@ async def purge(db: Database, now: datetime | None = None) -> dict[str, int]:
 
 
 async def _purge_now() -> dict[str, int]:
-    db = Database.from_settings(get_settings())
+    settings = get_settings()
+    db = Database.from_settings(settings)
     try:
+        async with db.session() as session:  # voice samples past their tier's retention (row and file)
+            await purge_expired(session, settings.voice_sample_dir, datetime.now(UTC))
         return await purge(db)
     finally:
         await db.close()

@@ -58,15 +58,3 @@ def decode_audio(data: bytes) -> tuple[npt.NDArray[np.float32], int]:
     if not chunks:
         raise ValueError("no audio samples")
     return np.concatenate(chunks).astype(np.float32), int(rate)
-
-
-def resample(samples: npt.NDArray[np.float32], rate: int, target: int) -> npt.NDArray[np.float32]:
-    """``(n,) float32`` mono from ``rate`` to ``target`` Hz (FFmpeg's resampler)."""
-    if rate == target:
-        return samples
-    resampler = av.AudioResampler(format="flt", layout="mono", rate=target)
-    frame = av.AudioFrame.from_ndarray(samples.astype(np.float32).reshape(1, -1), format="flt", layout="mono")
-    frame.sample_rate = rate
-    frame.pts, frame.time_base = 0, Fraction(1, rate)
-    chunks = [out.to_ndarray().reshape(-1) for out in [*resampler.resample(frame), *resampler.resample(None)]]
-    return np.concatenate(chunks).astype(np.float32) if chunks else np.zeros(0, np.float32)

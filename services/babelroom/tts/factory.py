@@ -105,7 +105,8 @@ def build_backend(name: str, settings: Settings) -> TextToSpeech:
 def build_speech(settings: Settings) -> FallbackTextToSpeech:
     """The worker's chain of every configured backend."""
     names = backend_names(settings)
-    chain = FallbackTextToSpeech([build_backend(name, settings) for name in names])
+    chain = FallbackTextToSpeech([build_backend(name, settings) for name in names], settings.tts_latency_budget_s,
+                                 settings.tts_first_chunk_chars or settings.tts_chunk_chars)
     log.info("tts_chain", backends=names, configured=settings.tts_backends,
              voices={lang: chain.voice(lang) for lang in ("en", "es", "pt", "fr", "de")})
     return chain

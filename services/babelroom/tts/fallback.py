@@ -19,19 +19,28 @@ class FallbackTextToSpeech(TextToSpeech):
     """Tries the backends that speak a language, best measured voice first. Its :attr:`name` is the
     chain, e.g. ``fallback:kokoro,espeak``.
 
+    Args:
+        backends: the chain.
+        latency_budget_s: compute budget (s) for ``budget_chars`` characters; see
+            :func:`babelroom.tts.voices.ranked`. None: rank by intelligibility only.
+        budget_chars: the text length the budget is for (a first chunk).
+
     Raises:
         ValueError: ``backends`` is empty.
     """
 
-    def __init__(self, backends: list[TextToSpeech]) -> None:
+    def __init__(self, backends: list[TextToSpeech], latency_budget_s: float | None = None,
+                 budget_chars: int = 40) -> None:
         if not backends:
             raise ValueError("a fallback chain needs at least one backend")
         self.backends = list(backends)
+        self.latency_budget_s, self.budget_chars = latency_budget_s, budget_chars
         self.name = "fallback:" + ",".join(backend.name for backend in self.backends)
 
     def supporting(self, language: str) -> list[TextToSpeech]:
-        """The backends that speak ``language``, best first."""
-        return ranked([backend for backend in self.backends if backend.supports(language)], language)
+        """The backends that speak ``language``, best first (those meeting the latency budget, if any, first)."""
+        return ranked([backend for backend in self.backends if backend.supports(language)], language,
+                      self.latency_budget_s, self.budget_chars)
 
     def voice(self, language: str) -> str | None:
         """The voice the first choice for ``language`` uses (``backend/voice``), or None."""

@@ -52,6 +52,31 @@ def expected_wer(backend: str, language: str) -> float:
     return found.wer if found else PRIOR.get(backend, 1.0)
 
 
-def ranked(backends: Sequence[B], language: str) -> list[B]:
-    """``backends`` best first for ``language`` (lowest expected WER; ties in the given order)."""
-    return sorted(backends, key=lambda backend: expected_wer(backend.name, language))
+#: Real-time factor assumed for an unmeasured (backend, language); gTTS's is a network round trip.
+PRIOR_RTF = {"piper": 0.1, "kokoro": 1.5, "espeak": 0.01, "gtts": 0.5}
+#: Characters of text per second of speech (NTREX en/es/pt through Kokoro and Piper: 14-16).
+CHARS_PER_SECOND = 15.0
+
+
+def expected_rtf(backend: str, language: str) -> float:
+    """The measured real-time factor of ``backend`` speaking ``language``, else the backend's prior."""
+    found = MEASURED.get((backend, language))
+    return found.rtf if found else PRIOR_RTF.get(backend, 1.0)
+
+
+def expected_compute_s(backend: str, language: str, chars: int) -> float:
+    """Expected compute time (s) of ``backend`` speaking ``chars`` characters of ``language``."""
+    return expected_rtf(backend, language) * chars / CHARS_PER_SECOND
+
+
+def ranked(backends: Sequence[B], language: str, budget_s: float | None = None, chars: int = 40) -> list[B]:
+    """``backends`` best first for ``language``: lowest expected WER, ties in the given order.
+
+    With ``budget_s``, the voices whose expected compute for ``chars`` characters (a first chunk)
+    exceeds it rank after those that meet it, each group by WER: latency before clarity.
+    """
+    def key(backend: B) -> tuple[bool, float]:
+        late = budget_s is not None and expected_compute_s(backend.name, language, chars) > budget_s
+        return late, expected_wer(backend.name, language)
+
+    return sorted(backends, key=key)

@@ -9,8 +9,13 @@ translation that failed (``unavailable``/``no_route``: the source text in the wr
 mislead), a language with no voice, and a final older than ``tts_max_age_s`` (a backlog after a
 restart: the listener has moved on). ``TTS_SKIPPED{reason}`` counts each.
 
+A sentence longer than ``tts_first_chunk_chars`` is spoken in clause-sized chunks
+(:mod:`babelroom.tts.chunking`), each published as soon as it is ready (``chunk``/``chunks`` of
+:class:`SpeechAudio`), so the listener starts hearing it after the first chunk's synthesis, not the
+whole sentence's; ``TTS_FIRST_AUDIO`` measures t_final → first chunk published.
+
 Once per (segment, language): a redelivered final finds ``tts:done:{room}:{segment_id}:{lang}`` and is
-not spoken again. Cache: ``tts:{backend}:{voice}:{lang}:{sha1 of the normalised text}``, a hash of the
+not spoken again. Cache (per chunk): ``tts:{backend}:{voice}:{lang}:{sha1 of the normalised text}``, a hash of the
 Opus audio and its description, for ``tts_cache_ttl_s``; looked up under the first-choice voice of the
 language, stored under the voice that spoke (as :mod:`babelroom.mt.cache` does). A Redis failure of the
 cache costs the cache only.
@@ -37,6 +42,7 @@ from babelroom.config import Settings
 from babelroom.mt.cache import normalise
 from babelroom.runner import run_worker
 from babelroom.tts.base import SpeechError, UnsupportedLanguage
+from babelroom.tts.chunking import clauses
 from babelroom.tts.codec import OPUS_RATE, encode_ogg_opus
 from babelroom.tts.factory import build_speech
 from babelroom.tts.fallback import FallbackTextToSpeech
@@ -107,33 +113,42 @@ class TtsStage:
         if reason is not None or translation is None:
             metrics.TTS_SKIPPED.labels(reason).inc()
             return
+        chunks = clauses(translation.text, self.settings.tts_first_chunk_chars, self.settings.tts_chunk_chars)
         tts_start = now_ms()
-        try:
-            spoken = await self._spoken(translation.text, language)
-        except UnsupportedLanguage:
-            metrics.TTS_SKIPPED.labels("no_voice").inc()
-            return
-        except SpeechError as exc:
-            log.error("tts.unavailable", room=final.room, segment_id=final.segment_id, language=language,
-                      error=str(exc))
-            metrics.TTS_SKIPPED.labels("failed").inc()
-            return
-        tts_end = now_ms()
-        await self._publish(final, translation, spoken, {**final.timings, "tts_start": tts_start, "tts_end": tts_end})
-        metrics.STAGE_LATENCY.labels("tts").observe((tts_end - tts_start) / 1000)
+        for index, chunk in enumerate(chunks):
+            try:
+                spoken = await self._spoken(chunk, language)
+            except UnsupportedLanguage:
+                metrics.TTS_SKIPPED.labels("no_voice").inc()
+                return
+            except SpeechError as exc:
+                log.error("tts.unavailable", room=final.room, segment_id=final.segment_id, language=language,
+                          chunk=index, error=str(exc))
+                metrics.TTS_SKIPPED.labels("failed").inc()
+                return
+            tts_end = now_ms()
+            await self._publish(final, translation, spoken, {**final.timings, "tts_start": tts_start,
+                                                             "tts_end": tts_end},
+                                index, chunks)
+            if index == 0:
+                metrics.TTS_FIRST_AUDIO.labels(spoken.backend).observe((now_ms() - t_final) / 1000)
+        metrics.STAGE_LATENCY.labels("tts").observe((now_ms() - tts_start) / 1000)
 
     async def _publish(self, final: FinalRecord, translation: Translation, spoken: Spoken,
-                       timings: dict[str, float]) -> None:
+                       timings: dict[str, float], index: int, chunks: list[str]) -> None:
+        """One chunk's speech to ``tts:{room}``; the last chunk marks the (segment, language) done."""
         message = SpeechAudio(
             **final.header(), room_seq=final.room_seq, translation=translation, sample_rate=OPUS_RATE,
             duration_ms=spoken.duration_ms, tts_backend=spoken.backend, voice=spoken.voice, cached=spoken.cached,
-            audio=spoken.audio, timings=timings,
+            audio=spoken.audio, timings=timings, chunk=index, chunks=len(chunks),
+            chunk_text=chunks[index] if len(chunks) > 1 else None,
         )
         stream = tts_stream(final.room)
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.xadd(stream, message.to_fields(), maxlen=self.settings.tts_stream_maxlen, approximate=True)
             pipe.expire(stream, self.settings.captions_retention_s)
-            pipe.set(done_key(final.room, final.segment_id, translation.language), 1, ex=DONE_TTL_S)
+            if index == len(chunks) - 1:
+                pipe.set(done_key(final.room, final.segment_id, translation.language), 1, ex=DONE_TTL_S)
             await pipe.execute()
 
     async def _spoken(self, text: str, language: str) -> Spoken:
