@@ -18,9 +18,8 @@ from babelroom.audio.pcm import float_to_s16le
 from babelroom.audio.segmenter import SegmentDropped, Segmenter, SegmentFinal, SegmentUpdate
 from babelroom.bus.counters import incr_above
 from babelroom.bus.schemas import SegmentAudio, now_ms
-from babelroom.bus.streams import Publisher
+from babelroom.bus.streams import Publisher, cut_key
 from babelroom.config import Settings
-from babelroom.stt.sentences import cut_key
 
 log = structlog.get_logger(__name__)
 SAMPLE_RATE = 16_000

@@ -74,6 +74,12 @@ def partial_captions_stream(room: str) -> str:
     return f"captions:{room}:partial"
 
 
+def cut_key(segment_id: str) -> str:
+    """Redis key holding the cut (ms in the speaker's timeline) STT found in ``segment_id``: where the
+    ingest ends that segment (:mod:`babelroom.stt.sentences`)."""
+    return f"stt:cut:{segment_id}"
+
+
 def notices_stream(room: str) -> str:
     """The per-room stream of room events (:class:`~babelroom.bus.schemas.Notice`)."""
     return f"notices:{room}"

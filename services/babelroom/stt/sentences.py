@@ -2,7 +2,7 @@
 
 The STT worker looks, in each partial, for a committed word that ends a sentence (two hypotheses
 agreed on it) and is followed by another word (the speaker went on). It then
-stores the cut time, in the speaker's timeline, under :func:`cut_key`; the ingest polls that key,
+stores the cut time, in the speaker's timeline, under :func:`babelroom.bus.streams.cut_key`; the ingest polls that key,
 cuts the open segment there (:meth:`babelroom.audio.segmenter.Segmenter.cut_at`) and the part before
 the cut goes to STT as a final like any other. The audio after the cut stays in the growing segment,
 which goes on under the next segment id.
@@ -41,11 +41,6 @@ BOUNDARY_SLACK_S = 0.2
 SKIPPED_SPEECH_S = 2.0
 #: Abbreviations whose full stop ends no sentence ("Mr.", "e.g.", "U.S.").
 _ABBREVIATION = re.compile(r"^(?:mr|mrs|ms|dr|prof|st|sr|jr|vs|etc|e\.g|i\.e|(?:[a-z]\.)+[a-z])\.$", re.I)
-
-
-def cut_key(segment_id: str) -> str:
-    """Redis key holding the sentence cut (ms in the speaker's timeline) STT found in ``segment_id``."""
-    return f"stt:cut:{segment_id}"
 
 
 def ends_sentence(word: str) -> bool:

@@ -12,7 +12,7 @@ a segment of a speaker who asked for ``auto`` carries the identified language on
 
 Every decode is prompted with the speaker's previous final text (its last ``stt_prompt_tokens``).
 When a partial's committed words complete a sentence, the cut time (from word timestamps) goes to
-:func:`babelroom.stt.sentences.cut_key` for the ingest, which ends the segment there: finals are
+:func:`babelroom.bus.streams.cut_key` for the ingest, which ends the segment there: finals are
 sentences (see :mod:`babelroom.stt.sentences`). A segment ``sentence_word_cut_s`` long with no committed
 sentence end is cut at a committed word gap instead.
 """
@@ -38,6 +38,7 @@ from babelroom.bus.streams import (
     TRANSCRIPT_STREAM,
     Entry,
     Publisher,
+    cut_key,
 )
 from babelroom.config import Settings
 from babelroom.mt.routes import OFFERED_LANGUAGES
@@ -49,7 +50,7 @@ from babelroom.stt.local_agreement import LocalAgreement
 from babelroom.stt.models import SERVED_MODELS_KEY
 from babelroom.stt.overlap import strip_repeated_prefix
 from babelroom.stt.per_language import PerLanguageSTT
-from babelroom.stt.sentences import cut_key, has_sentence_end, segment_cut_s
+from babelroom.stt.sentences import has_sentence_end, segment_cut_s
 from babelroom.stt.whisper import SAMPLE_RATE
 
 log = structlog.get_logger(__name__)
