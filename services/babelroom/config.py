@@ -226,6 +226,13 @@ class Settings(BaseSettings):
     retention_interval_s: float = Field(3600.0, description="How often the retention task runs (s)")
     jobs_metrics_port: int = 9104
 
+    # --- speaker diarization (issue 11; babelroom.diarization) ---
+    diarization_backend: Literal["auto", "offline", "pyannote"] = Field(
+        "auto", description="auto: pyannote/speaker-diarization-3.1 when fetched and importable, else the offline "
+        "default (Silero VAD, CAM++, spectral clustering)"
+    )
+    diarization_threads: int = Field(1, ge=1, description="Torch threads of the diarization worker")
+
     # --- media service: the SFU's RTP audio tap (babelroom media) ---
     media_host: str = Field("0.0.0.0", description="Address the RTP socket binds")
     media_rtp_port: int = Field(5004, description="UDP port receiving Janus's RTP forwards")
