@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import redis.asyncio as aioredis
 from tests.conftest import run_sql
-from tests.diarization.test_job import ingest_sample, pro_room
+from tests.diarization.test_job import SHORT_FINALS, ingest_sample, pro_room
 
 from babelroom import metrics
 from babelroom.bus.streams import notices_stream
@@ -36,7 +36,8 @@ async def two_windows(settings: Settings, room: str, speaker: str, audio: np.nda
 def test_labels_stay_with_their_speaker_across_windows(db_settings: Settings, database_url: str,
                                                        sample_audio: np.ndarray) -> None:
     room, speaker = pro_room(database_url)
-    first, second = asyncio.run(two_windows(db_settings, room, speaker, sample_audio))
+    settings = db_settings.model_copy(update=SHORT_FINALS)
+    first, second = asyncio.run(two_windows(settings, room, speaker, sample_audio))
     # measured: first {1: S1, 2: S1, 3: S2}, second {1: S1, 2: S1, 3: S2, 4: S2, 5: S2, 6: S1}
     assert len(first) == 3 and len(second) == 6
     assert all(second[seq] == label for seq, label in first.items())  # the same voice, the same label
