@@ -365,11 +365,18 @@ def eval_(
                                 help="Line-aligned text sets for text-only MT (e.g. tests/data/mt)"),
     mt_pairs: str = typer.Option(None, help="Text MT pairs, e.g. en-es,es-en (default: every pair of mt-dir)"),
     mt_lines: int = typer.Option(None, min=1, help="Score only the first N lines of each text set"),
+    diarization: bool = typer.Option(False, "--diarization", help="Score speaker diarization (DER) of --audio "
+                                     "against --rttm instead (babelroom.dev.eval_diarization)"),
+    audio: Path = typer.Option(None, exists=True, dir_okay=False, help="--diarization: mono 16 kHz recording"),
+    rttm: Path = typer.Option(None, exists=True, dir_okay=False, help="--diarization: its reference RTTM"),
 ) -> None:
-    """Streaming and offline WER, sentence finals, latency and chrF/BLEU per language; text MT per pair."""
+    """Streaming and offline WER, sentence finals, latency and chrF/BLEU per language; text MT per pair; DER."""
     from babelroom.dev.eval import run_eval
     from babelroom.dev.eval_manifest import ManifestError
 
+    if diarization:
+        _eval_diarization(audio, rttm, out)
+        return
     models, pairs = stt_model_map(stt_model or []), language_pairs(mt_pairs)
     if not manifests and mt_dir is None:
         raise typer.BadParameter("give a manifest, --mt-dir, or both")
@@ -381,6 +388,22 @@ def eval_(
     except (ManifestError, ValueError) as exc:
         typer.echo(f"babelroom eval: {exc}", err=True)
         raise typer.Exit(2) from None
+
+
+def _eval_diarization(audio: Path | None, rttm: Path | None, out: Path) -> None:
+    """``babelroom eval --diarization``: DER of the configured diarizer (babelroom.dev.eval_diarization)."""
+    from babelroom.dev.eval_diarization import run_diarization_eval
+
+    if audio is None or rttm is None:
+        raise typer.BadParameter("--diarization needs --audio and --rttm")
+    configure_logging("WARNING", json=True)
+    try:
+        report = run_diarization_eval(audio, rttm, out, get_settings())
+    except ValueError as exc:
+        typer.echo(f"babelroom eval: {exc}", err=True)
+        raise typer.Exit(2) from None
+    typer.echo((out / "diarization.md").read_text())
+    typer.echo(f"backend {report['backend']}; wrote {out / 'diarization.json'}")
 
 
 @app.command()

@@ -236,6 +236,26 @@ class Settings(BaseSettings):
     retention_interval_s: float = Field(3600.0, description="How often the retention task runs (s)")
     jobs_metrics_port: int = 9104
 
+    # --- speaker diarization (issue 11; babelroom.diarization) ---
+    diarization_backend: Literal["auto", "offline", "pyannote"] = Field(
+        "auto", description="auto: pyannote/speaker-diarization-3.1 when fetched and importable, else the offline "
+        "default (Silero VAD, CAM++, spectral clustering)"
+    )
+    diarization_threads: int = Field(1, ge=1, description="Torch threads of the diarization worker")
+    diarization_window_s: float = Field(
+        60.0, ge=5, le=120, description="Speech per job: each participant's last this many seconds of speech"
+    )
+    diarization_interval_s: float = Field(15.0, gt=0, description="At most one job per participant this often (s)")
+    diarization_job_expires_s: float = Field(
+        30.0, gt=0, description="A job not started within this is dropped: those finals keep no label (s)"
+    )
+    diarization_match_cosine: float = Field(
+        0.6, ge=0, le=1, description="Least embedding cosine for a window's speaker to be a known speaker"
+    )
+    diarization_buffer_ttl_s: int = Field(
+        1800, ge=60, description="A participant's buffered speech and speaker centroids go after this silence (s)"
+    )
+
     # --- media service: the SFU's RTP audio tap (babelroom media) ---
     media_host: str = Field("0.0.0.0", description="Address the RTP socket binds")
     media_rtp_port: int = Field(5004, description="UDP port receiving Janus's RTP forwards")

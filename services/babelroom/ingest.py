@@ -20,6 +20,7 @@ from babelroom.bus.counters import incr_above
 from babelroom.bus.schemas import SegmentAudio, now_ms
 from babelroom.bus.streams import Publisher, cut_key
 from babelroom.config import Settings
+from babelroom.diarization import buffer as diarization_buffer
 
 log = structlog.get_logger(__name__)
 SAMPLE_RATE = 16_000
@@ -68,6 +69,8 @@ class SpeakerIngest:
         self.redis = redis
         self.publisher = publisher
         self.segmenter = Segmenter.from_settings(settings)
+        self.settings = settings
+        self._diarized: bool | None = None  # the room's diarization flag, read at the first final
         self._ids: dict[int, tuple[str, int]] = {}
         self._seq_floor = seq_floor
         self._revisions: dict[int, int] = {}
@@ -158,6 +161,8 @@ class SpeakerIngest:
                 timings={"segment_end": stamp, "published": now_ms()},
             )
             await self.publisher.publish(final)
+            if not dropped:
+                await self._keep_for_diarization(final)
             self._ids.pop(event.index)
             self._revisions.pop(event.index, None)
             self._overlaps.pop(event.index, None)
@@ -175,3 +180,17 @@ class SpeakerIngest:
             )
             log.debug("ingest.segment", room=self.room, speaker=self.speaker, seq=seq, status=dropped)
         return notices
+
+    async def _keep_for_diarization(self, final: SegmentAudio) -> None:
+        """Rooms with diarization on: buffer the final's audio for the job (babelroom.diarization.buffer).
+        Best effort: a failure here costs labels, never the caption."""
+        try:
+            if self._diarized is None:
+                self._diarized = await diarization_buffer.is_enabled(self.redis, self.room)
+            if self._diarized:
+                await diarization_buffer.remember(
+                    self.redis, self.settings, room=self.room, speaker=self.speaker, seq=final.seq,
+                    segment_id=final.segment_id, audio_start_ms=final.audio_start_ms,
+                    audio_end_ms=final.audio_end_ms, pcm=final.pcm)
+        except Exception:
+            log.warning("ingest.diarization_buffer_failed", room=self.room, speaker=self.speaker, exc_info=True)

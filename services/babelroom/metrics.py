@@ -249,6 +249,16 @@ RETENTION_DELETED = Counter(
     "Transcript segments deleted by the retention task, by the room owner's tier",
     ["tier"],
 )
+DIARIZATION_JOBS = Counter(
+    "babelroom_diarization_jobs_total",
+    "Diarization windows by outcome (labelled, no_speech, empty, failed)",
+    ["outcome"],
+)
+DIARIZATION_SECONDS = Histogram(
+    "babelroom_diarization_seconds",
+    "Wall time of one diarization window (engine only)",
+    buckets=(0.5, 1, 2, 4, 8, 16, 32, 64),
+)
 
 # --- dependencies (updated by each service's /readyz probe: 1 reached, 0 not) ---
 DEPENDENCY_UP = Gauge(

@@ -122,6 +122,7 @@ class RoomOut(BaseModel):
     expires_at: datetime | None = Field(description="When the room closes (null: no limit)")
     closed_at: datetime | None
     close_reason: str | None = Field(examples=[None])
+    diarization: bool = Field(False, description="Speakers are labelled inside each participant's audio")
     participants: list[ParticipantOut]
     audio_ws: str = Field(description="Audio socket path (add ?token=…)", examples=["/ws/rooms/…/audio"])
     captions_ws: str = Field(description="Caption socket path (add ?lang=xx&token=…)")

@@ -18,8 +18,9 @@ from babelroom.api.deps import current_user, db_session, rate_limit
 from babelroom.api.errors import ApiError, responses
 from babelroom.api.models import JanusJoinOut, ParticipantOut, RoomOut
 from babelroom.db.models import Room, RoomParticipant, User
+from babelroom.diarization import buffer as diarization_buffer
 from babelroom.rooms.manager import RoomManager
-from babelroom.tiers import effective_limits
+from babelroom.tiers import effective_limits, require_feature
 
 router = APIRouter(prefix="/api/rooms", tags=["rooms"], dependencies=[Depends(rate_limit)],
                    responses=responses(400, 401, 429))
@@ -34,11 +35,21 @@ class CreateRoom(BaseModel):
     name: str = Field(min_length=1, max_length=200, examples=["Weekly sync"])
     listen_only: bool = Field(False, description="Join without a speaking-stream slot")
     spoken_language: str = SPOKEN
+    diarization: bool = Field(False, description="Label speakers inside each participant's audio (\"Speaker 2:\"), "
+                              "for people sharing a microphone; Pro (403 tier limit otherwise)")
 
 
 class JoinRoom(BaseModel):
     listen_only: bool = Field(False, description="Join without a speaking-stream slot")
     spoken_language: str = SPOKEN
+
+
+async def enable_diarization(session: AsyncSession, manager: RoomManager, room: Room) -> None:
+    """Mark ``room`` diarized in the database and for ingest (Redis flag for the room's lifetime, else a day)."""
+    room.diarization = True
+    await session.commit()
+    lifetime = (room.expires_at - room.created_at).total_seconds() if room.expires_at else 24 * 3600
+    await diarization_buffer.enable(manager.redis, str(room.id), int(lifetime) + 60)
 
 
 def manager_of(request: Request) -> RoomManager:
@@ -64,6 +75,7 @@ async def room_out(session: AsyncSession, manager: RoomManager, room: Room) -> R
     return RoomOut(
         id=room.id, name=room.name, owner_id=room.owner_id, status=room.status, created_at=room.created_at,
         expires_at=room.expires_at, closed_at=room.closed_at, close_reason=room.close_reason,
+        diarization=room.diarization,
         participants=[ParticipantOut(user_id=p.user_id, display_name=p.user.display_name, speaker=p.speaker,
                                      joined_at=p.joined_at) for p in present],
         audio_ws=f"/ws/rooms/{room.id}/audio", captions_ws=f"/ws/rooms/{room.id}/captions",
@@ -74,8 +86,13 @@ async def room_out(session: AsyncSession, manager: RoomManager, room: Room) -> R
 async def create_room(body: CreateRoom, user: User = Depends(current_user),
                       session: AsyncSession = Depends(db_session),
                       manager: RoomManager = Depends(manager_of)) -> RoomOut:
-    """Open a room and join it. 403 at the ``concurrent_rooms`` limit, 503 when no slot is free."""
+    """Open a room and join it. 403 at the ``concurrent_rooms`` limit or for a feature outside the
+    tier (diarization), 503 when no slot is free."""
+    if body.diarization:
+        require_feature(effective_limits(user), "diarization")
     room = await manager.create(session, user, body.name, listen_only=body.listen_only)
+    if body.diarization:
+        await enable_diarization(session, manager, room)
     out = await room_out(session, manager, room)
     out.janus = await call_for(manager, room, user, body.spoken_language, owner=user)
     return out

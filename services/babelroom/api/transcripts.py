@@ -57,6 +57,9 @@ class SegmentOut(BaseModel):
     translations: dict[str, str] = Field(examples=[{"es": "Hola a todos."}])
     confidence: float | None = Field(description="exp(average token log-probability)")
     spoken_at: datetime = Field(description="When the speech ended")
+    speaker_label: str | None = Field(None, examples=["Speaker 2"],
+                                      description="Diarization (Pro rooms that opted in): who spoke inside this "
+                                      "participant's audio; null: not labelled")
 
 
 class TranscriptPage(BaseModel):
@@ -171,10 +174,12 @@ async def export(
     query = _in_range(select(TranscriptSegment).where(TranscriptSegment.room_id == room_id),
                       _window(user, None), None)
     rows = (await session.execute(query.order_by(TranscriptSegment.room_seq))).scalars().all()
-    captions = [c for r in rows if (c := _caption(room, r, language)) is not None]
+    labelled = [(c, r.speaker_label) for r in rows if (c := _caption(room, r, language)) is not None]
     if format is ExportFormat.json:
-        body = "[" + ",".join(_cue_json(c) for c in captions) + "]"
-    else:
+        body = "[" + ",".join(_cue_json(c, label) for c, label in labelled) + "]"
+    else:  # a diarized final is "Shared mic (Speaker 2): …"
+        captions = [c.model_copy(update={"speaker_name": f"{c.speaker_name} ({label})"}) if label else c
+                    for c, label in labelled]
         body = {"srt": to_srt, "vtt": to_vtt, "txt": to_txt}[format.value](captions)
     name = f"transcript-{room_id}.{language or 'original'}.{format.value}"
     return Response(body, media_type=MEDIA_TYPES[format.value],
@@ -185,14 +190,16 @@ class _Cue(BaseModel):
     room_seq: int
     speaker: str
     speaker_name: str
+    speaker_label: str | None
     start_ms: int
     end_ms: int
     language: str
     text: str
 
 
-def _cue_json(c: Caption) -> str:
-    return _Cue(room_seq=c.room_seq, speaker=c.speaker, speaker_name=c.speaker_name, start_ms=c.audio_start_ms,
+def _cue_json(c: Caption, label: str | None) -> str:
+    return _Cue(room_seq=c.room_seq, speaker=c.speaker, speaker_name=c.speaker_name, speaker_label=label,
+                start_ms=c.audio_start_ms,
                 end_ms=c.audio_end_ms, language=c.translation.language, text=c.translation.text).model_dump_json()
 
 

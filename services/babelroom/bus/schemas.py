@@ -210,7 +210,15 @@ class SpeechAudio(Message, SegmentHeader):
         return msg
 
 
-NoticeCode = Literal["room_expiring", "room_closed", "participant_left", "history_lost"]
+NoticeCode = Literal["room_expiring", "room_closed", "participant_left", "history_lost", "speakers_updated"]
+
+
+class SpeakerLabel(BaseModel):
+    """A final's speaker inside one participant's audio (diarization): ``seq`` is the per-speaker number."""
+
+    seq: int
+    segment_id: str
+    label: str = Field(examples=["Speaker 2"])
 
 
 class Notice(Message):
@@ -222,7 +230,9 @@ class Notice(Message):
     - ``participant_left``: ``user`` left or vanished; that user's sockets close with 4403;
     - ``history_lost``: caption sockets only, made by the gateway (never on the stream): captions the
       client missed are gone (``reason``: ``store_reset``, ``stream_gone`` or ``trimmed``); after
-      ``store_reset`` the ``room_seq`` numbering restarts.
+      ``store_reset`` the ``room_seq`` numbering restarts;
+    - ``speakers_updated``: diarization labelled finals of participant ``user`` (``speakers``: seq,
+      segment id, label); a later notice may relabel the same finals.
     """
 
     type: Literal["notice"] = "notice"
@@ -232,6 +242,7 @@ class Notice(Message):
     reason: str | None = None
     user: str | None = None
     closes_at_ms: float | None = Field(None, description="Wall clock, ms since the Unix epoch")
+    speakers: list[SpeakerLabel] | None = None
     at_ms: float = Field(default_factory=now_ms)
 
 

@@ -23,7 +23,7 @@ from redis.exceptions import ResponseError
 from redis.typing import EncodableT, FieldT
 
 from babelroom import metrics
-from babelroom.bus.schemas import Message
+from babelroom.bus.schemas import Message, Notice
 from babelroom.config import Settings
 
 # XRANGE and XREAD(GROUP) replies of an asyncio client with ``decode_responses=False``, as every
@@ -83,6 +83,18 @@ def cut_key(segment_id: str) -> str:
 def notices_stream(room: str) -> str:
     """The per-room stream of room events (:class:`~babelroom.bus.schemas.Notice`)."""
     return f"notices:{room}"
+
+
+NOTICES_MAXLEN = 100
+NOTICES_TTL_S = 24 * 3600
+
+
+async def publish_notice(redis: aioredis.Redis, notice: Notice) -> None:
+    """Add ``notice`` to its room's stream (kept a day, at most ~100 entries): the room manager's events
+    and the workers' (``speakers_updated``) reach every socket of the room this way."""
+    stream = notices_stream(notice.room)
+    await redis.xadd(stream, notice.to_fields(), maxlen=NOTICES_MAXLEN, approximate=True)
+    await redis.expire(stream, NOTICES_TTL_S)
 
 
 async def ensure_group(redis: aioredis.Redis, stream: str, group: str) -> None:

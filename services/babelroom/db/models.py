@@ -159,6 +159,8 @@ class Room(Base):
     warned_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     close_reason: Mapped[str | None] = mapped_column(String(32), doc="closed | expired")
+    diarization: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=sql("false"),
+                                              doc="Speaker labels inside each participant's audio (Pro, opt-in)")
 
     owner: Mapped[User] = relationship(lazy="joined")
 
@@ -209,6 +211,7 @@ class TranscriptSegment(Base):
     )
     confidence: Mapped[float | None] = mapped_column(Float)
     spoken_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    speaker_label: Mapped[str | None] = mapped_column(String(32), doc="Diarization: Speaker N inside the participant")
     created_at: Mapped[datetime] = _now()
     search: Mapped[Any] = mapped_column(TSVECTOR, Computed(SEARCH_EXPRESSION, persisted=True))
 

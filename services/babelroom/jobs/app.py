@@ -1,7 +1,8 @@
 """The Celery application of the background jobs (``babelroom jobs``), with Redis as the broker.
 
-Queues: ``maintenance`` (the retention task, run by beat every ``retention_interval_s``). Workers of
-later issues add their own queues to the same app. Results are not kept (tasks log and count).
+Queues: ``maintenance`` (the retention task, run by beat every ``retention_interval_s``) and
+``diarization`` (``babelroom.diarize``, queued by ingest for rooms with diarization on). Results are
+not kept (tasks log and count).
 
 Source: https://docs.celeryq.dev/en/stable/userguide/configuration.html
 """
@@ -17,7 +18,8 @@ MAINTENANCE_QUEUE = "maintenance"
 
 def make_app(settings: Settings) -> Celery:
     """A Celery app on ``settings.redis_url`` with the beat schedule of the maintenance tasks."""
-    app = Celery("babelroom", broker=settings.redis_url, include=["babelroom.jobs.retention"])
+    app = Celery("babelroom", broker=settings.redis_url,
+                 include=["babelroom.jobs.retention", "babelroom.jobs.diarization"])
     app.conf.update(
         task_default_queue=MAINTENANCE_QUEUE,
         task_ignore_result=True,
@@ -25,6 +27,7 @@ def make_app(settings: Settings) -> Celery:
         broker_connection_retry_on_startup=True,
         worker_hijack_root_logger=False,
         worker_redirect_stdouts=False,
+        worker_prefetch_multiplier=1,  # a long task (diarization) never holds a second one back
         beat_schedule={
             "retention": {
                 "task": "babelroom.retention",

