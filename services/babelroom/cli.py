@@ -261,6 +261,8 @@ def demo(
     out: Path = typer.Option(Path("out"), help="Where SRT, WebVTT and JSON are written"),
     gateway_url: str = typer.Option(None, help="Use a running gateway instead of a local stack"),
     realtime: bool = typer.Option(True, help="Stream at real-time pace"),
+    speak: bool = typer.Option(False, help="Also run babelroom tts, listen in audio mode, write speech.<lang>.wav "
+                               "and score it with Whisper base against the captions"),
 ) -> None:
     """Stream a clip into a room and show the live translated captions."""
     from babelroom.dev.demo import run_demo
@@ -276,6 +278,8 @@ def demo(
             gateway_url=gateway_url,
             realtime=realtime,
             state_dir=settings.state_dir,
+            speak=speak,
+            whisper_dir=settings.models_dir / "whisper-base",
         )
     )
 
