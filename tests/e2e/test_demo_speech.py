@@ -22,7 +22,8 @@ def test_demo_speak_writes_the_spanish_speech_on_the_timeline(tmp_path, project_
              "HOME": str(tmp_path), "HF_HUB_OFFLINE": "1",
              # a busy test machine may speak slower than real time: keep late speech rather than drop it
              "BABELROOM_TTS_MAX_AGE_S": "300", "BABELROOM_WS_SPEECH_MAX_AGE_S": "300",
-             **{k: v for k, v in os.environ.items() if k in ("PYTHONPATH", "BABELROOM_MODELS_DIR")}},  # a worktree, models
+             # a worktree's own code, another models directory
+             **{k: v for k, v in os.environ.items() if k in ("PYTHONPATH", "BABELROOM_MODELS_DIR")}},
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     finals = [c for c in json.loads((out / "captions.json").read_text()) if c["type"] == "final"]
