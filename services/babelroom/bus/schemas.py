@@ -17,7 +17,7 @@ import time
 from itertools import pairwise
 from typing import Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, computed_field
 from redis.typing import EncodableT, FieldT
 
 SCHEMA_VERSION = 1
@@ -199,6 +199,11 @@ class SpeechAudio(Message, SegmentHeader):
     chunk: int = Field(0, ge=0, description="Index of this chunk of the sentence's speech (0 first; play in order)")
     chunks: int = Field(1, ge=1, description="How many chunks the sentence is spoken in (the last is chunks - 1)")
     chunk_text: str | None = Field(None, description="The words of this chunk; None: the whole translation")
+
+    @computed_field(description="Length of the Ogg Opus file (bytes): on the caption socket, the binary frame "
+                    "right after this JSON frame")
+    def audio_bytes(self) -> int:
+        return len(self.audio)
 
     def to_fields(self) -> dict[FieldT, EncodableT]:
         return {"m": self.model_dump_json(), "audio": self.audio}

@@ -18,13 +18,19 @@ notices streams are followed from their start again silently (a partial stream e
 room has been quiet for ``captions_partial_ttl_s``).
 
 A socket that falls ``ws_queue_messages`` behind is ended with close 1013 (reconnect with ``since=``).
+
+Speech: while at least one subscription wants it (an audio-mode caption socket), the same XREAD also
+follows the room's ``tts:{room}`` stream (from the moment the first such socket subscribed) and hands
+each :class:`~babelroom.bus.schemas.SpeechAudio` to those subscriptions only. Speech is never replayed:
+a ``tts:{room}`` stream that lost the feed's position is followed from its start again without a notice
+(the sockets drop what is stale).
 """
 
 from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
-from typing import cast
+from typing import Literal, cast
 
 import redis.asyncio as aioredis
 import structlog
@@ -33,13 +39,14 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from redis.typing import KeyT, StreamIdT
 
 from babelroom import metrics
-from babelroom.bus.schemas import Caption, Notice
+from babelroom.bus.schemas import Caption, Notice, SpeechAudio
 from babelroom.bus.streams import (
     StreamEntries,
     StreamsReply,
     captions_stream,
     notices_stream,
     partial_captions_stream,
+    tts_stream,
 )
 
 log = structlog.get_logger(__name__)
@@ -58,7 +65,7 @@ class Ended:
 
 
 #: What a subscription's queue holds: (stream id or "", message).
-FeedItem = tuple[str, Caption | Notice | Ended]
+FeedItem = tuple[str, Caption | Notice | SpeechAudio | Ended]
 
 
 @dataclass(eq=False)
@@ -68,6 +75,7 @@ class Subscription:
     room: str
     captions: bool
     queue: asyncio.Queue[FeedItem]
+    speech: bool = False
     ended: bool = False
 
     def put(self, item: FeedItem) -> None:
@@ -125,7 +133,7 @@ def in_order(reply: StreamsReply, streams: tuple[str, ...], count: int) -> list[
 @dataclass(eq=False)
 class _Feed:
     room: str
-    positions: dict[KeyT, StreamIdT]  # stream → id of the last entry read (str → str)
+    positions: dict[KeyT, StreamIdT]  # stream → id of the last entry read (str → str); tts:{room} only while wanted
     subscribers: set[Subscription] = field(default_factory=set)
     task: asyncio.Task[None] | None = None
 
@@ -145,12 +153,14 @@ class RoomFeeds:
         self.queue_messages = queue_messages
         self._feeds: dict[str, _Feed] = {}
 
-    async def subscribe(self, room: str, *, captions: bool) -> Subscription:
-        """A new subscription to ``room``'s notices (and captions when ``captions``), from now on.
+    async def subscribe(self, room: str, *, captions: bool, speech: bool = False) -> Subscription:
+        """A new subscription to ``room``'s notices (and captions when ``captions``, translated speech
+        when ``speech``), from now on.
 
         Raises:
             redis.exceptions.ConnectionError: Redis is unreachable while a new feed looks up where to start.
         """
+        speech_start = await self._last_id(tts_stream(room)) if speech else None
         feed = self._feeds.get(room)
         if feed is None:
             streams = room_streams(room)
@@ -160,7 +170,9 @@ class RoomFeeds:
                 feed = self._feeds[room] = _Feed(room, dict(zip(streams, starts, strict=True)))
                 feed.task = asyncio.create_task(self._run(feed), name=f"room-feed:{room}")
                 metrics.ROOM_FEEDS.inc()
-        subscription = Subscription(room, captions, asyncio.Queue(self.queue_messages))
+        if speech_start is not None:  # no await from here on: the feed's task may not see it empty
+            feed.positions.setdefault(tts_stream(room), speech_start)
+        subscription = Subscription(room, captions, asyncio.Queue(self.queue_messages), speech=speech)
         feed.subscribers.add(subscription)
         return subscription
 
@@ -172,6 +184,8 @@ class RoomFeeds:
         feed.subscribers.discard(subscription)
         if not feed.subscribers:
             self._stop(feed)
+        elif not any(s.speech for s in feed.subscribers):
+            feed.positions.pop(tts_stream(feed.room), None)
 
     def _stop(self, feed: _Feed) -> None:
         if self._feeds.get(feed.room) is feed:
@@ -194,7 +208,8 @@ class RoomFeeds:
     async def _run(self, feed: _Feed) -> None:
         loop = asyncio.get_running_loop()
         backoff, down_since = FIRST_BACKOFF_S, None
-        streams = room_streams(feed.room)
+        speech = tts_stream(feed.room)
+        streams = (*room_streams(feed.room), speech)
         notices = notices_stream(feed.room)
         try:
             while feed.subscribers:
@@ -202,7 +217,7 @@ class RoomFeeds:
                     if down_since is not None:
                         await self._check_lost(feed, "store_reset")
                     reply = cast(StreamsReply, await self.redis.xread(
-                        feed.positions, block=BLOCK_MS, count=READ_COUNT))
+                        dict(feed.positions), block=BLOCK_MS, count=READ_COUNT))
                     if not reply:
                         await self._check_lost(feed, "stream_gone")
                 except (RedisConnectionError, RedisTimeoutError) as exc:
@@ -218,11 +233,16 @@ class RoomFeeds:
                     continue
                 backoff, down_since = FIRST_BACKOFF_S, None
                 for stream, entry_id, fields in in_order(reply or [], streams, READ_COUNT):
+                    if stream == speech:
+                        if speech in feed.positions:  # else the last audio socket left meanwhile
+                            feed.positions[speech] = entry_id
+                            self._broadcast(feed, (entry_id, SpeechAudio.from_fields(fields)), only="speech")
+                        continue
                     feed.positions[stream] = entry_id
                     if stream == notices:
                         self._broadcast(feed, (entry_id, Notice.from_fields(fields)))
                     else:
-                        self._broadcast(feed, (entry_id, Caption.from_fields(fields)), captions_only=True)
+                        self._broadcast(feed, (entry_id, Caption.from_fields(fields)), only="captions")
         except asyncio.CancelledError:
             raise
         except Exception:
@@ -239,16 +259,19 @@ class RoomFeeds:
         for stream, position in list(feed.positions.items()):
             if position == "0-0" or await self.redis.xrange(stream, position, position, count=1):
                 continue
+            if stream not in feed.positions:  # tts:{room}, dropped by the last audio socket meanwhile
+                continue
             feed.positions[stream] = "0-0"
             if stream != finals:
                 continue
             metrics.CAPTION_HISTORY_LOST.labels(cause).inc()
             log.warning("room_feed.history_lost", room=feed.room, cause=cause, position=position)
-            self._broadcast(feed, ("", history_lost(feed.room, cause)), captions_only=True)
+            self._broadcast(feed, ("", history_lost(feed.room, cause)), only="captions")
 
-    def _broadcast(self, feed: _Feed, item: FeedItem, *, captions_only: bool = False) -> None:
+    def _broadcast(self, feed: _Feed, item: FeedItem, *, only: Literal["captions", "speech"] | None = None) -> None:
+        """Queue ``item`` for every subscription, or only for those that want ``only``."""
         for subscription in list(feed.subscribers):
-            if subscription.captions or not captions_only:
+            if only is None or (subscription.captions if only == "captions" else subscription.speech):
                 subscription.put(item)
 
 
