@@ -25,3 +25,28 @@ export type CaptionType = CaptionMessage["type"];
  * ``stream_gone``, ``trimmed``); after ``store_reset`` the room_seq numbering restarts. */
 export type NoticeMessage = Schemas["Notice"];
 export type NoticeCode = NoticeMessage["code"];
+
+/**
+ * The header of one translated sentence spoken (babelroom.bus.schemas.SpeechAudio, type ``speech``), sent
+ * on a caption socket opened with ``audio=1``; the very next binary frame is its audio: one Ogg Opus file
+ * of ``audio_bytes`` bytes (48 kHz mono). Written by hand: socket-messages.json does not describe it yet.
+ */
+export interface SpeechMessage {
+  type: "speech";
+  segment_id: string;
+  /** The speaker's user id (their Janus publisher id). */
+  speaker: string;
+  speaker_name: string;
+  /** The speaker's segment number (their sentences in order). */
+  seq: number;
+  room_seq: number;
+  translation: { language: string; text: string; backend?: string };
+  codec: "opus";
+  sample_rate: number;
+  duration_ms: number;
+  tts_backend: string;
+  voice: string;
+  timings?: Record<string, number>;
+  /** Length of the binary frame that follows (bytes). */
+  audio_bytes: number;
+}
