@@ -59,7 +59,7 @@ describe("SpeechPlayer", () => {
   afterEach(() => vi.useRealTimers());
 
   it("plays one speaker's sentences in order, each after the one before", async () => {
-    const { output, send } = setup();
+    const { output, player, send } = setup();
     output.decodeDelayMs = 50;
     const t0 = Date.now() / 1000;
     const done = [send("ana", 1, 2), send("ana", 2, 1), send("ana", 3, 1)];
@@ -69,6 +69,7 @@ describe("SpeechPlayer", () => {
     for (let i = 1; i < output.played.length; i++) expect(output.played[i].start).toBeGreaterThanOrEqual(output.played[i - 1].end);
     expect(output.played[0].start).toBeCloseTo(t0 + 0.05);
     expect(output.played[2].end).toBeCloseTo(t0 + 4.05);
+    expect(player.current.endsAt).toBeCloseTo(t0 + 4.05);
   });
 
   it("keeps arrival order even when a later sentence decodes first", async () => {

@@ -48,6 +48,8 @@ export interface PlaybackStats {
   stale: number;
   outOfOrder: number;
   undecodable: number;
+  /** Output time (s) when everything scheduled so far has played. */
+  endsAt: number;
   /** The last sentence scheduled: its segment, text, and how long after arrival it starts (s). */
   last: { segmentId: string; text: string; delayS: number } | null;
 }
@@ -74,7 +76,7 @@ export interface SpeechPlayerOptions<B extends DecodedSpeech> {
 export class SpeechPlayer<B extends DecodedSpeech = DecodedSpeech> {
   private readonly queues = new Map<string, SpeakerQueue>();
   private readonly staleAfterS: number;
-  private stats: PlaybackStats = { played: 0, stale: 0, outOfOrder: 0, undecodable: 0, last: null };
+  private stats: PlaybackStats = { played: 0, stale: 0, outOfOrder: 0, undecodable: 0, endsAt: 0, last: null };
   private stopped = false;
 
   constructor(private readonly options: SpeechPlayerOptions<B>) {
@@ -145,6 +147,7 @@ export class SpeechPlayer<B extends DecodedSpeech = DecodedSpeech> {
     this.stats = {
       ...this.stats,
       played: this.stats.played + 1,
+      endsAt: Math.max(this.stats.endsAt, queue.busyUntil),
       last: { segmentId: speech.segment_id, text: speech.translation.text, delayS },
     };
     this.options.onStats?.(this.stats);
