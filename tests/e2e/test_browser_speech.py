@@ -6,6 +6,10 @@ what B's page plays: a MediaRecorder on the player's output node (``window.__bab
 every translated sentence passes through it), then Whisper base transcribes the recording, which must be
 close to B's Spanish captions (WER bound, printed). While the translation plays, A's tile in B's page is
 lowered (ducking) and it is restored after.
+
+Printed too, per sentence: when its speech starts in B's page minus when its Spanish caption appeared
+there, and for the last one the audio-mode latency as ``make bench`` defines it (translated audio
+reaching the listener minus the end of the segment's speech in A's capture).
 """
 
 from __future__ import annotations
@@ -142,6 +146,7 @@ def test_listener_hears_the_translation_spoken(speech_setup):
                 if stats["played"] + stats["stale"] >= len(es) and now["now"] > stats["endsAt"] + 0.5:
                     break
                 time.sleep(0.2)
+            sentences = b.evaluate("window.__babelroomPlayback.sentences")
             recorded = base64.b64decode(b.evaluate("window.__speechRecording.stop()"))
             final_volume = b.evaluate(PLAYBACK)["volume"]
             status = b.get_by_test_id("playback-status").text_content()
@@ -160,6 +165,12 @@ def test_listener_hears_the_translation_spoken(speech_setup):
     print(f"\nB's page played {stats['played']} sentence(s), skipped {stats['stale']} stale; recorded "
           f"{len(heard_audio) / 16000:.1f} s ({path}); A's tile volumes seen {sorted(volumes)}, after {final_volume}"
           f"\ncaptions: {captions}\nheard:    {heard}\nWER {wer:.3f}")
+    caption_at = {f["segment"]: f["t"] for f in es}
+    for s in sentences:
+        after = s["startMs"] - caption_at[s["segmentId"]] if s["segmentId"] in caption_at else float("nan")
+        print(f"  {s['segmentId'][:8]} speech starts {after:.0f} ms after its caption: {s['text']}")
+    last_audio_ms = max(s["startMs"] for s in sentences) - (capture_start + speech_end_in_file_ms)
+    print(f"audio-mode latency of the last sentence: {last_audio_ms:.0f} ms")
     assert wer < MAX_WER, (captions, heard)
     assert 0.2 in volumes, f"A's voice was never lowered under the translation: {sorted(volumes)}"
     assert final_volume == 1, "A's voice was not restored after the translation"

@@ -45,10 +45,14 @@ function setup(staleAfterS?: number) {
   const ducking: string[] = [];
   const ducker = { duck: (s: string) => ducking.push(`duck ${s}`), restore: (s: string) => ducking.push(`restore ${s}`) };
   const logs: string[] = [];
-  const player = new SpeechPlayer({ output, ducker, staleAfterS, log: (m) => logs.push(m) });
+  const scheduled: [string, number, number][] = [];
+  const player = new SpeechPlayer({
+    output, ducker, staleAfterS, log: (m) => logs.push(m),
+    onScheduled: (speech, start, arrival) => scheduled.push([speech.segment_id, start, arrival]),
+  });
   const send = (speaker: string, seq: number, durationS: number) =>
     player.enqueue(speech(speaker, seq), audio(durationS, `${speaker}-${seq}`));
-  return { output, ducking, logs, player, send };
+  return { output, ducking, logs, player, send, scheduled };
 }
 
 describe("SpeechPlayer", () => {
@@ -59,7 +63,7 @@ describe("SpeechPlayer", () => {
   afterEach(() => vi.useRealTimers());
 
   it("plays one speaker's sentences in order, each after the one before", async () => {
-    const { output, player, send } = setup();
+    const { output, player, send, scheduled } = setup();
     output.decodeDelayMs = 50;
     const t0 = Date.now() / 1000;
     const done = [send("ana", 1, 2), send("ana", 2, 1), send("ana", 3, 1)];
@@ -70,6 +74,9 @@ describe("SpeechPlayer", () => {
     expect(output.played[0].start).toBeCloseTo(t0 + 0.05);
     expect(output.played[2].end).toBeCloseTo(t0 + 4.05);
     expect(player.current.endsAt).toBeCloseTo(t0 + 4.05);
+    expect(scheduled.map(([segment, start, arrival]) => [segment, start - arrival])).toEqual([
+      ["ana-1", expect.closeTo(0.05)], ["ana-2", expect.closeTo(2.05)], ["ana-3", expect.closeTo(3.05)],
+    ]);
   });
 
   it("keeps arrival order even when a later sentence decodes first", async () => {

@@ -69,6 +69,8 @@ export interface SpeechPlayerOptions<B extends DecodedSpeech> {
   ducker?: Ducker;
   staleAfterS?: number;
   onStats?: (stats: PlaybackStats) => void;
+  /** A sentence was scheduled to start at output time `start` (s); it arrived at `arrival`. */
+  onScheduled?: (speech: SpeechMessage, start: number, arrival: number) => void;
   /** Where a skip is reported (default console.info). */
   log?: (message: string, detail: Record<string, unknown>) => void;
 }
@@ -150,6 +152,7 @@ export class SpeechPlayer<B extends DecodedSpeech = DecodedSpeech> {
       endsAt: Math.max(this.stats.endsAt, queue.busyUntil),
       last: { segmentId: speech.segment_id, text: speech.translation.text, delayS },
     };
+    this.options.onScheduled?.(speech, start, arrival);
     this.options.onStats?.(this.stats);
   }
 }

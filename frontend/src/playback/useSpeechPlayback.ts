@@ -2,7 +2,8 @@
 // play the speech the caption socket delivers; the ducker (stable for the page's life) lowers each
 // speaker's video-tile audio while their translation plays. An AudioContext made before the page had a
 // user gesture starts suspended (autoplay policy): `needsGesture` is then true until the next click
-// resumes it. Exposes window.__babelroomPlayback = {context, output, stats()} for the browser test.
+// resumes it. Exposes window.__babelroomPlayback = {context, output, stats(), sentences} for the browser
+// test (`sentences`: the last SENTENCES_KEPT scheduled, with their start on the wall clock).
 
 import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 
@@ -11,10 +12,20 @@ import { MediaDucker } from "./ducking";
 import { SpeechPlayer, type PlaybackStats } from "./player";
 import { webAudioOutput, type WebAudioOutput } from "./webAudio";
 
+const SENTENCES_KEPT = 50;
+
+export interface ScheduledSentence {
+  segmentId: string;
+  text: string;
+  /** When it starts playing (ms since the Unix epoch). */
+  startMs: number;
+}
+
 export interface PlaybackHook {
   context: AudioContext;
   output: GainNode;
   stats: () => PlaybackStats;
+  sentences: ScheduledSentence[];
 }
 
 declare global {
@@ -42,9 +53,15 @@ export function useSpeechPlayback(enabled: boolean): SpeechPlayback {
   useEffect(() => {
     if (!enabled || typeof AudioContext === "undefined") return;
     const output = webAudioOutput();
-    const player = new SpeechPlayer({ output, ducker, onStats: setStats });
+    const sentences: ScheduledSentence[] = [];
+    const onScheduled = (speech: SpeechMessage, start: number) => {
+      const startMs = Date.now() + (start - output.now()) * 1000;
+      sentences.push({ segmentId: speech.segment_id, text: speech.translation.text, startMs });
+      if (sentences.length > SENTENCES_KEPT) sentences.shift();
+    };
+    const player = new SpeechPlayer({ output, ducker, onStats: setStats, onScheduled });
     current.current = { output, player };
-    window.__babelroomPlayback = { context: output.context, output: output.output, stats: () => player.current };
+    window.__babelroomPlayback = { context: output.context, output: output.output, stats: () => player.current, sentences };
     const onState = () => setNeedsGesture(output.context.state === "suspended");
     output.context.addEventListener("statechange", onState);
     onState();
