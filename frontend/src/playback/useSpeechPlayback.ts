@@ -19,6 +19,8 @@ export interface ScheduledSentence {
   text: string;
   /** When it starts playing (ms since the Unix epoch). */
   startMs: number;
+  /** The server's stamps (ms since the Unix epoch): mt_end, tts_start, tts_end, sent … */
+  timings: Record<string, number>;
 }
 
 export interface PlaybackHook {
@@ -56,7 +58,7 @@ export function useSpeechPlayback(enabled: boolean): SpeechPlayback {
     const sentences: ScheduledSentence[] = [];
     const onScheduled = (speech: SpeechMessage, start: number) => {
       const startMs = Date.now() + (start - output.now()) * 1000;
-      sentences.push({ segmentId: speech.segment_id, text: speech.translation.text, startMs });
+      sentences.push({ segmentId: speech.segment_id, text: speech.translation.text, startMs, timings: speech.timings ?? {} });
       if (sentences.length > SENTENCES_KEPT) sentences.shift();
     };
     const player = new SpeechPlayer({ output, ducker, onStats: setStats, onScheduled });
