@@ -280,6 +280,10 @@ class Settings(BaseSettings):
     ws_queue_messages: int = Field(
         1000, ge=10, description="Messages queued for one socket; a socket that falls this far behind closes 1013"
     )
+    ws_speech_max_age_s: float = Field(
+        10.0, gt=0, description="Speech sent to an audio listener later than this after its final's text (mt_end) "
+        "is stale and dropped (s): the listener is already hearing later sentences"
+    )
     ingest_header_timeout_s: float = Field(10.0, description="Time to send the audio header; then 4408 (s)")
     ingest_idle_timeout_s: float = Field(20.0, description="No audio frame for this long: 4408 (s)")
     ingest_rate_window_s: float = Field(

@@ -179,6 +179,19 @@ MEDIA_STREAMS = Gauge("babelroom_media_streams", "RTP audio streams being decode
 CAPTIONS_DELIVERED = Counter(
     "babelroom_captions_delivered_total", "Caption messages sent to listeners", ["kind"]
 )
+SPEECH_DELIVERED = Counter(
+    "babelroom_speech_delivered_total", "Spoken translations sent to audio listeners", ["tts_backend"]
+)
+SPEECH_DROPPED = Counter(
+    "babelroom_speech_dropped_total",
+    "Spoken translations not sent to an audio listener (stale: older than ws_speech_max_age_s after its final)",
+    ["reason"],
+)
+SPEECH_LATENCY = Histogram(
+    "babelroom_speech_latency_seconds",
+    "From the end of a segment's speech (ingest wall clock) to its spoken translation leaving the gateway",
+    buckets=LATENCY_BUCKETS,
+)
 
 
 def render_latest() -> tuple[bytes, str]:

@@ -17,7 +17,7 @@ import time
 from itertools import pairwise
 from typing import Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, computed_field
 from redis.typing import EncodableT, FieldT
 
 SCHEMA_VERSION = 1
@@ -191,6 +191,11 @@ class SpeechAudio(Message, SegmentHeader):
     cached: bool = Field(False, description="Taken from the speech cache, not synthesised now")
     audio: bytes = Field(b"", exclude=True)
     timings: dict[str, float] = Field(default_factory=dict)
+
+    @computed_field(description="Length of the Ogg Opus file (bytes): on the caption socket, the binary frame "
+                    "right after this JSON frame")
+    def audio_bytes(self) -> int:
+        return len(self.audio)
 
     def to_fields(self) -> dict[FieldT, EncodableT]:
         return {"m": self.model_dump_json(), "audio": self.audio}

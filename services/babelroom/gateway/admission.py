@@ -36,7 +36,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from babelroom import metrics
 from babelroom.api.errors import unavailable_dependency
 from babelroom.auth.tokens import TokenError, verify
-from babelroom.bus.schemas import Caption
+from babelroom.bus.schemas import Caption, SpeechAudio
 from babelroom.config import Settings
 from babelroom.gateway.deps import close_unavailable, close_with, unavailable_close
 from babelroom.gateway.room_feed import Ended, Subscription
@@ -158,10 +158,11 @@ async def admitted_socket(ws: WebSocket, endpoint: str, room: str) -> AsyncItera
 async def watch_room(
     ws: WebSocket, admitted: Admitted, subscription: Subscription, *,
     on_caption: Callable[[str, Caption], Awaitable[None]] | None = None,
+    on_speech: Callable[[SpeechAudio], Awaitable[None]] | None = None,
     on_renew: Callable[[], Awaitable[tuple[int, str] | None]] | None = None,
 ) -> tuple[int, str]:
-    """Renew the lease, forward notices and hand captions to ``on_caption`` (entry id, caption) until
-    the socket must close; returns (code, reason).
+    """Renew the lease, forward notices and hand captions to ``on_caption`` (entry id, caption) and
+    spoken translations to ``on_speech`` until the socket must close; returns (code, reason).
 
     ``on_renew`` runs with each lease renewal; a ``(code, reason)`` it returns ends the watch. A Redis error while
     renewing is logged and retried at the next renewal (the room feed decides when an outage is too
@@ -190,6 +191,10 @@ async def watch_room(
         if isinstance(message, Caption):
             if on_caption is not None:
                 await on_caption(entry_id, message)
+            continue
+        if isinstance(message, SpeechAudio):
+            if on_speech is not None:
+                await on_speech(message)
             continue
         if message.code == "participant_left" and message.user != me:
             continue

@@ -1,4 +1,4 @@
-"""Caption delivery: ``/ws/rooms/{room}/captions?lang=xx[&since=N]``.
+"""Caption delivery: ``/ws/rooms/{room}/captions?lang=xx[&since=N][&audio=1]``.
 
 The socket sends JSON :class:`~babelroom.bus.schemas.Caption` objects (``type`` partial, final or
 retract) whose ``translation.language`` is ``lang``, with the server's per-stage timings in
@@ -16,6 +16,14 @@ one Redis reader per room, however many sockets). A Redis restart does not close
 retries, and the socket gets a ``history_lost`` notice when captions it had not seen are gone; so does
 a client whose ``since=N`` cannot be replayed (the stream no longer holds the finals after ``N``, or
 its ``room_seq`` numbering restarted below ``N``). It then starts over from what is held.
+
+Audio mode (``audio=1``): the socket is also an *audio listener* of ``lang`` (registered in
+:mod:`babelroom.captions.listeners` mode ``audio`` while it is open, so ``babelroom tts`` speaks the
+room's finals in ``lang``), and gets each spoken translation in ``lang`` as two frames in a row: a JSON
+text frame, the :class:`~babelroom.bus.schemas.SpeechAudio` (``type`` ``speech``) with ``audio_bytes``,
+then one binary frame of exactly ``audio_bytes`` bytes, an Ogg Opus file (48 kHz mono). Speech that
+would leave more than ``ws_speech_max_age_s`` after its final's text was ready (``timings.mt_end``) is
+dropped (``babelroom_speech_dropped_total{reason="stale"}``). ``since=`` does not replay speech.
 
 Close codes: 4400 bad query (reason says which parameter); 1013 Redis unavailable for longer than
 ``ws_redis_outage_grace_s`` or the socket fell ``ws_queue_messages`` behind; 4401, 4403, 4410, 4429
@@ -37,7 +45,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from babelroom import metrics
 from babelroom.api.errors import unavailable_dependency
-from babelroom.bus.schemas import Caption, now_ms, stage_durations
+from babelroom.bus.schemas import Caption, SpeechAudio, now_ms, stage_durations
 from babelroom.bus.streams import StreamEntries, captions_stream
 from babelroom.captions import listeners
 from babelroom.gateway.admission import Admitted, admitted_socket, closing, watch_room
@@ -52,11 +60,25 @@ ENDPOINT = "captions"
 HEARTBEAT_S = 2  # short: a Redis that lost its data learns the listeners again within it
 
 
-async def _heartbeat(redis: aioredis.Redis, room: str, lang: str, conn_id: str) -> None:
+async def _register(redis: aioredis.Redis, room: str, lang: str, conn_id: str, audio: bool) -> None:
+    """Register (or refresh) the socket as a caption listener of ``lang``, and as an audio listener too
+    in audio mode."""
+    await listeners.register(redis, room, lang, conn_id)
+    if audio:
+        await listeners.register(redis, room, lang, conn_id, mode="audio")
+
+
+async def _unregister(redis: aioredis.Redis, room: str, lang: str, conn_id: str, audio: bool) -> None:
+    await listeners.unregister(redis, room, lang, conn_id)
+    if audio:
+        await listeners.unregister(redis, room, lang, conn_id, mode="audio")
+
+
+async def _heartbeat(redis: aioredis.Redis, room: str, lang: str, conn_id: str, audio: bool) -> None:
     while True:
         await asyncio.sleep(HEARTBEAT_S)
         try:
-            await listeners.register(redis, room, lang, conn_id)
+            await _register(redis, room, lang, conn_id, audio)
         except (RedisConnectionError, RedisTimeoutError) as exc:  # the room feed times the outage
             log.warning("captions.listener_refresh_failed", room=room, error=repr(exc))
 
@@ -71,6 +93,22 @@ async def _send(ws: WebSocket, caption: Caption) -> None:
         metrics.CAPTION_LATENCY.labels(caption.type).observe(latency_s)
         if caption.type == "final":
             metrics.STAGE_LATENCY.labels("end_to_end").observe(latency_s)
+
+
+async def _send_speech(ws: WebSocket, speech: SpeechAudio, max_age_s: float) -> None:
+    """Send ``speech`` as its JSON header then its Ogg Opus bytes, unless it is stale: later than
+    ``max_age_s`` after its final's text was ready (``mt_end``; else ``tts_end``)."""
+    sent = now_ms()
+    ready = speech.timings.get("mt_end", speech.timings.get("tts_end", sent))
+    if sent - ready > max_age_s * 1000:
+        metrics.SPEECH_DROPPED.labels("stale").inc()
+        return
+    speech.timings["sent"] = sent
+    await ws.send_text(speech.model_dump_json())
+    await ws.send_bytes(speech.audio)
+    metrics.SPEECH_DELIVERED.labels(speech.tts_backend).inc()
+    if "segment_end" in speech.timings:
+        metrics.SPEECH_LATENCY.observe((sent - speech.timings["segment_end"]) / 1000)
 
 
 def _since_lost(room_seqs: list[int], since: int) -> str | None:
@@ -110,14 +148,17 @@ async def _until_disconnect(ws: WebSocket) -> None:
             return
 
 
-def _query(ws: WebSocket) -> tuple[str, int | None]:
-    """``lang`` and ``since``; raises ValueError naming the bad one."""
+def _query(ws: WebSocket) -> tuple[str, int | None, bool]:
+    """``lang``, ``since`` and ``audio``; raises ValueError naming the bad one."""
     lang = language_code(ws.query_params.get("lang"))
     since_raw = ws.query_params.get("since")
     since = int(since_raw) if since_raw is not None else None
     if since is not None and since < 0:
         raise ValueError("since must be ≥ 0")
-    return lang, since
+    audio = ws.query_params.get("audio", "0")
+    if audio not in ("0", "1"):
+        raise ValueError("audio must be 0 or 1")
+    return lang, since, audio == "1"
 
 
 @router.websocket("/ws/rooms/{room}/captions")
@@ -129,15 +170,15 @@ async def captions_socket(ws: WebSocket, room: str) -> None:
         if admitted is None:
             return
         try:
-            lang, since = _query(ws)
+            lang, since, audio = _query(ws)
         except ValueError as exc:
             await ws.accept(subprotocol=admitted.subprotocol)
             await close_with(ws, ENDPOINT, 4400, f"bad query: {exc}")
             return
-        await _serve(ws, admitted, lang, since)
+        await _serve(ws, admitted, lang, since, audio)
 
 
-async def _serve(ws: WebSocket, admitted: Admitted, lang: str, since: int | None) -> None:
+async def _serve(ws: WebSocket, admitted: Admitted, lang: str, since: int | None, audio: bool) -> None:
     redis: aioredis.Redis = ws.app.state.redis
     room, conn_id = admitted.room, uuid.uuid4().hex
     subscription: Subscription | None = None
@@ -146,8 +187,8 @@ async def _serve(ws: WebSocket, admitted: Admitted, lang: str, since: int | None
     accepted = False
     try:
         # Registered before the socket opens: once a client is connected, MT translates for it.
-        await listeners.register(redis, room, lang, conn_id)
-        subscription = await ws.app.state.feeds.subscribe(room, captions=True)
+        await _register(redis, room, lang, conn_id, audio)
+        subscription = await ws.app.state.feeds.subscribe(room, captions=True, speech=audio)
         await ws.accept(subprotocol=admitted.subprotocol)
         accepted = True
         metrics.WS_CONNECTIONS.labels(ENDPOINT).inc()
@@ -159,8 +200,15 @@ async def _serve(ws: WebSocket, admitted: Admitted, lang: str, since: int | None
             if caption.translation.language == lang:
                 await _send(ws, caption)
 
-        watcher = asyncio.create_task(watch_room(ws, admitted, subscription, on_caption=on_caption))
-        tasks = [asyncio.create_task(_heartbeat(redis, room, lang, conn_id)),
+        max_age_s = ws.app.state.settings.ws_speech_max_age_s
+
+        async def on_speech(speech: SpeechAudio) -> None:
+            if speech.translation.language == lang:
+                await _send_speech(ws, speech, max_age_s)
+
+        watcher = asyncio.create_task(watch_room(ws, admitted, subscription, on_caption=on_caption,
+                                                 on_speech=on_speech))
+        tasks = [asyncio.create_task(_heartbeat(redis, room, lang, conn_id, audio)),
                  asyncio.create_task(_until_disconnect(ws)), watcher]
         done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
         if watcher in done:
@@ -186,7 +234,7 @@ async def _serve(ws: WebSocket, admitted: Admitted, lang: str, since: int | None
             ws.app.state.feeds.unsubscribe(subscription)
         # Shielded: a server shutting down cancels this handler, and the entry must still go.
         with contextlib.suppress(RedisConnectionError, RedisTimeoutError):
-            await asyncio.shield(listeners.unregister(redis, room, lang, conn_id))
+            await asyncio.shield(_unregister(redis, room, lang, conn_id, audio))
         if accepted:
             metrics.WS_CONNECTIONS.labels(ENDPOINT).dec()
         if code == 1000:

@@ -14,22 +14,29 @@ socket gets a ``history_lost`` notice (captions between its last one and the los
 ``room_seq`` numbering starts again) and reading resumes from the stream's start.
 
 A socket that falls ``ws_queue_messages`` behind is ended with close 1013 (reconnect with ``since=``).
+
+Speech: while at least one subscription wants it (an audio-mode caption socket), the same XREAD also
+follows the room's ``tts:{room}`` stream (from the moment the first such socket subscribed) and hands
+each :class:`~babelroom.bus.schemas.SpeechAudio` to those subscriptions only. Speech is never replayed:
+a ``tts:{room}`` stream that lost the feed's position is followed from its start again without a notice
+(the sockets drop what is stale).
 """
 
 from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
-from typing import cast
+from typing import Literal, cast
 
 import redis.asyncio as aioredis
 import structlog
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
+from redis.typing import KeyT, StreamIdT
 
 from babelroom import metrics
-from babelroom.bus.schemas import Caption, Notice
-from babelroom.bus.streams import StreamEntries, StreamsReply, captions_stream, notices_stream
+from babelroom.bus.schemas import Caption, Notice, SpeechAudio
+from babelroom.bus.streams import StreamEntries, StreamsReply, captions_stream, notices_stream, tts_stream
 
 log = structlog.get_logger(__name__)
 BLOCK_MS = 1000
@@ -46,7 +53,7 @@ class Ended:
 
 
 #: What a subscription's queue holds: (stream id or "", message).
-FeedItem = tuple[str, Caption | Notice | Ended]
+FeedItem = tuple[str, Caption | Notice | SpeechAudio | Ended]
 
 
 @dataclass(eq=False)
@@ -56,6 +63,7 @@ class Subscription:
     room: str
     captions: bool
     queue: asyncio.Queue[FeedItem]
+    speech: bool = False
     ended: bool = False
 
     def put(self, item: FeedItem) -> None:
@@ -84,6 +92,7 @@ class _Feed:
     captions_from: str
     notices_from: str
     subscribers: set[Subscription] = field(default_factory=set)
+    speech_from: str | None = None  # None: no subscriber wants speech, tts:{room} is not read
     task: asyncio.Task[None] | None = None
 
 
@@ -102,12 +111,14 @@ class RoomFeeds:
         self.queue_messages = queue_messages
         self._feeds: dict[str, _Feed] = {}
 
-    async def subscribe(self, room: str, *, captions: bool) -> Subscription:
-        """A new subscription to ``room``'s notices (and captions when ``captions``), from now on.
+    async def subscribe(self, room: str, *, captions: bool, speech: bool = False) -> Subscription:
+        """A new subscription to ``room``'s notices (and captions when ``captions``, spoken translations
+        when ``speech``), from now on.
 
         Raises:
             redis.exceptions.ConnectionError: Redis is unreachable while a new feed looks up where to start.
         """
+        speech_start = await self._last_id(tts_stream(room)) if speech else None
         feed = self._feeds.get(room)
         if feed is None:
             caption_start, notice_start = await asyncio.gather(
@@ -117,7 +128,9 @@ class RoomFeeds:
                 feed = self._feeds[room] = _Feed(room, caption_start, notice_start)
                 feed.task = asyncio.create_task(self._run(feed), name=f"room-feed:{room}")
                 metrics.ROOM_FEEDS.inc()
-        subscription = Subscription(room, captions, asyncio.Queue(self.queue_messages))
+        if feed.speech_from is None:
+            feed.speech_from = speech_start  # no await from here on: the feed's task may not see it empty
+        subscription = Subscription(room, captions, asyncio.Queue(self.queue_messages), speech=speech)
         feed.subscribers.add(subscription)
         return subscription
 
@@ -129,6 +142,8 @@ class RoomFeeds:
         feed.subscribers.discard(subscription)
         if not feed.subscribers:
             self._stop(feed)
+        elif not any(s.speech for s in feed.subscribers):
+            feed.speech_from = None
 
     def _stop(self, feed: _Feed) -> None:
         if self._feeds.get(feed.room) is feed:
@@ -151,14 +166,16 @@ class RoomFeeds:
     async def _run(self, feed: _Feed) -> None:
         loop = asyncio.get_running_loop()
         backoff, down_since = FIRST_BACKOFF_S, None
-        captions, notices = captions_stream(feed.room), notices_stream(feed.room)
+        captions, notices, speech = captions_stream(feed.room), notices_stream(feed.room), tts_stream(feed.room)
         try:
             while feed.subscribers:
                 try:
                     if down_since is not None:
                         await self._check_lost(feed, "store_reset")
-                    reply = cast(StreamsReply, await self.redis.xread(
-                        {captions: feed.captions_from, notices: feed.notices_from}, block=BLOCK_MS, count=100))
+                    positions: dict[KeyT, StreamIdT] = {captions: feed.captions_from, notices: feed.notices_from}
+                    if feed.speech_from is not None:
+                        positions[speech] = feed.speech_from
+                    reply = cast(StreamsReply, await self.redis.xread(positions, block=BLOCK_MS, count=100))
                     if not reply:
                         await self._check_lost(feed, "stream_gone")
                 except (RedisConnectionError, RedisTimeoutError) as exc:
@@ -178,7 +195,11 @@ class RoomFeeds:
                         entry_id = raw_id.decode()
                         if stream.decode() == captions:
                             feed.captions_from = entry_id
-                            self._broadcast(feed, (entry_id, Caption.from_fields(fields)), captions_only=True)
+                            self._broadcast(feed, (entry_id, Caption.from_fields(fields)), only="captions")
+                        elif stream.decode() == speech:
+                            if feed.speech_from is not None:  # else the last audio socket left meanwhile
+                                feed.speech_from = entry_id
+                                self._broadcast(feed, (entry_id, SpeechAudio.from_fields(fields)), only="speech")
                         else:
                             feed.notices_from = entry_id
                             self._broadcast(feed, (entry_id, Notice.from_fields(fields)))
@@ -193,23 +214,29 @@ class RoomFeeds:
     async def _check_lost(self, feed: _Feed, cause: str) -> None:
         """Detect streams that lost the entry the feed last read (Redis restarted without its data,
         ``FLUSHALL``, expiry, trimming): follow them from their start again, and tell caption sockets."""
-        for name, position in (("captions", feed.captions_from), ("notices", feed.notices_from)):
-            if position == "0-0":
+        for name, position in (("captions", feed.captions_from), ("notices", feed.notices_from),
+                               ("speech", feed.speech_from)):
+            if position is None or position == "0-0":
                 continue
-            stream = captions_stream(feed.room) if name == "captions" else notices_stream(feed.room)
+            stream = {"captions": captions_stream, "notices": notices_stream, "speech": tts_stream}[name](feed.room)
             if await self.redis.xrange(stream, position, position, count=1):
                 continue
             if name == "notices":
                 feed.notices_from = "0-0"
                 continue
+            if name == "speech":
+                if feed.speech_from is not None:
+                    feed.speech_from = "0-0"
+                continue
             feed.captions_from = "0-0"
             metrics.CAPTION_HISTORY_LOST.labels(cause).inc()
             log.warning("room_feed.history_lost", room=feed.room, cause=cause, position=position)
-            self._broadcast(feed, ("", history_lost(feed.room, cause)), captions_only=True)
+            self._broadcast(feed, ("", history_lost(feed.room, cause)), only="captions")
 
-    def _broadcast(self, feed: _Feed, item: FeedItem, *, captions_only: bool = False) -> None:
+    def _broadcast(self, feed: _Feed, item: FeedItem, *, only: Literal["captions", "speech"] | None = None) -> None:
+        """Queue ``item`` for every subscription, or only for those that want ``only``."""
         for subscription in list(feed.subscribers):
-            if subscription.captions or not captions_only:
+            if only is None or (subscription.captions if only == "captions" else subscription.speech):
                 subscription.put(item)
 
 
