@@ -36,3 +36,20 @@ bench-capacity: system-deps $(DEV) models-offline
 	$(BENCH_BABELROOM) bench --find-max --speakers $(BENCH_MAX_SPEAKERS) --room-size $(BENCH_ROOM_SIZE) \
 	  --seconds $(BENCH_SECONDS) --language es --stt-model $(BENCH_MULTI_MODEL) \
 	  $(addprefix --audio ,$(BENCH_MULTI_AUDIO)) --out bench-out/capacity-whisper-base
+
+# Audio mode (issue 10): `make bench-audio` runs babelroom tts in the bench's stack, listeners with audio=1,
+# 1 and 4 speakers, once per quick backend (BENCH_AUDIO_BACKENDS): audio latency (first translated audio
+# byte at the listener minus the segment's last speech sample sent) and text final -> first audio byte,
+# in bench-out/audio-<backend>/. Spanish speech (Whisper base) to English listeners: the only direction
+# every quick backend speaks (Piper's voice is English only). Take its figures on a quiet machine.
+BENCH_AUDIO_BACKENDS ?= kokoro piper espeak
+BENCH_AUDIO_SECONDS ?= 45
+
+.PHONY: bench-audio
+
+bench-audio: system-deps $(DEV) models-offline
+	set -e; for backend in $(BENCH_AUDIO_BACKENDS); do \
+	  $(BENCH_BABELROOM) bench --speak --tts-backends $$backend --speakers 1,4 --seconds $(BENCH_AUDIO_SECONDS) \
+	    --language es --stt-model $(BENCH_MULTI_MODEL) $(addprefix --audio ,$(BENCH_MULTI_AUDIO)) \
+	    --out bench-out/audio-$$backend; \
+	done

@@ -82,3 +82,51 @@ def test_markdown_table_row():
                   cpu_s_per_audio_s=0.33, lost_finals=0, dropped_finals=0, latencies_ms=[])
     assert "| 2 | 700 | 1100 | 1200 | 1600 | 0.080 | 4.2 | 50% | 0.33 | 0 | 0 |" in _markdown([r], "m")
     assert "Largest number: **3**" in _markdown([r], "m", "Largest number: **3**")
+
+
+def _speech(segment_id: str, audio_end_ms: int, audio_at: float, text: str = "hola"):
+    from babelroom.bus.schemas import SpeechAudio, Translation
+    from babelroom.dev.client import ReceivedSpeech
+
+    return ReceivedSpeech(SpeechAudio(
+        room="r", speaker="a", speaker_name="A", language="en", segment_id=segment_id, seq=1, audio_start_ms=0,
+        audio_end_ms=audio_end_ms, room_seq=1, translation=Translation(language="es", text=text, backend="t"),
+        duration_ms=500, tts_backend="espeak", voice="es"), audio_at - 0.01, audio_at)
+
+
+def test_audio_latency_is_first_audio_minus_last_speech_sample_and_final_to_audio():
+    from babelroom.bus.schemas import Caption, Translation
+    from babelroom.dev.bench import _speech_figures
+    from babelroom.dev.client import Received, SpeakerRun
+
+    run = SpeakerRun("s", t0=1000.0)
+
+    def final(segment_id: str, at: float) -> Received:
+        return Received(Caption(
+            room="r", speaker="a", speaker_name="A", language="en", segment_id=segment_id, seq=1, audio_start_ms=0,
+            audio_end_ms=2000, type="final", room_seq=1, text="hi",
+            translation=Translation(language="es", text="hola", backend="bergamot")), at)
+
+    expected = {"x": (run, {}), "y": (run, {})}
+    audio, final_to_audio, unspoken = _speech_figures(
+        [[final("x", 1002.5), final("y", 1003.0)]], [[_speech("x", 2000, 1003.2)]], expected)
+    assert [round(a) for a in audio] == [1200]  # 1003.2 - (1000 + 2.0)
+    assert [round(f) for f in final_to_audio] == [700]
+    assert unspoken == 1  # y was never heard
+
+
+def test_speech_timeline_places_each_sentence_at_its_arrival_never_overlapping():
+    import numpy as np
+
+    from babelroom.dev.demo_speech import speech_timeline
+    from babelroom.tts.codec import OPUS_RATE, encode_ogg_opus
+
+    tone = (0.3 * np.sin(np.arange(OPUS_RATE) * 2 * np.pi * 440 / OPUS_RATE)).astype(np.float32)  # 1 s
+    first, second = _speech("a", 0, 10.5), _speech("b", 0, 11.0)
+    first.at, second.at = 10.5, 11.0  # the second arrives while the first still plays
+    for r in (first, second):
+        r.speech.audio = encode_ogg_opus(tone, OPUS_RATE)
+    track, starts = speech_timeline([second, first], t0=10.0)
+    assert starts[0] == pytest.approx(0.5) and starts[1] == pytest.approx(starts[0] + len(r.samples()[0]) / OPUS_RATE)
+    assert len(track) / OPUS_RATE == pytest.approx(starts[1] + 1.0, abs=0.05)
+    assert np.abs(track[: int(0.45 * OPUS_RATE)]).max() == 0.0  # silence before the first sentence

@@ -261,6 +261,8 @@ def demo(
     out: Path = typer.Option(Path("out"), help="Where SRT, WebVTT and JSON are written"),
     gateway_url: str = typer.Option(None, help="Use a running gateway instead of a local stack"),
     realtime: bool = typer.Option(True, help="Stream at real-time pace"),
+    speak: bool = typer.Option(False, help="Also run babelroom tts, listen in audio mode, write speech.<lang>.wav "
+                               "and score it with Whisper base against the captions"),
 ) -> None:
     """Stream a clip into a room and show the live translated captions."""
     from babelroom.dev.demo import run_demo
@@ -276,6 +278,8 @@ def demo(
             gateway_url=gateway_url,
             realtime=realtime,
             state_dir=settings.state_dir,
+            speak=speak,
+            whisper_dir=settings.models_dir / "whisper-base",
         )
     )
 
@@ -297,6 +301,10 @@ def bench(
     find_max: bool = typer.Option(False, help="Search the largest speaker count that holds the p95 limit"),
     p95_limit_ms: float = typer.Option(1500.0, help="Final latency p95 a run must hold (--find-max)"),
     out: Path = typer.Option(Path("bench-out"), help="Where JSON, Markdown and the plot go"),
+    speak: bool = typer.Option(False, help="Audio mode: run babelroom tts, listeners with audio=1; adds audio "
+                               "latency and final -> audio"),
+    tts_backends: str = typer.Option(None, help="With --speak: BABELROOM_TTS_BACKENDS of the stack (kokoro, piper, "
+                                     "espeak …; default: the settings' own)"),
 ) -> None:
     """Measure latency and cost with N concurrent real-time speakers."""
     from babelroom.dev.bench import run_bench
@@ -315,6 +323,8 @@ def bench(
         p95_limit_ms=p95_limit_ms,
         out_dir=out,
         state_dir=settings.state_dir,
+        speak=speak,
+        tts_backends=tts_backends,
     )
 
 

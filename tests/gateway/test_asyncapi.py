@@ -14,13 +14,14 @@ import yaml
 from pydantic import BaseModel
 
 from babelroom.audio.pcm import StreamFormat
-from babelroom.bus.schemas import Caption, Notice
+from babelroom.bus.schemas import Caption, Notice, SpeechAudio
 from babelroom.gateway import asyncapi
 from babelroom.ingest import SegmentNotice
 
 ROOT = Path(__file__).resolve().parents[2]
 GATEWAY = ROOT / "services" / "babelroom" / "gateway"
-MODELS: dict[str, type[BaseModel]] = {"StreamFormat": StreamFormat, "Caption": Caption, "Notice": Notice}
+MODELS: dict[str, type[BaseModel]] = {"StreamFormat": StreamFormat, "Caption": Caption, "Notice": Notice,
+                                         "SpeechAudio": SpeechAudio}
 DOCUMENT = asyncapi.document()
 
 
@@ -66,7 +67,7 @@ def test_the_documents_examples_are_valid_messages():
 def test_the_pages_examples_are_valid_messages():
     page = (ROOT / "docs" / "websockets.md").read_text()
     found = re.findall(r"<!-- example: (\w+) -->\n```json\n(.+?)\n```", page, re.DOTALL)
-    assert {name for name, _ in found} == {"StreamFormat", "Segment", "Caption", "Notice"}
+    assert {name for name, _ in found} == {"StreamFormat", "Segment", "Caption", "Notice", "SpeechAudio"}
     for name, text in found:
         _check_example(name, json.loads(text))
 

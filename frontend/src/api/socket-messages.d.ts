@@ -130,6 +130,99 @@ export interface components {
             v: number;
         };
         /**
+         * SpeechAudio
+         * @description A final's translation spoken in one listener language. Stream ``tts:{room}``; one entry per
+         *     (segment, language), made only for languages some audio listener of the room asked for.
+         *
+         *     ``audio`` is one Ogg Opus file (``codec="opus"``: 48 kHz mono), kept out of the JSON like
+         *     :class:`SegmentAudio`'s PCM. ``timings`` are the final's stamps plus ``tts_start``/``tts_end``: the
+         *     final's text was ready at ``mt_end`` (t_final) and its speech at ``tts_end`` (t_tts_done).
+         */
+        SpeechAudio: {
+            /**
+             * Audio Bytes
+             * @description Length of the Ogg Opus file (bytes): on the caption socket, the binary frame right after this JSON frame
+             */
+            readonly audio_bytes: number;
+            /** Audio End Ms */
+            audio_end_ms: number;
+            /** Audio Start Ms */
+            audio_start_ms: number;
+            /**
+             * Cached
+             * @description Taken from the speech cache, not synthesised now
+             * @default false
+             */
+            cached: boolean;
+            /**
+             * Codec
+             * @default opus
+             * @constant
+             */
+            codec: "opus";
+            /** Duration Ms */
+            duration_ms: number;
+            /**
+             * Language
+             * @description Source language, ISO 639-1 (en, es …); in segment audio also 'auto' (the speaker asked for language identification)
+             */
+            language: string;
+            /**
+             * Language Detected
+             * @description The language was identified from the speech (the speaker joined with 'auto')
+             * @default false
+             */
+            language_detected: boolean;
+            /** Room */
+            room: string;
+            /** Room Seq */
+            room_seq: number;
+            /**
+             * Sample Rate
+             * @description Of the decoded audio (Hz)
+             * @default 48000
+             */
+            sample_rate: number;
+            /** Segment Id */
+            segment_id: string;
+            /**
+             * Seq
+             * @description Per-speaker segment number, 1-based, shared by its partials
+             */
+            seq: number;
+            /**
+             * Speaker
+             * @description Participant id
+             */
+            speaker: string;
+            /** Speaker Name */
+            speaker_name: string;
+            /** Timings */
+            timings: {
+                [key: string]: number;
+            };
+            /** @description What is spoken: the listener language and its text */
+            translation: components["schemas"]["Translation"];
+            /**
+             * Tts Backend
+             * @description The backend that spoke it (kokoro, piper, espeak, gtts)
+             */
+            tts_backend: string;
+            /**
+             * Type
+             * @default speech
+             * @constant
+             */
+            type: "speech";
+            /**
+             * V
+             * @default 1
+             */
+            v: number;
+            /** Voice */
+            voice: string;
+        };
+        /**
          * Translation
          * @description One rendering of a caption in a listener's language.
          */

@@ -26,6 +26,17 @@ Definitions:
   streamed.
 - **lost finals**: segments the ingest accepted that some listener never got a final (or retraction)
   for; **dropped finals**: finals shed by the bus. Both must be 0.
+
+Audio mode (``speak``; ``make bench-audio``): the stack also runs ``babelroom tts`` (its backends from
+``BABELROOM_TTS_BACKENDS``, e.g. ``kokoro``, ``piper`` or ``espeak``) and the listeners open their caption
+sockets with ``audio=1``. Then also:
+- **audio latency**: the first byte of a segment's translated speech reaching a listener (the binary
+  frame after its ``speech`` header; websockets hands a frame over whole, so this is when its last byte
+  came, on loopback within a millisecond of its first), minus the moment the segment's last speech
+  sample was sent (as for the final latency);
+- **final → audio**: that moment minus the arrival of the same segment's text final at the same listener;
+- **unspoken**: finals (with a translation) whose speech never reached the listener (dropped as stale,
+  or still queued at the end).
 """
 
 from __future__ import annotations
@@ -48,7 +59,7 @@ from rich.console import Console
 from rich.table import Table
 
 from babelroom.audio.pcm import decode_file
-from babelroom.dev.client import ApiClient, Received, SpeakerRun, listen, stream_speaker
+from babelroom.dev.client import ApiClient, Received, ReceivedSpeech, SpeakerRun, listen, stream_speaker
 from babelroom.dev.devstack import LocalStack
 
 console = Console(width=150)
@@ -56,6 +67,8 @@ SAMPLE_RATE = 16_000
 SETTLE_TIMEOUT_S = 60.0
 #: Silence between the clips of a bench's audio (s), as between sentences.
 CLIP_GAP_S = 0.8
+#: Audio mode: how long without new speech ends the wait for the rest (s).
+SPEECH_IDLE_S = 20.0
 
 
 @dataclass
@@ -74,6 +87,11 @@ class RunResult:
     lost_finals: int
     dropped_finals: int
     latencies_ms: list[float]
+    audio_latency_ms: dict[str, float] | None = None
+    final_to_audio_ms: dict[str, float] | None = None
+    speech: int = 0
+    unspoken: int = 0
+    tts_backends: str = ""
 
 
 def percentiles(values: list[float]) -> dict[str, float]:
@@ -141,14 +159,14 @@ class RoomGroup:
 
 
 async def _one_run(stack: LocalStack, clip: np.ndarray, speakers: int, seconds: float, room_size: int,
-                   language: str) -> RunResult:
+                   language: str, speak: bool = False) -> RunResult:
     groups: list[RoomGroup] = []
     try:
         for first in range(0, speakers, room_size):
             speaker_apis, listener_api, room = await room_with_accounts(stack.gateway_url,
                                                                         min(room_size, speakers - first))
             groups.append(RoomGroup(room, speaker_apis, listener_api))
-        return await _measure(stack, clip, speakers, seconds, groups, language)
+        return await _measure(stack, clip, speakers, seconds, groups, language, speak)
     finally:
         for g in groups:
             await g.speakers[0].close_room(g.room)  # frees the speaking-stream slots for the next run
@@ -157,7 +175,7 @@ async def _one_run(stack: LocalStack, clip: np.ndarray, speakers: int, seconds: 
 
 
 async def _measure(stack: LocalStack, clip: np.ndarray, speakers: int, seconds: float, groups: list[RoomGroup],
-                   language: str) -> RunResult:
+                   language: str, speak: bool) -> RunResult:
     seats = [(g, api) for g in groups for api in g.speakers]  # speaker i sits in room seats[i][0]
     target = "es" if language == "en" else "en"
     n = int(seconds * SAMPLE_RATE)
@@ -165,12 +183,15 @@ async def _measure(stack: LocalStack, clip: np.ndarray, speakers: int, seconds: 
     offset = len(clip) // max(speakers, 1)
     audios = [np.roll(clip, -i * offset)[:n] for i in range(speakers)]
     received: list[list[Received]] = [[] for _ in range(speakers)]
+    heard: list[list[ReceivedSpeech]] = [[] for _ in range(speakers)]
     stop = asyncio.Event()
     connected = [asyncio.Event() for _ in range(speakers)]
+    audio_query = "&audio=1" if speak else ""
     listeners = [
         asyncio.create_task(
-            listen(stack.ws_url(f"/ws/rooms/{seats[i][0].room}/captions?lang={target}"), received[i].append, stop,
-                   connected[i], token=seats[i][0].listener.token)
+            listen(stack.ws_url(f"/ws/rooms/{seats[i][0].room}/captions?lang={target}{audio_query}"),
+                   received[i].append, stop, connected[i], token=seats[i][0].listener.token,
+                   on_speech=heard[i].append)
         )
         for i in range(speakers)
     ]
@@ -196,6 +217,8 @@ async def _measure(stack: LocalStack, clip: np.ndarray, speakers: int, seconds: 
         if all(w <= _settled(r) for w, r in zip(wanted, received, strict=True)):
             break
         await asyncio.sleep(0.1)
+    if speak:
+        await _await_speech(received, heard)
     stop.set()
     await asyncio.gather(*listeners)
     cpu = _cpu_seconds(stack.pids()) - cpu_before
@@ -226,6 +249,7 @@ async def _measure(stack: LocalStack, clip: np.ndarray, speakers: int, seconds: 
         after, before, "babelroom_bus_poison_total"
     )
     audio_s = speakers * n / SAMPLE_RATE
+    audio_lat, final_to_audio, unspoken = _speech_figures(received, heard, expected)
     return RunResult(
         speakers=speakers,
         audio_s=audio_s,
@@ -239,7 +263,49 @@ async def _measure(stack: LocalStack, clip: np.ndarray, speakers: int, seconds: 
         lost_finals=lost,
         dropped_finals=int(dropped),
         latencies_ms=[round(x, 1) for x in final_lat],
+        audio_latency_ms=percentiles(audio_lat) if speak else None,
+        final_to_audio_ms=percentiles(final_to_audio) if speak else None,
+        speech=sum(len(h) for h in heard),
+        unspoken=unspoken,
+        tts_backends=",".join(sorted({s.speech.tts_backend for h in heard for s in h})),
     )
+
+
+def _to_speak(received: list[Received]) -> set[str]:
+    """Segments of ``received`` whose final has a translation to speak."""
+    return {r.caption.segment_id for r in received if r.caption.type == "final" and r.caption.translation.text
+            and r.caption.translation.backend not in ("source", "unavailable", "no_route")}
+
+
+async def _await_speech(received: list[list[Received]], heard: list[list[ReceivedSpeech]]) -> None:
+    """Wait until every listener heard each of its finals, at most SETTLE_TIMEOUT_S or SPEECH_IDLE_S
+    without new speech."""
+    deadline, count, last_new = time.monotonic() + SETTLE_TIMEOUT_S, -1, time.monotonic()
+    while time.monotonic() < deadline and time.monotonic() - last_new < SPEECH_IDLE_S:
+        if all(_to_speak(r) <= {s.speech.segment_id for s in h} for r, h in zip(received, heard, strict=True)):
+            return
+        if sum(map(len, heard)) != count:
+            count, last_new = sum(map(len, heard)), time.monotonic()
+        await asyncio.sleep(0.1)
+
+
+def _speech_figures(received: list[list[Received]], heard: list[list[ReceivedSpeech]],
+                    expected: dict[str, tuple[SpeakerRun, dict]]) -> tuple[list[float], list[float], int]:
+    """Audio latencies and final → audio times (ms) over every listener, and how many finals went unspoken."""
+    audio_lat: list[float] = []
+    final_to_audio: list[float] = []
+    unspoken = 0
+    for got, speech in zip(received, heard, strict=True):
+        final_at = {r.caption.segment_id: r.at for r in got if r.caption.type == "final"}
+        for s in speech:
+            if s.speech.segment_id not in expected:
+                continue
+            run = expected[s.speech.segment_id][0]
+            audio_lat.append((s.audio_at - run.speech_end_wall(s.speech.audio_end_ms)) * 1000)
+            if s.speech.segment_id in final_at:
+                final_to_audio.append((s.audio_at - final_at[s.speech.segment_id]) * 1000)
+        unspoken += len(_to_speak(got) - {s.speech.segment_id for s in speech})
+    return audio_lat, final_to_audio, unspoken
 
 
 def _settled(received: list[Received]) -> set[str]:
@@ -259,6 +325,32 @@ def _table(results: list[RunResult]) -> Table:
             f"{r.cpu_s_per_audio_s:.2f}", str(r.lost_finals), str(r.dropped_finals),
         )
     return table
+
+
+def _audio_table(results: list[RunResult]) -> Table:
+    table = Table(title="Babelroom benchmark: audio mode")
+    for col in ("speakers", "TTS", "audio p50", "audio p95", "audio p99", "final→audio p50", "final→audio p95",
+                "speech", "unspoken"):
+        table.add_column(col, justify="right")
+    for r in results:
+        a, f = r.audio_latency_ms or {}, r.final_to_audio_ms or {}
+        table.add_row(str(r.speakers), r.tts_backends, f"{a.get('p50', 0):.0f}", f"{a.get('p95', 0):.0f}",
+                      f"{a.get('p99', 0):.0f}", f"{f.get('p50', 0):.0f}", f"{f.get('p95', 0):.0f}", str(r.speech),
+                      str(r.unspoken))
+    return table
+
+
+def _audio_markdown(results: list[RunResult]) -> str:
+    lines = ["", "Audio mode (audio latency: first translated audio byte at the listener minus the segment's last "
+             "speech sample sent; final → audio: from the text final at the same listener):", "",
+             "| speakers | TTS | audio p50 ms | audio p95 ms | audio p99 ms | final→audio p50 ms | final→audio p95 ms "
+             "| speech | unspoken |", "|---:|---|---:|---:|---:|---:|---:|---:|---:|"]
+    for r in results:
+        a, f = r.audio_latency_ms or {}, r.final_to_audio_ms or {}
+        lines.append(f"| {r.speakers} | {r.tts_backends} | {a.get('p50', 0):.0f} | {a.get('p95', 0):.0f} "
+                     f"| {a.get('p99', 0):.0f} | {f.get('p50', 0):.0f} | {f.get('p95', 0):.0f} | {r.speech} "
+                     f"| {r.unspoken} |")
+    return "\n".join(lines) + "\n"
 
 
 def _plot(results: list[RunResult], path: Path) -> None:
@@ -341,24 +433,31 @@ def run_bench(
     p95_limit_ms: float,
     out_dir: Path,
     state_dir: Path,
+    speak: bool = False,
+    tts_backends: str | None = None,
 ) -> list[RunResult]:
     """Run one fresh local stack (STT ``stt_model``, else the settings' own) and every speaker count on it
-    (with ``find_max``: the capacity search up to the largest count); write JSON, Markdown and a PNG."""
+    (with ``find_max``: the capacity search up to the largest count); write JSON, Markdown and a PNG.
+    With ``speak`` the stack runs ``babelroom tts`` (``tts_backends``, else the settings' own) and the
+    listeners are in audio mode."""
     clip = bench_clip(audios)
     memory_gib = psutil.virtual_memory().total / 2**30
     machine = f"{platform.node()}: {psutil.cpu_count()} CPUs, {memory_gib:.0f} GiB, {platform.platform()}"
     most = max(speaker_counts)
-    env = {"BABELROOM_WORKER_CAPACITY_STREAMS": str(most), **({"BABELROOM_STT_MODEL": stt_model} if stt_model else {})}
+    env = {"BABELROOM_WORKER_CAPACITY_STREAMS": str(most), **({"BABELROOM_STT_MODEL": stt_model} if stt_model else {}),
+           **({"BABELROOM_TTS_BACKENDS": tts_backends} if tts_backends else {})}
     results: list[RunResult] = []
     largest: int | None = None
 
     def one(speakers: int) -> RunResult:
         console.print(f"[bold]{speakers} speaker(s)[/], {seconds:.0f} s of real-time {language} audio each…")
-        results.append(asyncio.run(_one_run(stack, clip, speakers, seconds, room_size, language)))
+        results.append(asyncio.run(_one_run(stack, clip, speakers, seconds, room_size, language, speak)))
         console.print(_table(results[-1:]))
+        if speak:
+            console.print(_audio_table(results[-1:]))
         return results[-1]
 
-    with LocalStack(state_dir=state_dir / "bench", stt_workers=stt_workers, env=env) as stack:
+    with LocalStack(state_dir=state_dir / "bench", stt_workers=stt_workers, env=env, tts=speak) as stack:
         if find_max:
             largest = find_max_speakers(lambda n: holds(one(n), p95_limit_ms), most)
         else:
@@ -370,14 +469,18 @@ def run_bench(
     (out_dir / "bench.json").write_text(json.dumps({
         "machine": machine, "audio": [str(a) for a in audios], "language": language, "stt_model": model,
         "room_size": room_size, "p95_limit_ms": p95_limit_ms, "max_realtime_speakers": largest,
+        "tts_backends": (tts_backends or "(BABELROOM_TTS_BACKENDS)") if speak else None,
         "runs": [asdict(r) for r in results]}, indent=1))
     summary = f"STT model {model}, {language} speech ({', '.join(a.name for a in audios)}), rooms of {room_size}"
     if largest is not None:
         summary += (f"\n\nLargest number of concurrent real-time speakers at final p95 ≤ {p95_limit_ms:.0f} ms "
                     f"(none lost): **{largest}** (searched up to {most})")
-    (out_dir / "bench.md").write_text(_markdown(results, machine, summary))
+    audio_md = _audio_markdown(results) if speak else ""
+    (out_dir / "bench.md").write_text(_markdown(results, machine, summary) + audio_md)
     _plot(results, out_dir / "latency.png")
     console.print(_table(results))
+    if speak:
+        console.print(_audio_table(results))
     if largest is not None:
         console.print(f"[bold]Largest real-time speaker count at p95 ≤ {p95_limit_ms:.0f} ms: {largest}[/]")
     console.print(f"Wrote {out_dir / 'bench.json'}, {out_dir / 'bench.md'}, {out_dir / 'latency.png'}")

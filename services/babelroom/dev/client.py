@@ -7,6 +7,10 @@ Timing convention: a speaker streams its audio in real time, sending each chunk 
 has "happened" (chunk k, covering samples [k·n, (k+1)·n), leaves at ``t0 + (k+1)·n / 16000``). A sample
 at ``t`` ms of the speaker's timeline was therefore sent at ``t0 + t / 1000``: that is how the final
 latency (caption received minus end of the segment's speech) is measured.
+
+Audio mode (``&audio=1`` on the caption URL): each spoken translation arrives as a ``speech`` JSON header
+and one binary frame of its Ogg Opus file; :func:`listen` hands both to ``on_speech`` as a
+:class:`ReceivedSpeech`, whose :meth:`ReceivedSpeech.samples` decodes the audio with PyAV.
 """
 
 from __future__ import annotations
@@ -20,10 +24,12 @@ from typing import Any
 
 import httpx
 import numpy as np
+import numpy.typing as npt
 import websockets
 
 from babelroom.audio.pcm import float_to_s16le
-from babelroom.bus.schemas import Caption, Notice
+from babelroom.bus.schemas import Caption, Notice, SpeechAudio
+from babelroom.tts.codec import decode_audio
 
 SAMPLE_RATE = 16_000
 
@@ -52,6 +58,25 @@ class Received:
 
     caption: Caption
     at: float
+
+
+@dataclass
+class ReceivedSpeech:
+    """A spoken translation (its ``audio`` filled from the binary frame), when its header arrived and
+    when its audio (the binary frame: its first byte, as websockets hands frames over whole) arrived
+    (wall clock, s)."""
+
+    speech: SpeechAudio
+    at: float
+    audio_at: float
+
+    def samples(self) -> tuple[npt.NDArray[np.float32], int]:
+        """The decoded speech, ``(n,) float32`` mono, and its sample rate (48 kHz for Opus).
+
+        Raises:
+            ValueError: the audio does not decode.
+        """
+        return decode_audio(self.speech.audio)
 
 
 def with_token(url: str, token: str) -> str:
@@ -125,9 +150,14 @@ async def listen(
     *,
     token: str,
     on_notice: Callable[[Notice], None] | None = None,
+    on_speech: Callable[[ReceivedSpeech], None] | None = None,
 ) -> None:
-    """Receive captions from ``url`` (…/ws/rooms/{room}/captions?lang=xx) until ``stop`` is set or
-    the server closes the socket (room closed)."""
+    """Receive captions from ``url`` (…/ws/rooms/{room}/captions?lang=xx[&audio=1]) until ``stop`` is set
+    or the server closes the socket (room closed); spoken translations (``audio=1``) go to ``on_speech``.
+
+    Raises:
+        RuntimeError: a speech header not followed by exactly its ``audio_bytes`` in one binary frame.
+    """
     async with websockets.connect(with_token(url, token), max_size=None) as ws:
         if connected is not None:
             connected.set()
@@ -139,6 +169,15 @@ async def listen(
             except websockets.ConnectionClosedOK:
                 return
             data = json.loads(message)
+            if data.get("type") == "speech":
+                at, audio = time.time(), await ws.recv()
+                if not isinstance(audio, bytes) or len(audio) != data["audio_bytes"]:
+                    raise RuntimeError(f"speech {data['segment_id']}: expected {data['audio_bytes']} bytes of audio")
+                speech = SpeechAudio.model_validate(data)
+                speech.audio = audio
+                if on_speech is not None:
+                    on_speech(ReceivedSpeech(speech, at, time.time()))
+                continue
             if data.get("type") == "notice":
                 if on_notice is not None:
                     on_notice(Notice.model_validate(data))

@@ -75,7 +75,7 @@ class LocalStack:
         env: extra ``BABELROOM_*`` variables for every service.
         ready_timeout_s: how long to wait for every ``/readyz`` (s).
         media: also run ``babelroom media`` (the RTP audio tap); its UDP port is then ``media_rtp_port``.
-        tts: also run ``babelroom tts`` (translated speech for the rooms' audio listeners).
+        tts: also run ``babelroom tts`` (spoken translations for audio listeners), as ``tts-0``.
 
     Raises:
         RuntimeError: redis-server is missing, or a service exits or is not ready in time.
@@ -92,7 +92,7 @@ class LocalStack:
     media: bool = False  # also run `babelroom media`, the RTP audio tap, on UDP 127.0.0.1:media_rtp_port
     media_rtp_port: int = 0
     gateway_url: str = ""
-    tts: bool = False  # also run `babelroom tts`, the quick voice (speech for audio listeners)
+    tts: bool = False
 
     def __enter__(self) -> LocalStack:
         previous = signal.getsignal(signal.SIGTERM)
@@ -146,7 +146,7 @@ class LocalStack:
                                           "BABELROOM_MEDIA_RTP_PORT": str(self.media_rtp_port)}, port)
         if self.tts:
             port = free_port()
-            self._spawn_service("tts", {"BABELROOM_TTS_METRICS_PORT": str(port)}, port)
+            self._spawn_service("tts-0", {"BABELROOM_TTS_METRICS_PORT": str(port)}, port, "tts")
         self._wait_ready()
 
     def ws_url(self, path: str) -> str:

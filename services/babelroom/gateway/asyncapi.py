@@ -24,7 +24,7 @@ from pydantic import BaseModel, TypeAdapter
 
 from babelroom import __version__
 from babelroom.audio.pcm import StreamFormat
-from babelroom.bus.schemas import Caption, Notice, Translation
+from babelroom.bus.schemas import Caption, Notice, SpeechAudio, Translation
 from babelroom.config import Settings
 from babelroom.ingest import SegmentNotice
 
@@ -63,7 +63,7 @@ CLOSE_CODES: tuple[CloseCode, ...] = (
               "unavailable (captions: Redis for longer than `ws_redis_outage_grace_s`), or a caption socket "
               "fell `ws_queue_messages` behind", "reconnect with backoff (captions: with `since=`)"),
     CloseCode(4400, "bad request", "both", "audio: a bad header, an empty or misaligned frame; captions: a bad "
-              "`lang` or `since` (the reason names it)", "fix the request; do not retry"),
+              "`lang`, `since` or `audio` (the reason names it)", "fix the request; do not retry"),
     CloseCode(4401, "unauthorized", "both", "no, malformed, expired or wrongly signed access token",
               "refresh the token (POST /api/auth/refresh), reconnect"),
     CloseCode(4403, "forbidden", "both", "not a present participant of this open room: never joined, left, or "
@@ -110,7 +110,7 @@ def schemas() -> dict[str, Any]:
     segment = TypeAdapter(SegmentNotice).json_schema(ref_template=REF)
     return {
         **_schemas(StreamFormat, mode="validation"),
-        **_schemas(Caption, Notice, mode="serialization"),
+        **_schemas(Caption, Notice, SpeechAudio, mode="serialization"),
         "Ready": _typed("Ready", "ready", "The header was accepted: send PCM."),
         "End": _typed("End", "end", "The stream ends: the server flushes the open segment and closes with 1000."),
         "Segment": _typed("Segment", "segment", "A finished segment of this speaker: `status` is `accepted` "
@@ -121,6 +121,9 @@ def schemas() -> dict[str, Any]:
                      "description": "Interleaved little-endian signed 16-bit PCM at the header's `sample_rate` "
                      "and `channels`; non-empty, a whole number of samples on every channel, at most "
                      f"`ingest_max_frame_bytes` ({MAX_FRAME_BYTES})."},
+        "OpusFile": {"title": "OpusFile", "type": "string", "format": "binary",
+                     "description": "One Ogg Opus file (48 kHz mono), exactly the preceding SpeechAudio's "
+                     "`audio_bytes` long: that sentence spoken."},
     }
 
 
@@ -135,6 +138,11 @@ def examples() -> dict[str, dict[str, Any]]:
         "timings": {"segment_end": 1764590400480.0, "sent": 1764590401210.0}, "stages_ms": {"total": 730.0}})
     notice = Notice(room=room, code="room_expiring", message="this room closes in 5 min (tier limit)",
                     closes_at_ms=1764590700000.0, at_ms=1764590400000.0)
+    speech = SpeechAudio.model_validate({
+        **caption.header(), "room_seq": 12, "translation": caption.translation, "duration_ms": 1650,
+        "tts_backend": "kokoro", "voice": "jm_kumo", "audio": b"\0" * 7012,
+        "timings": {"segment_end": 1764590400480.0, "mt_end": 1764590401190.0, "tts_start": 1764590401195.0,
+                    "tts_end": 1764590401790.0, "sent": 1764590401800.0}})
     segment = SegmentNotice(segment_id=segment_id, seq=3, status="accepted", audio_start_ms=8120,
                             audio_end_ms=10480)
     return {
@@ -145,6 +153,7 @@ def examples() -> dict[str, dict[str, Any]]:
         "Segment": {"type": "segment", **TypeAdapter(SegmentNotice).dump_python(segment, mode="json")},
         "Caption": caption.model_dump(mode="json"),
         "Notice": notice.model_dump(mode="json"),
+        "SpeechAudio": speech.model_dump(mode="json"),
     }
 
 
@@ -176,6 +185,10 @@ def document() -> dict[str, Any]:
         "Segment": _message("Segment", "Segment notice", "One per finished segment of the speaker"),
         "Caption": _message("Caption", "Caption", "A partial, final or retraction in the listener's language"),
         "Notice": _message("Notice", "Room notice", "room_expiring, room_closed or participant_left (own user)"),
+        "SpeechAudio": _message("SpeechAudio", "Spoken translation header", "audio=1 only: one sentence's "
+                                "translation spoken; the next frame is its OpusFile"),
+        "OpusFile": _message("OpusFile", "Spoken translation audio", "audio=1 only: binary frame right after "
+                             "its SpeechAudio header", "audio/ogg"),
     }
     ref = "#/components/messages/{}".format
     return {
@@ -204,16 +217,20 @@ def document() -> dict[str, Any]:
             "captions": {
                 "address": CAPTIONS, "title": "Captions",
                 "description": "A room's captions in one language, and its notices. `since=N` first replays "
-                "the finals with `room_seq > N` still held, then goes on live without a gap. The client sends "
-                "nothing.",
+                "the finals with `room_seq > N` still held, then goes on live without a gap. With `audio=1` "
+                "each translated sentence also comes spoken: a SpeechAudio text frame then exactly one binary "
+                "OpusFile frame of its `audio_bytes`; speech older than `ws_speech_max_age_s` (10 s) after its "
+                "final's text is dropped, and `since=` does not replay speech. The client sends nothing.",
                 "parameters": {"room": ROOM},
-                "messages": {name: {"$ref": ref(name)} for name in ("Caption", "Notice")},
+                "messages": {name: {"$ref": ref(name)} for name in ("Caption", "Notice", "SpeechAudio", "OpusFile")},
                 "bindings": {"ws": {"method": "GET", "query": {
                     "type": "object", "required": ["lang"], "properties": {
                         "lang": {"type": "string", "pattern": "^[a-z]{2}$",
                                  "description": "The listener's language (ISO 639-1)"},
                         "since": {"type": "integer", "minimum": 0,
                                   "description": "Last `room_seq` the client saw (replay after it)"},
+                        "audio": {"type": "string", "enum": ["0", "1"], "default": "0",
+                                  "description": "1: also hear the translation spoken (audio listener)"},
                         "token": TOKEN}}, "bindingVersion": "0.1.0"}},
                 "x-close-codes": _close_codes("captions"),
             },
@@ -230,8 +247,9 @@ def document() -> dict[str, Any]:
                                 "messages": [{"$ref": f"#/channels/audio/messages/{n}"}
                                              for n in ("Ready", "Segment", "Notice")]},
             "sendCaptions": {"action": "send", "channel": {"$ref": "#/channels/captions"},
-                             "summary": "Captions and room notices to a listener",
-                             "messages": [{"$ref": f"#/channels/captions/messages/{n}"} for n in ("Caption", "Notice")],
+                             "summary": "Captions, room notices and (audio=1) spoken translations to a listener",
+                             "messages": [{"$ref": f"#/channels/captions/messages/{n}"}
+                                          for n in ("Caption", "Notice", "SpeechAudio", "OpusFile")],
                              "security": [{"$ref": "#/components/securitySchemes/token"},
                                           {"$ref": "#/components/securitySchemes/bearerSubprotocol"}]},
         },

@@ -2,7 +2,8 @@
 
 ``babelroom openapi`` (``make api-types``) writes ``frontend/openapi.json`` (the gateway's ``/openapi.json``)
 and ``frontend/socket-messages.json`` (an OpenAPI 3.1 document whose ``components.schemas`` are the caption
-socket's messages, :class:`~babelroom.bus.schemas.Caption` and :class:`~babelroom.bus.schemas.Notice`, which
+socket's messages, :class:`~babelroom.bus.schemas.Caption`, :class:`~babelroom.bus.schemas.Notice` and
+:class:`~babelroom.bus.schemas.SpeechAudio` (the JSON header of a spoken translation, ``audio=1``), which
 OpenAPI cannot describe); ``openapi-typescript`` turns both into TypeScript (``npm run gen:api``).
 
 Both are rendered deterministically (sorted keys, two-space indent, UTF-8, final newline), so a test can
@@ -17,7 +18,7 @@ from typing import Any
 from pydantic.json_schema import models_json_schema
 
 from babelroom import __version__
-from babelroom.bus.schemas import Caption, Notice
+from babelroom.bus.schemas import Caption, Notice, SpeechAudio
 
 
 def openapi_document() -> dict[str, Any]:
@@ -38,7 +39,7 @@ def socket_messages_document() -> dict[str, Any]:
     https://docs.pydantic.dev/latest/concepts/json_schema/.
     """
     _, schemas = models_json_schema(
-        [(Caption, "serialization"), (Notice, "serialization")],
+        [(Caption, "serialization"), (Notice, "serialization"), (SpeechAudio, "serialization")],
         ref_template="#/components/schemas/{model}",
     )
     return {
@@ -47,7 +48,8 @@ def socket_messages_document() -> dict[str, Any]:
             "title": "Babelroom socket messages",
             "version": __version__,
             "description": "JSON text frames of /ws/rooms/{room}/captions: Caption (partial, final, retract) "
-            "and Notice (room events).",
+            "and Notice (room events); with audio=1 also SpeechAudio, each followed by one binary frame of its "
+            "audio_bytes (an Ogg Opus file).",
         },
         "paths": {},
         "components": {"schemas": schemas["$defs"]},
