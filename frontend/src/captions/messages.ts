@@ -1,5 +1,5 @@
 // The caption socket's JSON text frames (/ws/rooms/{room}/captions): aliases of the types
-// openapi-typescript generates from the Python models babelroom.bus.schemas.Caption and Notice
+// openapi-typescript generates from the Python models babelroom.bus.schemas.Caption, Notice and SpeechAudio
 // (../api/socket-messages.d.ts from frontend/socket-messages.json; `make api-types` regenerates both).
 // OpenAPI does not describe sockets, so these come from their own schema document.
 
@@ -27,26 +27,9 @@ export type NoticeMessage = Schemas["Notice"];
 export type NoticeCode = NoticeMessage["code"];
 
 /**
- * The header of one translated sentence spoken (babelroom.bus.schemas.SpeechAudio, type ``speech``), sent
- * on a caption socket opened with ``audio=1``; the very next binary frame is its audio: one Ogg Opus file
- * of ``audio_bytes`` bytes (48 kHz mono). Written by hand: socket-messages.json does not describe it yet.
+ * The header of one translated sentence spoken (``type`` ``speech``), sent on a caption socket opened with
+ * ``audio=1``; the very next binary frame is its audio: one Ogg Opus file of ``audio_bytes`` bytes
+ * (48 kHz mono). ``speaker`` is the speaker's user id (their Janus publisher id); ``seq`` orders their
+ * sentences.
  */
-export interface SpeechMessage {
-  type: "speech";
-  segment_id: string;
-  /** The speaker's user id (their Janus publisher id). */
-  speaker: string;
-  speaker_name: string;
-  /** The speaker's segment number (their sentences in order). */
-  seq: number;
-  room_seq: number;
-  translation: { language: string; text: string; backend?: string };
-  codec: "opus";
-  sample_rate: number;
-  duration_ms: number;
-  tts_backend: string;
-  voice: string;
-  timings?: Record<string, number>;
-  /** Length of the binary frame that follows (bytes). */
-  audio_bytes: number;
-}
+export type SpeechMessage = Schemas["SpeechAudio"];

@@ -34,9 +34,10 @@ function audio(durationS: number, segment: string): ArrayBuffer {
 
 function speech(speaker: string, seq: number): SpeechMessage {
   return {
-    type: "speech", segment_id: `${speaker}-${seq}`, speaker, speaker_name: speaker, seq, room_seq: seq,
-    translation: { language: "es", text: `frase ${seq}` }, codec: "opus", sample_rate: 48000,
-    duration_ms: 1000, tts_backend: "espeak", voice: "es", audio_bytes: 0,
+    type: "speech", room: "r", segment_id: `${speaker}-${seq}`, speaker, speaker_name: speaker, seq, room_seq: seq,
+    language: "en", language_detected: false, audio_start_ms: 0, audio_end_ms: 1000,
+    translation: { language: "es", text: `frase ${seq}`, backend: "apertium" }, codec: "opus", sample_rate: 48000,
+    duration_ms: 1000, tts_backend: "espeak", voice: "es", cached: false, timings: {}, audio_bytes: 0, v: 1,
   };
 }
 
