@@ -10,7 +10,7 @@ lowered (ducking) and it is restored after.
 Printed too, per sentence: the TTS compute time, when its speech starts in B's page minus when its
 Spanish caption appeared there, and the audio-mode latency as ``make bench`` defines it for the last one
 (translated audio reaching the listener minus the end of the clip's speech in A's capture). This machine
-is shared: Kokoro took 11–24 s per 2–3 s sentence in this test (about 1 s per second of speech on an
+is shared: Kokoro took 2–24 s per 1–3 s sentence in this test (about 1 s per second of speech on an
 idle core), the worker speaks one at a time, so the stack's speech age limits are raised to 180 s: this
 test is about hearing the translation, the bench about its latency.
 """
