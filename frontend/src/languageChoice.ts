@@ -22,6 +22,9 @@ export interface LanguageChoice {
   captions: string | null;
   setSpoken: (code: string) => void;
   setCaptions: (code: string) => void;
+  /** "Hear translation" (remembered with the languages; off by default). */
+  hearTranslation: boolean;
+  setHearTranslation: (on: boolean) => void;
 }
 
 export function useLanguageChoice(userId: string): LanguageChoice {
@@ -54,5 +57,7 @@ export function useLanguageChoice(userId: string): LanguageChoice {
     captions: catalogue ? initialChoice(captionOptions, prefs.captions) : error ? (prefs.captions ?? "en") : null,
     setSpoken: useCallback((code: string) => remember({ spoken: code }), [remember]),
     setCaptions: useCallback((code: string) => remember({ captions: code }), [remember]),
+    hearTranslation: prefs.hearTranslation ?? false,
+    setHearTranslation: useCallback((on: boolean) => remember({ hearTranslation: on }), [remember]),
   };
 }

@@ -91,4 +91,16 @@ describe("remembered per user", () => {
     expect(loadLanguagePrefs("u1", storage)).toEqual({ captions: "fr" });
     expect(loadLanguagePrefs("u1", null)).toEqual({});
   });
+
+  it("remembers Hear translation with the languages, off until chosen", () => {
+    const storage = new MemoryStorage();
+    saveLanguagePrefs("u-ana", { captions: "es" }, storage);
+    expect(loadLanguagePrefs("u-ana", storage).hearTranslation).toBeUndefined();
+    saveLanguagePrefs("u-ana", { hearTranslation: true }, storage);
+    expect(loadLanguagePrefs("u-ana", storage)).toEqual({ captions: "es", hearTranslation: true });
+    saveLanguagePrefs("u-ana", { hearTranslation: false }, storage);
+    expect(loadLanguagePrefs("u-ana", storage)).toEqual({ captions: "es", hearTranslation: false });
+    storage.setItem(`${PREFS_PREFIX}u-bo`, JSON.stringify({ hearTranslation: "yes" }));
+    expect(loadLanguagePrefs("u-bo", storage)).toEqual({});
+  });
 });

@@ -1,4 +1,4 @@
-// A user's language choices, remembered in this browser's localStorage under a key of their own
+// A user's language choices (and whether they hear the translation spoken), remembered in this browser's localStorage under a key of their own
 // (`babelroom.languages.<user id>`: two accounts on one browser keep theirs). The account API keeps
 // no preferred language, so the browser is where they live.
 
@@ -9,6 +9,8 @@ export interface LanguagePrefs {
   spoken?: string;
   /** The language the user reads captions in. */
   captions?: string;
+  /** "Hear translation": the caption language spoken too (the caption socket's audio mode). */
+  hearTranslation?: boolean;
 }
 
 export const PREFS_PREFIX = "babelroom.languages.";
@@ -25,10 +27,11 @@ export function loadLanguagePrefs(userId: string, storage: StorageLike | null = 
   try {
     const parsed: unknown = JSON.parse(storage?.getItem(PREFS_PREFIX + userId) ?? "{}");
     if (!parsed || typeof parsed !== "object") return {};
-    const { spoken, captions } = parsed as Record<string, unknown>;
+    const { spoken, captions, hearTranslation } = parsed as Record<string, unknown>;
     return {
       ...(typeof spoken === "string" ? { spoken } : {}),
       ...(typeof captions === "string" ? { captions } : {}),
+      ...(typeof hearTranslation === "boolean" ? { hearTranslation } : {}),
     };
   } catch {
     return {};

@@ -174,10 +174,11 @@ class MediaInThread:
 
 
 @contextlib.contextmanager
-def call_stack(work: Path, env: dict[str, str] | None = None) -> Iterator[dict]:
-    """Janus in a server namespace, the local stack (with ``env`` added to its environment) and the
-    relays; yields ``pair``, ``stack``, ``janus``, ``work`` and ``url`` (the web app as the browsers
-    reach it). Skips the test when namespaces, Chromium, Playwright or the built web app are missing."""
+def call_stack(work: Path, env: dict[str, str] | None = None, tts: bool = False) -> Iterator[dict]:
+    """Janus in a server namespace, the local stack (with ``env`` added to its environment; with
+    ``tts``, the ``babelroom tts`` worker too) and the relays; yields ``pair``, ``stack``, ``janus``,
+    ``work`` and ``url`` (the web app as the browsers reach it). Skips the test when namespaces,
+    Chromium, Playwright or the built web app are missing."""
     reason = unavailable()
     if reason:
         pytest.skip(f"network namespaces unavailable: {reason}")
@@ -211,7 +212,7 @@ def call_stack(work: Path, env: dict[str, str] | None = None) -> Iterator[dict]:
             "BABELROOM_MEDIA_RTP_PORT": str(rtp_socket.getsockname()[1]),
             **(env or {}),
         }
-        with LocalStack(state_dir=work / "stack", env=stack_env) as stack:
+        with LocalStack(state_dir=work / "stack", env=stack_env, tts=tts) as stack:
             media = MediaInThread(stack.redis_url, rtp_socket)
             relay_in = InboundRelay(pair.client, int(stack.gateway_url.rsplit(":", 1)[1]))
             yield {"pair": pair, "stack": stack, "janus": janus, "work": work,

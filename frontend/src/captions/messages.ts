@@ -1,5 +1,5 @@
 // The caption socket's JSON text frames (/ws/rooms/{room}/captions): aliases of the types
-// openapi-typescript generates from the Python models babelroom.bus.schemas.Caption and Notice
+// openapi-typescript generates from the Python models babelroom.bus.schemas.Caption, Notice and SpeechAudio
 // (../api/socket-messages.d.ts from frontend/socket-messages.json; `make api-types` regenerates both).
 // OpenAPI does not describe sockets, so these come from their own schema document.
 
@@ -25,3 +25,11 @@ export type CaptionType = CaptionMessage["type"];
  * ``stream_gone``, ``trimmed``); after ``store_reset`` the room_seq numbering restarts. */
 export type NoticeMessage = Schemas["Notice"];
 export type NoticeCode = NoticeMessage["code"];
+
+/**
+ * The header of one translated sentence spoken (``type`` ``speech``), sent on a caption socket opened with
+ * ``audio=1``; the very next binary frame is its audio: one Ogg Opus file of ``audio_bytes`` bytes
+ * (48 kHz mono). ``speaker`` is the speaker's user id (their Janus publisher id); ``seq`` orders their
+ * sentences.
+ */
+export type SpeechMessage = Schemas["SpeechAudio"];

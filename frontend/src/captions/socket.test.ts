@@ -18,8 +18,14 @@ class FakeSocket implements WebSocketLike {
     this.onopen?.({} as Event);
   }
 
+  binaryType?: string;
+
   send(message: object) {
     this.onmessage?.({ data: JSON.stringify(message) } as MessageEvent);
+  }
+
+  sendBinary(data: ArrayBuffer) {
+    this.onmessage?.({ data } as MessageEvent);
   }
 
   serverClose(code: number, reason = "") {
@@ -200,5 +206,106 @@ describe("CaptionSocket", () => {
     socket.stop();
     vi.advanceTimersByTime(60_000);
     expect(sockets).toHaveLength(1);
+  });
+});
+
+const speech = (segment: string, bytes: number) => ({
+  type: "speech",
+  segment_id: segment,
+  speaker: "u-ana",
+  speaker_name: "Ana",
+  seq: 1,
+  room_seq: 1,
+  translation: { language: "es", text: "Hola." },
+  codec: "opus",
+  sample_rate: 48000,
+  duration_ms: 800,
+  tts_backend: "espeak",
+  voice: "es",
+  audio_bytes: bytes,
+});
+
+describe("CaptionSocket in audio mode", () => {
+  beforeEach(() => vi.useFakeTimers());
+  afterEach(() => vi.useRealTimers());
+
+  function audioSetup() {
+    const spoken: [string, number][] = [];
+    const warnings: string[] = [];
+    const t = setup({
+      audio: true,
+      onSpeech: (header, audio) => spoken.push([header.segment_id, audio.byteLength]),
+      warn: (message) => warnings.push(message),
+    });
+    t.socket.start();
+    t.last().open();
+    return { ...t, spoken, warnings };
+  }
+
+  it("asks for audio=1 and binary frames as ArrayBuffer", () => {
+    const { last } = audioSetup();
+    expect(last().url).toBe("ws://gw/ws/rooms/room-1/captions?lang=es&since=0&audio=1");
+    expect(last().binaryType).toBe("arraybuffer");
+    expect(captionsUrl("ws://gw", "r", "es", null, false)).toBe("ws://gw/ws/rooms/r/captions?lang=es");
+  });
+
+  it("pairs each speech header with the next binary frame, captions passing in between", () => {
+    const { last, spoken, captions, warnings } = audioSetup();
+    last().send(speech("s1", 4));
+    last().send(final(1));
+    last().sendBinary(new ArrayBuffer(4));
+    last().send(speech("s2", 2));
+    last().sendBinary(new ArrayBuffer(2));
+    expect(spoken).toEqual([["s1", 4], ["s2", 2]]);
+    expect(captions).toHaveLength(1);
+    expect(warnings).toEqual([]);
+  });
+
+  it("drops and logs a binary frame without a header or of the wrong length, and a header left alone", () => {
+    const { socket, last, spoken, warnings } = audioSetup();
+    last().sendBinary(new ArrayBuffer(3)); // no header
+    last().send(speech("s1", 4));
+    last().sendBinary(new ArrayBuffer(5)); // length mismatch: dropped, the header is used up
+    last().sendBinary(new ArrayBuffer(4)); // no header any more
+    last().send(speech("s2", 4));
+    last().send(speech("s3", 1)); // s2 never got its audio
+    last().sendBinary(new ArrayBuffer(1));
+    last().sendBinary(new Uint8Array(2) as unknown as ArrayBuffer); // not an ArrayBuffer
+    expect(spoken).toEqual([["s3", 1]]);
+    expect(warnings).toEqual([
+      "speech frame dropped: no speech header before it",
+      "speech frame dropped: length differs from audio_bytes",
+      "speech frame dropped: no speech header before it",
+      "speech frame dropped: header without its audio",
+      "speech frame dropped: not an ArrayBuffer",
+    ]);
+    expect(socket.dropped).toBe(5);
+  });
+
+  it("forgets a pending header when the socket reconnects", () => {
+    const { last, spoken, warnings } = audioSetup();
+    last().send(speech("s1", 4));
+    last().serverClose(1006);
+    vi.advanceTimersByTime(600);
+    last().open();
+    last().sendBinary(new ArrayBuffer(4));
+    expect(spoken).toEqual([]);
+    expect(warnings).toEqual(["speech frame dropped: no speech header before it"]);
+  });
+
+  it("turns audio on and off by reconnecting, with since", () => {
+    const t = setup();
+    t.socket.start();
+    t.last().open();
+    t.last().send(final(3));
+    t.socket.setAudio(false); // unchanged: no reconnection
+    expect(t.sockets).toHaveLength(1);
+    t.socket.setAudio(true);
+    expect(t.sockets[0].closedWith).toBe(1000);
+    expect(t.last().url).toBe("ws://gw/ws/rooms/room-1/captions?lang=es&since=3&audio=1");
+    t.last().open();
+    t.socket.setAudio(false);
+    expect(t.last().url).toBe("ws://gw/ws/rooms/room-1/captions?lang=es&since=3");
+    expect(t.last().binaryType).toBeUndefined();
   });
 });

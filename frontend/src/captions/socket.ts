@@ -1,4 +1,9 @@
-// The caption WebSocket (/ws/rooms/{room}/captions?lang=xx&since=N) with automatic reconnection.
+// The caption WebSocket (/ws/rooms/{room}/captions?lang=xx&since=N[&audio=1]) with automatic reconnection.
+//
+// Audio mode (`audio: true`, the listener's "Hear translation"): the URL carries audio=1 and the socket
+// also gets, per translated sentence, a `speech` JSON header then exactly one binary frame of its
+// `audio_bytes` (an Ogg Opus file). Each header is paired with the next binary frame; a binary frame
+// without a pending header, or of another length, is dropped and logged (`dropped` counts them).
 //
 // The access token goes in the `bearer` subprotocol (Sec-WebSocket-Protocol: bearer, <token>), which
 // keeps it out of URLs and access logs; the gateway also takes ?token=. Every (re)connection passes
@@ -11,7 +16,7 @@
 // to 10 s.
 
 import { CLOSE_CODES, closePolicy } from "./closeCodes";
-import type { CaptionMessage, NoticeMessage } from "./messages";
+import type { CaptionMessage, NoticeMessage, SpeechMessage } from "./messages";
 
 export type SocketStatus = "connecting" | "open" | "reconnecting" | "closed";
 
@@ -30,6 +35,8 @@ export interface WebSocketLike {
   onmessage: ((ev: MessageEvent) => unknown) | null;
   onclose: ((ev: CloseEvent) => unknown) | null;
   onerror: ((ev: Event) => unknown) | null;
+  /** "arraybuffer" is set in audio mode (binary frames as ArrayBuffer, not Blob). */
+  binaryType?: string;
   close(code?: number, reason?: string): void;
 }
 
@@ -49,6 +56,12 @@ export interface CaptionSocketOptions {
   refreshToken: () => Promise<boolean>;
   onCaption: (message: CaptionMessage) => void;
   onNotice?: (notice: NoticeMessage) => void;
+  /** Ask for the translation spoken too (audio=1). */
+  audio?: boolean;
+  /** A speech header with its audio (one Ogg Opus file), in audio mode. */
+  onSpeech?: (speech: SpeechMessage, audio: ArrayBuffer) => void;
+  /** Where a dropped frame is reported (default console.warn). */
+  warn?: (message: string, detail: Record<string, unknown>) => void;
   onState?: (state: SocketState) => void;
   createSocket?: WebSocketFactory;
   initialBackoffMs?: number;
@@ -61,9 +74,10 @@ export function defaultWsBase(): string {
   return `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}`;
 }
 
-export function captionsUrl(wsBase: string, room: string, lang: string, since: number | null): string {
+export function captionsUrl(wsBase: string, room: string, lang: string, since: number | null, audio = false): string {
   const params = new URLSearchParams({ lang });
   if (since !== null) params.set("since", String(since));
+  if (audio) params.set("audio", "1");
   return `${wsBase}/ws/rooms/${encodeURIComponent(room)}/captions?${params}`;
 }
 
@@ -74,12 +88,18 @@ export class CaptionSocket {
   private connectedOnce = false;
   private authFailures = 0;
   private lang: string;
+  private audio: boolean;
+  /** The speech header waiting for its binary frame. */
+  private pendingSpeech: SpeechMessage | null = null;
+  /** Speech frames dropped (a binary frame without a header, a length mismatch, a header never followed). */
+  dropped = 0;
   private state: SocketState = { status: "closed", attempt: 0, retryAt: null, closeCode: null, closeReason: null };
   private readonly createSocket: WebSocketFactory;
   private readonly now: () => number;
 
   constructor(private readonly options: CaptionSocketOptions) {
     this.lang = options.lang;
+    this.audio = options.audio ?? false;
     this.createSocket = options.createSocket ?? ((url, protocols) => new WebSocket(url, protocols));
     this.now = options.now ?? Date.now;
   }
@@ -101,6 +121,17 @@ export class CaptionSocket {
   setLanguage(lang: string): void {
     if (lang === this.lang) return;
     this.lang = lang;
+    if (!this.stopped) this.restart();
+  }
+
+  get audioMode(): boolean {
+    return this.audio;
+  }
+
+  /** Hear the translation spoken (or stop): reconnect now with or without audio=1. */
+  setAudio(on: boolean): void {
+    if (on === this.audio) return;
+    this.audio = on;
     if (!this.stopped) this.restart();
   }
 
@@ -137,6 +168,7 @@ export class CaptionSocket {
     const socket = this.socket;
     if (socket) socket.onopen = socket.onmessage = socket.onclose = socket.onerror = null;
     this.socket = null;
+    this.pendingSpeech = null; // its binary frame, if any, went with the old socket
     return socket;
   }
 
@@ -151,7 +183,7 @@ export class CaptionSocket {
       this.update({ status: "closed", closeCode: 4401, closeReason: "Signed out" });
       return;
     }
-    const url = captionsUrl(this.options.wsBase ?? defaultWsBase(), this.options.room, this.lang, this.since());
+    const url = captionsUrl(this.options.wsBase ?? defaultWsBase(), this.options.room, this.lang, this.since(), this.audio);
     this.update({ status: this.state.attempt > 0 ? "reconnecting" : "connecting", retryAt: null });
     let socket: WebSocketLike;
     try {
@@ -161,6 +193,7 @@ export class CaptionSocket {
       return;
     }
     this.socket = socket;
+    if (this.audio) socket.binaryType = "arraybuffer";
     socket.onopen = () => {
       this.connectedOnce = true; // from now on, `since` is the last final seen
       this.update({ status: "open", attempt: 0, closeCode: null, closeReason: null });
@@ -173,15 +206,39 @@ export class CaptionSocket {
     };
   }
 
+  private drop(reason: string, detail: Record<string, unknown>): void {
+    this.dropped += 1;
+    (this.options.warn ?? ((m, d) => console.warn(m, d)))(`speech frame dropped: ${reason}`, { ...detail, dropped: this.dropped });
+  }
+
+  private receiveBinary(data: ArrayBuffer): void {
+    const header = this.pendingSpeech;
+    this.pendingSpeech = null;
+    if (!header) this.drop("no speech header before it", { bytes: data.byteLength });
+    else if (data.byteLength !== header.audio_bytes) {
+      this.drop("length differs from audio_bytes", { segment: header.segment_id, bytes: data.byteLength, audio_bytes: header.audio_bytes });
+    } else this.options.onSpeech?.(header, data);
+  }
+
   private receive(data: unknown): void {
-    if (typeof data !== "string") return;
+    if (data instanceof ArrayBuffer) {
+      this.receiveBinary(data);
+      return;
+    }
+    if (typeof data !== "string") {
+      this.drop("not an ArrayBuffer", { kind: Object.prototype.toString.call(data) });
+      return;
+    }
     let message: { type?: string };
     try {
       message = JSON.parse(data);
     } catch {
       return;
     }
-    if (message.type === "notice") this.options.onNotice?.(message as NoticeMessage);
+    if (message.type === "speech") {
+      if (this.pendingSpeech) this.drop("header without its audio", { segment: this.pendingSpeech.segment_id });
+      this.pendingSpeech = message as SpeechMessage;
+    } else if (message.type === "notice") this.options.onNotice?.(message as NoticeMessage);
     else if (message.type === "partial" || message.type === "final" || message.type === "retract") {
       this.authFailures = 0;
       this.options.onCaption(message as CaptionMessage);

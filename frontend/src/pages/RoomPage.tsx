@@ -7,6 +7,10 @@
 // spoken language joins again with it (the server keeps the speaker's language with their call
 // membership and gives a fresh Janus token), and the call reconnects with that token, so the
 // server's audio tap follows the new language.
+//
+// "Hear translation" (remembered with the languages; the tier's quick_audio feature): the caption socket
+// reconnects with audio=1 and the speech it delivers plays through useSpeechPlayback (one queue per
+// speaker, that speaker's tile lowered meanwhile, late sentences skipped).
 import { useCallback, useEffect, useReducer, useRef, useState } from "react";
 
 import { useApi } from "../api/instance";
@@ -22,6 +26,8 @@ import { VideoGrid, type Tile } from "../components/VideoGrid";
 import { useLanguageChoice } from "../languageChoice";
 import { languageName, routesTo } from "../languages";
 import { LocalPreview, type MediaSession, type MediaStatus, type MediaTile } from "../media/session";
+import { STALE_AFTER_S } from "../playback/player";
+import { useSpeechPlayback } from "../playback/useSpeechPlayback";
 import { navigate, roomHref } from "../router";
 import { takeJoin } from "./joinCache";
 
@@ -118,6 +124,15 @@ export function RoomPage({ roomId, listenOnly, me }: Props) {
     spokenRef.current = languages.spoken;
     if (lang) socket.current?.setLanguage(lang);
   }, [lang, languages.spoken]);
+  const quickAudio = me.effective.features.quick_audio;
+  const hear = quickAudio && languages.hearTranslation;
+  const hearRef = useRef(hear);
+  const playback = useSpeechPlayback(hear);
+  const enqueueSpeech = playback.enqueue;
+  useEffect(() => {
+    hearRef.current = hear;
+    socket.current?.setAudio(hear);
+  }, [hear]);
   const [fontSize, setFontSize] = useState(initialFont);
   const [downloading, setDownloading] = useState(false);
 
@@ -163,6 +178,8 @@ export function RoomPage({ roomId, listenOnly, me }: Props) {
       token: () => api.tokens.get()?.accessToken ?? null,
       refreshToken: () => api.refresh(),
       onCaption: (message) => dispatch({ type: "message", message }),
+      audio: hearRef.current,
+      onSpeech: enqueueSpeech,
       onNotice: (notice) => {
         if (notice.code === "room_expiring") setExpiring(notice);
         else if (notice.code === "history_lost") {
@@ -186,7 +203,7 @@ export function RoomPage({ roomId, listenOnly, me }: Props) {
       s.stop();
       socket.current = null;
     };
-  }, [api, joinedId, captionsReady]);
+  }, [api, joinedId, captionsReady, enqueueSpeech]);
 
   // Media: Janus VideoRoom when the join answer says where, else the local camera only.
   useEffect(() => {
@@ -372,7 +389,7 @@ export function RoomPage({ roomId, listenOnly, me }: Props) {
               {mediaStatus.detail}
             </p>
           )}
-          <VideoGrid tiles={tiles} />
+          <VideoGrid tiles={tiles} ducker={playback.ducker} />
           <div className="controls" role="toolbar" aria-label="Call controls">
             <button type="button" data-testid="toggle-mic" aria-pressed={!micOn} disabled={!publishing} onClick={toggleMic}>
               {micOn ? "Mute" : "Unmute"}
@@ -401,10 +418,40 @@ export function RoomPage({ roomId, listenOnly, me }: Props) {
                 Switching to {languageName(switchingTo)}…
               </span>
             )}
-            <label className="toggle" title="Quick audio: coming soon">
-              <input type="checkbox" role="switch" disabled data-testid="quick-audio-toggle" aria-describedby="quick-audio-hint" />
-              Quick audio <span id="quick-audio-hint" className="muted">(coming soon)</span>
+            <label className="toggle" title={quickAudio ? "Hear each sentence spoken in your caption language" : "Not in your plan"}>
+              <input
+                type="checkbox"
+                role="switch"
+                data-testid="hear-translation-toggle"
+                checked={hear}
+                disabled={!quickAudio}
+                onChange={(e) => {
+                  languages.setHearTranslation(e.target.checked);
+                  playback.resume();
+                }}
+              />
+              Hear translation
             </label>
+            {hear && (
+              <span
+                className="muted"
+                role="status"
+                data-testid="playback-status"
+                data-played={playback.stats?.played ?? 0}
+                data-stale={playback.stats?.stale ?? 0}
+              >
+                {playback.needsGesture ? (
+                  <button type="button" className="secondary" onClick={playback.resume} data-testid="playback-enable">
+                    Enable sound
+                  </button>
+                ) : (
+                  <>
+                    {playback.stats?.played ?? 0} spoken
+                    {!!playback.stats?.stale && <> · {playback.stats.stale} skipped (over {STALE_AFTER_S} s late)</>}
+                  </>
+                )}
+              </span>
+            )}
             <span className="spacer" />
             {room.owner_id === me.user.id && !ended && (
               <button type="button" className="secondary" data-testid="close-room" onClick={closeForEveryone}>
