@@ -81,6 +81,10 @@ class Settings(BaseSettings):
     )
     vad_overlap_s: float = Field(0.5, description="Audio repeated at the start of a cut continuation (s)")
     vad_silero_threshold: float = Field(0.5, description="Silero speech probability that confirms a segment")
+    vad_silero_doubt_threshold: float = Field(
+        0.2, description="Silero speech probability below which a segment is dropped; from here to "
+        "vad_silero_threshold it goes to STT as a final only, kept if Whisper is sure (audio/segmenter.py)"
+    )
     partial_interval_ms: int = Field(1000, description="How often a growing segment is re-decoded (ms)")
 
     # --- speech-to-text ---

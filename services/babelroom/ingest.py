@@ -155,6 +155,7 @@ class SpeakerIngest:
                 revision=-1,
                 dropped=dropped,
                 overlap_ms=overlap_ms,
+                doubtful=isinstance(event, SegmentFinal) and event.doubtful,
                 audio_start_ms=event.audio_start_ms,
                 audio_end_ms=event.audio_end_ms,
                 pcm=b"" if dropped else float_to_s16le(event.audio),

@@ -132,3 +132,14 @@ def test_drops_are_counted_by_reason(check):
     check(hyp("[MUSIC]", **CONFIDENT))
     check(hyp("Hello everyone.", **CONFIDENT))
     assert drops() == before + 1
+
+
+def test_a_segment_the_vad_doubted_is_kept_only_if_whisper_is_sure(check):
+    """Measured with Whisper base: the crowd after JFK's speech ("Yeah.", no_speech 0.43, avg_logprob
+    -0.87) and white noise ("Die Klinik ist nicht so gut.", 0.60, -2.24, which Whisper's own rule lets
+    through) against the German recording Silero doubts (0.07, -0.40)."""
+    crowd = hyp("Yeah.", -0.87, 0.43)
+    noise = hyp("Die Klinik ist nicht so gut.", -2.24, 0.60)
+    german = hyp("Die Beamten gehen und verstärkt gegen illegale Straßenrenn vor.", -0.40, 0.07)
+    assert [check(h) for h in (crowd, noise, german)] == [None, None, None]
+    assert [check(h, doubtful=True) for h in (crowd, noise, german)] == ["no_speech", "no_speech", None]

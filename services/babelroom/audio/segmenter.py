@@ -31,13 +31,26 @@ Rules, per frame (all times in the stream's own timeline, ms since the first sam
   (the repeated audio gives STT context across the cut). If nothing after that frame is voiced, the
   speaker has already stopped: the segment just ends there, as at the end of trailing silence.
 - Checks at the end of a segment: fewer than ``min_speech_ms`` of voiced frames → dropped
-  (``too_short``); Silero's speech probability below ``silero_threshold`` → dropped
-  (``rejected_silero``); else ``accepted`` (the ``outcome`` label of ``babelroom_segments_total``).
+  (``too_short``); Silero's speech probability (its highest window) below ``silero_doubt_threshold`` →
+  dropped (``rejected_silero``); from ``silero_doubt_threshold`` to ``silero_threshold`` → a final without
+  partials, flagged :attr:`SegmentFinal.doubtful` (``doubtful``): STT keeps its text only if Whisper is
+  sure of it (:class:`~babelroom.stt.hallucination.HallucinationFilter`); else ``accepted`` (the
+  ``outcome`` label of ``babelroom_segments_total``). The doubt is scored at two phases of Silero's
+  32 ms windows (the segment, and the segment without its first half window), the higher peak counting:
+  on one segment of the recording below, one phase gives 0.16 and the other 0.31.
+  Why the doubtful band: Silero misses some real speech (a thin Common Voice recording,
+  ``de_common_voice_de_17516889``, peaks at 0.13–0.47 depending on the phase: 9 of the 74 words of the
+  German eval set were lost), and its peaks on noise overlap that (white noise at RMS 0.1 reaches 0.41,
+  a 120 Hz hum 0.69), so no lower threshold alone separates them. Whisper does: on the 3 s noise
+  segments of white, pink and brown noise at RMS 0.01–0.3 it hears "Die Klinik ist nicht so gut.",
+  "¡Adiós!", "You" … with ``avg_logprob`` -1.16 to -3.0 (or loops), where every real clip of the eval
+  sets decodes at -0.66 or above (the German one at -0.40).
   For a continuation only the frames and audio after the cut count, so the overlap alone can
   never make a continuation pass.
 - Updates only for segments that pass: a :class:`SegmentUpdate` waits until the segment holds
-  ``min_speech_ms`` of speech and Silero confirms it; once confirmed, a segment is accepted. So noise
-  costs STT nothing and no partial caption ever needs retracting.
+  ``min_speech_ms`` of speech and Silero confirms it (``accepted``, not ``doubtful``); once confirmed, a
+  segment is accepted. So noise costs STT at most one final decode and no partial caption ever needs
+  retracting.
 - Every segment gets the next ``index`` (1-based, per stream) when it opens (a continuation when it
   is cut off) and ends in exactly one :class:`SegmentFinal` or :class:`SegmentDropped`; updates come
   only before a final.
@@ -63,7 +76,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from babelroom.audio.pcm import SAMPLE_RATE
-from babelroom.audio.vad import SileroConfirm, WebRtcVad
+from babelroom.audio.vad import SILERO_WINDOW, SileroConfirm, WebRtcVad
 from babelroom.config import Settings
 from babelroom.metrics import SEGMENTS
 
@@ -109,7 +122,7 @@ class SegmentUpdate(SegmentEvent):
 
 @dataclass(frozen=True, eq=False)
 class SegmentFinal(SegmentEvent):
-    """A complete, accepted segment.
+    """A complete segment, accepted or doubtful (see the module docstring).
 
     Attributes:
         audio: ``(n,) float32`` 16 kHz from ``audio_start_ms`` to ``pre_speech_ms`` after
@@ -118,11 +131,13 @@ class SegmentFinal(SegmentEvent):
             next segment goes on from here.
         next_overlap_ms: how much of this segment's end the next one's audio starts with
             (``overlap_s`` after the length cap, 0 after a sentence cut or a plain end).
+        doubtful: Silero doubted it is speech (see the module docstring): STT keeps it only if sure.
     """
 
     audio: np.ndarray
     cut: bool = False
     next_overlap_ms: int = 0
+    doubtful: bool = False
 
 
 @dataclass(frozen=True, eq=False)
@@ -184,12 +199,16 @@ class Segmenter:
         max_segment_s: float = 15.0,
         overlap_s: float = 0.5,
         silero_threshold: float = 0.5,
+        silero_doubt_threshold: float = 0.2,
         partial_interval_ms: int = 1000,
     ) -> None:
+        if not 0 <= silero_doubt_threshold <= silero_threshold:
+            raise ValueError(f"silero_doubt_threshold must be in [0, {silero_threshold}], not {silero_doubt_threshold}")
         if not 0 <= overlap_s < max_segment_s - CUT_SEARCH_S:
             raise ValueError(f"overlap_s must be in [0, {max_segment_s - CUT_SEARCH_S}), not {overlap_s}")
         self._vad = WebRtcVad(aggressiveness, frame_ms)
         self._silero = SileroConfirm(silero_threshold)
+        self._doubt = silero_doubt_threshold
         self.frame_ms = frame_ms
         self._frame = self._vad.frame_samples
         self._pre_frames = math.ceil(pre_speech_ms / frame_ms)
@@ -220,6 +239,7 @@ class Segmenter:
             max_segment_s=settings.vad_max_segment_s,
             overlap_s=settings.vad_overlap_s,
             silero_threshold=settings.vad_silero_threshold,
+            silero_doubt_threshold=settings.vad_silero_doubt_threshold,
             partial_interval_ms=settings.partial_interval_ms,
         )
 
@@ -348,9 +368,13 @@ class Segmenter:
             return "accepted"
         if speech_frames < self._min_speech_frames:
             return "too_short"
-        if not self._silero.confirms(audio[seg.new_from - seg.start :]):
-            return "rejected_silero"
-        return "accepted"
+        own = audio[seg.new_from - seg.start :]
+        peak = self._silero.score(own).max_prob
+        if peak >= self._silero.threshold:
+            return "accepted"
+        if own.size > SILERO_WINDOW // 2:
+            peak = max(peak, self._silero.score(own[SILERO_WINDOW // 2 :]).max_prob)
+        return "doubtful" if peak >= self._doubt else "rejected_silero"
 
     def _finish(
         self, seg: _Open, n: int, cut: int | None, events: list[SegmentEvent], next_overlap: int = 0
@@ -363,9 +387,9 @@ class Segmenter:
         outcome = self._check(seg, audio, speech_frames)
         SEGMENTS.labels(outcome=outcome).inc()
         timeline = self._timeline(seg, speech_end, speech_frames)
-        if outcome == "accepted":
+        if outcome in ("accepted", "doubtful"):
             events.append(SegmentFinal(**timeline, audio=audio, cut=cut is not None,
-                                       next_overlap_ms=next_overlap // _MS))
+                                       next_overlap_ms=next_overlap // _MS, doubtful=outcome == "doubtful"))
         else:
             events.append(SegmentDropped(**timeline, reason=outcome))
 

@@ -96,6 +96,7 @@ class SegmentAudio(Message, SegmentHeader):
     revision: int = Field(0, description="Partial number within the segment; finals use -1")
     dropped: str | None = Field(None, description="Why a final carries no audio (VAD rejected it)")
     overlap_ms: int = Field(0, description="Leading audio repeated from the previous, cut segment (ms)")
+    doubtful: bool = Field(False, description="The VAD doubted it is speech: keep its text only if Whisper is sure")
     pcm: bytes = Field(b"", exclude=True)
     timings: dict[str, float] = Field(default_factory=dict)
 

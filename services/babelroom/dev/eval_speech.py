@@ -9,10 +9,15 @@ socket takes it). Once every segment the ingest accepted has its final (or retra
 :data:`SETTLE_TIMEOUT_S`, the room is closed. The clip's streamed transcript is its finals' text in
 room order.
 
-Offline: the same model (the directory the worker resolves for ``BABELROOM_STT_MODEL``), with the
-worker's compute type, threads and beam size, transcribes each whole clip through faster-whisper's
-``WhisperModel.transcribe`` (its 30 s window, timestamps, temperature fallback): the reference the
-streaming WER is held against.
+Offline: the worker's own decoder transcribes each whole clip: :class:`~babelroom.stt.whisper.WhisperSTT`
+on the same model (the directory the worker resolves for ``BABELROOM_STT_MODEL``) with the worker's
+compute type, threads, beam size and window (greedy by default, no temperature fallback, no timestamps),
+and the worker's :class:`~babelroom.stt.hallucination.HallucinationFilter` (a dropped hypothesis counts
+as no text, as a dropped final). A clip longer than the window is decoded in consecutive windows, each
+prompted with the text before it. So offline and streaming differ only in what streaming adds (segments,
+sentence cuts, partial-driven prompts): the reference the streaming WER is held against. (faster-whisper's
+``transcribe()`` decodes differently: a 30 s window, timestamps, temperature fallback, conditioning on
+previous text; its WER is not the pipeline's.)
 
 Per final: whether its text ends a sentence (:func:`~babelroom.dev.eval_scoring.ends_sentence`),
 whether a pause ended its segment (the segment notice's ``cut`` is false), and its latency (caption
@@ -77,20 +82,25 @@ class ClipRun:
 
 
 def transcribe_offline(settings: Settings, clips: list[Clip], on_clip: Callable[[], None]) -> list[str]:
-    """Each clip transcribed whole by the model ``settings`` resolves (see the module docstring).
+    """Each clip transcribed whole by the worker's decoder and filter (see the module docstring).
 
     Raises:
         FileNotFoundError: the model directory is incomplete or missing (as the worker would).
     """
-    from faster_whisper import WhisperModel
+    from babelroom.stt.hallucination import HallucinationFilter
+    from babelroom.stt.whisper import WhisperSTT
 
-    model = WhisperModel(str(resolve_model(settings).path), device="cpu", compute_type=settings.stt_compute_type,
-                         cpu_threads=settings.stt_cpu_threads)
+    engine = WhisperSTT(settings, resolve_model(settings))
+    hallucinations = HallucinationFilter(settings)
+    window = round(engine.window_s * SAMPLE_RATE)
     texts = []
     for clip in clips:
-        segments, _info = model.transcribe(decode_file(clip.audio), language=clip.language,
-                                           beam_size=settings.stt_beam_size)
-        texts.append(" ".join(s.text.strip() for s in segments).strip())
+        audio, text = decode_file(clip.audio), ""
+        for start in range(0, audio.size, window):
+            hypothesis = engine.transcribe(audio[start : start + window], clip.language, text or None)
+            if hypothesis.text and hallucinations.check(hypothesis) is None:
+                text = f"{text} {hypothesis.text}".strip()
+        texts.append(text)
         on_clip()
     return texts
 

@@ -6,7 +6,12 @@ its decoder loses track it repeats itself. :class:`HallucinationFilter` applies,
 
 1. ``no_speech`` — Whisper's own rule (``transcribe.py`` of openai/whisper and faster-whisper): the
    no-speech probability exceeds ``stt_no_speech_threshold`` *and* the average log-probability is below
-   ``stt_logprob_threshold``.
+   ``stt_logprob_threshold``. A segment the VAD doubted (``doubtful``, see
+   :mod:`babelroom.audio.segmenter`) is dropped as soon as the decode is unsure (as in rule 4:
+   ``no_speech_prob`` above :data:`PHANTOM_NO_SPEECH_PROB` or ``avg_logprob`` below
+   :data:`PHANTOM_AVG_LOGPROB`): Whisper base hears "Yeah." in the crowd after JFK's speech (0.43,
+   -0.87) and sentences in white noise (-1.2 to -3.0), where the German recording Silero doubts decodes
+   at 0.07, -0.40.
 2. ``compression`` — the zlib compression ratio exceeds ``stt_compression_ratio_threshold`` (Whisper's
    signal of a looping decoder).
 3. ``repetition`` — a looping decoder: a phrase of 2 or more words said 3 or more times in a row,
@@ -128,17 +133,21 @@ class HallucinationFilter:
         self._logprob_threshold = settings.stt_logprob_threshold
         self._compression_ratio_threshold = settings.stt_compression_ratio_threshold
 
-    def check(self, hypothesis: Hypothesis) -> str | None:
+    def check(self, hypothesis: Hypothesis, doubtful: bool = False) -> str | None:
         """The reason to drop ``hypothesis`` (``no_speech``, ``compression``, ``repetition``,
-        ``phantom``), counted in ``babelroom_stt_hallucination_drops_total``; None to keep it."""
-        reason = self._reason(hypothesis)
+        ``phantom``), counted in ``babelroom_stt_hallucination_drops_total``; None to keep it.
+        ``doubtful``: the VAD doubted the segment is speech (rule 1 of the module docstring)."""
+        reason = self._reason(hypothesis, doubtful)
         if reason is not None:
             STT_DROPPED.labels(reason=reason).inc()
         return reason
 
-    def _reason(self, h: Hypothesis) -> str | None:
+    def _reason(self, h: Hypothesis, doubtful: bool) -> str | None:
         if not h.text.strip():
             return None
+        unsure = h.no_speech_prob > PHANTOM_NO_SPEECH_PROB or h.avg_logprob < PHANTOM_AVG_LOGPROB
+        if doubtful and unsure:
+            return "no_speech"
         if h.no_speech_prob > self._no_speech_threshold and h.avg_logprob < self._logprob_threshold:
             return "no_speech"
         if h.compression_ratio > self._compression_ratio_threshold:
@@ -151,7 +160,6 @@ class HallucinationFilter:
         phrase = " ".join(_repeated_unit(words))
         if phrase in ALWAYS_PHANTOM or phrase.startswith(CREDIT_PREFIXES):
             return "phantom"
-        unsure = h.no_speech_prob > PHANTOM_NO_SPEECH_PROB or h.avg_logprob < PHANTOM_AVG_LOGPROB
         if phrase in LOW_CONFIDENCE_PHANTOM and unsure:
             return "phantom"
         return None

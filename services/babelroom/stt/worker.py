@@ -185,7 +185,7 @@ class SttStage:
             hyp = await self._decode(msg)
             metrics.STT_AVG_LOGPROB.observe(hyp.avg_logprob)
             metrics.STT_NO_SPEECH_PROB.observe(hyp.no_speech_prob)
-            dropped = "empty" if not hyp.text else self.filter.check(hyp)
+            dropped = "empty" if not hyp.text else self.filter.check(hyp, doubtful=msg.doubtful)
             text = "" if dropped else hyp.text
         timings["stt_end"] = now_ms()
         await self.publisher.publish(

@@ -1,0 +1,41 @@
+"""The eval's offline transcripts come from the worker's own decoder, so that the streaming WER is held
+against the same decoding (issue 9: "offline WER of the same model on the same clips").
+
+Clips: the four Spanish recordings of ``tests/data/eval/es.tsv`` (``tests/data/speech-multi``, see its
+``ATTRIBUTION.md``), Whisper base from ``babelroom models install --offline``. On Picovoice cheetah
+v2.3 ("Un homenaje a Cabré era más que necesario.") greedy Whisper base loops ("Uno de las las las …",
+58 tokens, compression ratio 11.5): the worker drops that hypothesis (``compression``), and
+faster-whisper's ``transcribe()``, which the eval used before, printed the loop (offline WER 90.9% on
+the four clips, against 26% for the worker's decoding).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from babelroom.audio.pcm import decode_file
+from babelroom.config import Settings
+from babelroom.dev.eval_manifest import read_manifest
+from babelroom.dev.eval_speech import transcribe_offline
+from babelroom.models.manifest import WHISPER_BASE, WHISPER_BASE_DIR
+from babelroom.models.offline import install
+from babelroom.stt.hallucination import HallucinationFilter
+from babelroom.stt.whisper import WhisperSTT
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_offline_is_the_workers_decoding_and_filter(tmp_path: Path) -> None:
+    install(ROOT / "models", [WHISPER_BASE])
+    settings = Settings(state_dir=tmp_path, stt_model=str(ROOT / "models" / WHISPER_BASE_DIR))
+    clips = read_manifest(ROOT / "tests" / "data" / "eval" / "es.tsv")
+    offline = transcribe_offline(settings, clips, lambda: None)
+
+    worker, kept = WhisperSTT(settings), HallucinationFilter(settings)
+    expected = []
+    for clip in clips:
+        hypothesis = worker.transcribe(decode_file(clip.audio), clip.language)
+        expected.append(hypothesis.text if kept.check(hypothesis) is None else "")
+    assert offline == expected
+    looped = [text for clip, text in zip(clips, offline, strict=True) if "cheetah-v2.3" in clip.audio.name]
+    assert looped == [""]  # dropped as the worker drops it, not "Uno de las las las …"
