@@ -55,7 +55,7 @@ def spanish_setup(tmp_path_factory):
 
 
 def test_spanish_speaker_english_listener(spanish_setup):
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
     setup = spanish_setup
     work, url = setup["work"], setup["url"]
@@ -69,6 +69,7 @@ def test_spanish_speaker_english_listener(spanish_setup):
         try:
             sign_up(a, url, "Ana")
             spoken = a.get_by_test_id("spoken-language-picker")
+            expect(spoken.locator("option[value='auto']")).to_have_count(1, timeout=30_000)  # GET /api/languages
             offered = spoken.locator("option").evaluate_all("els => els.map(e => e.value)")
             assert offered[0] == "auto" and "es" in offered, offered
             spoken.select_option("es")
@@ -118,7 +119,7 @@ def check_english_from_spanish(finals: list[dict], speaker: str, setup: dict) ->
 def test_changing_the_spoken_language_in_the_room(spanish_setup):
     """A joins speaking English (the default), then picks Español in the room before speaking: the
     page joins again with it and reconnects the call, and the server's tap follows."""
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
     setup = spanish_setup
     work, url = setup["work"], setup["url"]
@@ -131,7 +132,7 @@ def test_changing_the_spoken_language_in_the_room(spanish_setup):
         ctx_b, b = launch(pw, work, wrapper, "switch-b", silent)
         try:
             sign_up(a, url, "Eva")
-            assert a.get_by_test_id("spoken-language-picker").input_value() == "en"
+            expect(a.get_by_test_id("spoken-language-picker")).to_have_value("en", timeout=30_000)
             a.get_by_test_id("create-room-name").fill("Cambio")
             a.get_by_test_id("create-room-submit").click()
             a.locator('[data-testid="room-page"][data-state="joined"]').wait_for(timeout=30_000)

@@ -356,7 +356,8 @@ export interface paths {
         put?: never;
         /**
          * Create Room
-         * @description Open a room and join it. 403 at the ``concurrent_rooms`` limit, 503 when no slot is free.
+         * @description Open a room and join it. 403 at the ``concurrent_rooms`` limit or for a feature outside the
+         *     tier (diarization), 503 when no slot is free.
          */
         post: operations["rooms-create"];
         delete?: never;
@@ -651,6 +652,12 @@ export interface components {
         };
         /** CreateRoom */
         CreateRoom: {
+            /**
+             * Diarization
+             * @description Label speakers inside each participant's audio ("Speaker 2:"), for people sharing a microphone; Pro (403 tier limit otherwise)
+             * @default false
+             */
+            diarization: boolean;
             /**
              * Listen Only
              * @description Join without a speaking-stream slot
@@ -1145,6 +1152,12 @@ export interface components {
              */
             created_at: string;
             /**
+             * Diarization
+             * @description Speakers are labelled inside each participant's audio
+             * @default false
+             */
+            diarization: boolean;
+            /**
              * Expires At
              * @description When the room closes (null: no limit)
              */
@@ -1240,6 +1253,12 @@ export interface components {
              * @description The speaker's user id
              */
             speaker: string;
+            /**
+             * Speaker Label
+             * @description Diarization (Pro rooms that opted in): who spoke inside this participant's audio; null: not labelled
+             * @example Speaker 2
+             */
+            speaker_label?: string | null;
             /**
              * Speaker Name
              * @example Ana

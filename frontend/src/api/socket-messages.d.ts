@@ -87,7 +87,9 @@ export interface components {
          *     - ``participant_left``: ``user`` left or vanished; that user's sockets close with 4403;
          *     - ``history_lost``: caption sockets only, made by the gateway (never on the stream): captions the
          *       client missed are gone (``reason``: ``store_reset``, ``stream_gone`` or ``trimmed``); after
-         *       ``store_reset`` the ``room_seq`` numbering restarts.
+         *       ``store_reset`` the ``room_seq`` numbering restarts;
+         *     - ``speakers_updated``: diarization labelled finals of participant ``user`` (``speakers``: seq,
+         *       segment id, label); a later notice may relabel the same finals.
          */
         Notice: {
             /** At Ms */
@@ -102,7 +104,7 @@ export interface components {
              * Code
              * @enum {string}
              */
-            code: "room_expiring" | "room_closed" | "participant_left" | "history_lost";
+            code: "room_expiring" | "room_closed" | "participant_left" | "history_lost" | "speakers_updated";
             /** Message */
             message: string;
             /**
@@ -112,6 +114,11 @@ export interface components {
             reason: string | null;
             /** Room */
             room: string;
+            /**
+             * Speakers
+             * @default null
+             */
+            speakers: components["schemas"]["SpeakerLabel"][] | null;
             /**
              * Type
              * @default notice
@@ -130,6 +137,21 @@ export interface components {
             v: number;
         };
         /**
+         * SpeakerLabel
+         * @description A final's speaker inside one participant's audio (diarization): ``seq`` is the per-speaker number.
+         */
+        SpeakerLabel: {
+            /**
+             * Label
+             * @example Speaker 2
+             */
+            label: string;
+            /** Segment Id */
+            segment_id: string;
+            /** Seq */
+            seq: number;
+        };
+        /**
          * SpeechAudio
          * @description A final's translation spoken in one listener language. Stream ``tts:{room}``; one entry per
          *     (segment, language), made only for languages some audio listener of the room asked for.
@@ -137,6 +159,11 @@ export interface components {
          *     ``audio`` is one Ogg Opus file (``codec="opus"``: 48 kHz mono), kept out of the JSON like
          *     :class:`SegmentAudio`'s PCM. ``timings`` are the final's stamps plus ``tts_start``/``tts_end``: the
          *     final's text was ready at ``mt_end`` (t_final) and its speech at ``tts_end`` (t_tts_done).
+         *
+         *     A long sentence is spoken in clause-sized chunks (:mod:`babelroom.tts.chunking`): one entry per
+         *     chunk, same ``segment_id``, ``chunk`` 0 … ``chunks - 1`` in stream order, each its own Ogg Opus
+         *     file of ``chunk_text``; ``tts_end`` is when that chunk was ready. A listener plays chunk 0 at once
+         *     and the rest after it. A redelivered final may repeat chunks: (segment_id, language, chunk) is unique.
          */
         SpeechAudio: {
             /**
@@ -154,6 +181,24 @@ export interface components {
              * @default false
              */
             cached: boolean;
+            /**
+             * Chunk
+             * @description Index of this chunk of the sentence's speech (0 first; play in order)
+             * @default 0
+             */
+            chunk: number;
+            /**
+             * Chunk Text
+             * @description The words of this chunk; None: the whole translation
+             * @default null
+             */
+            chunk_text: string | null;
+            /**
+             * Chunks
+             * @description How many chunks the sentence is spoken in (the last is chunks - 1)
+             * @default 1
+             */
+            chunks: number;
             /**
              * Codec
              * @default opus
