@@ -127,6 +127,7 @@ describe("caption panel banners", () => {
         reason: "store_reset",
         user: null,
         closes_at_ms: null,
+        speakers: null,
         at_ms: 0,
       },
     });

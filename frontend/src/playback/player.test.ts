@@ -37,7 +37,8 @@ function speech(speaker: string, seq: number): SpeechMessage {
     type: "speech", room: "r", segment_id: `${speaker}-${seq}`, speaker, speaker_name: speaker, seq, room_seq: seq,
     language: "en", language_detected: false, audio_start_ms: 0, audio_end_ms: 1000,
     translation: { language: "es", text: `frase ${seq}`, backend: "apertium" }, codec: "opus", sample_rate: 48000,
-    duration_ms: 1000, tts_backend: "espeak", voice: "es", cached: false, timings: {}, audio_bytes: 0, v: 1,
+    duration_ms: 1000, tts_backend: "espeak", voice: "es", cached: false, chunk: 0, chunks: 1, chunk_text: null,
+    timings: {}, audio_bytes: 0, v: 1,
   };
 }
 
