@@ -20,6 +20,7 @@ from pathlib import Path
 import redis
 import structlog
 
+from babelroom.chains import explicit_chain
 from babelroom.config import Settings
 from babelroom.mt.apertium import ApertiumTranslator, installed_pairs
 from babelroom.mt.base import Translator
@@ -54,8 +55,8 @@ def backend_names(settings: Settings) -> list[str]:
         ValueError: an empty chain or an unknown backend name.
         StartupError: in production, ``auto`` without the NLLB model (``EX_CONFIG``).
     """
-    value = settings.mt_backends.strip().lower()
-    if value == "auto":
+    chain = explicit_chain("mt_backends", settings.mt_backends, BACKENDS)
+    if chain is None:
         names = ["apertium"]
         if installed_directions(bergamot_root(settings)):
             names.insert(0, "bergamot")
@@ -71,13 +72,7 @@ def backend_names(settings: Settings) -> list[str]:
         if settings.libretranslate_url:
             names.append("libretranslate")
         return names
-    names = [name.strip() for name in value.split(",") if name.strip()]
-    unknown = sorted(set(names) - set(BACKENDS))
-    if not names or unknown:
-        raise ValueError(
-            f"mt_backends={settings.mt_backends!r}: use auto or a chain of {', '.join(BACKENDS)}"
-        )
-    return names
+    return chain
 
 
 def build_backend(name: str, settings: Settings) -> Translator:

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import structlog
 
+from babelroom.chains import explicit_chain
 from babelroom.config import Settings
 from babelroom.mt.circuit_breaker import CircuitBreaker
 from babelroom.startup import EX_CONFIG, StartupError
@@ -51,13 +52,9 @@ def backend_names(settings: Settings) -> list[str]:
         ValueError: an empty chain or an unknown backend name.
         StartupError: in production, ``auto`` without the Kokoro model (``EX_CONFIG``).
     """
-    value = settings.tts_backends.strip().lower()
-    if value != "auto":
-        names = [name.strip() for name in value.split(",") if name.strip()]
-        unknown = sorted(set(names) - set(BACKENDS))
-        if not names or unknown:
-            raise ValueError(f"tts_backends={settings.tts_backends!r}: use auto or a chain of {', '.join(BACKENDS)}")
-        return names
+    chain = explicit_chain("tts_backends", settings.tts_backends, BACKENDS)
+    if chain is not None:
+        return chain
     names = []
     model = kokoro_dir(settings) / MODEL_FILE
     if model.is_file():
