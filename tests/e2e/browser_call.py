@@ -294,3 +294,18 @@ def page_finals(page) -> list[dict]:
             seen.add(key)
             out.append(f)
     return out
+
+
+def create_room(page, name: str) -> str:
+    """Create a room named ``name`` from the signed-in lobby, wait until joined; its id."""
+    page.get_by_test_id("create-room-name").fill(name)
+    page.get_by_test_id("create-room-submit").click()
+    page.locator('[data-testid="room-page"][data-state="joined"]').wait_for(timeout=30_000)
+    return page.get_by_test_id("room-page").get_attribute("data-room-id")
+
+
+def join_room(page, room_id: str) -> None:
+    """Join ``room_id`` from the signed-in lobby and wait until joined."""
+    page.get_by_test_id("join-room-id").fill(room_id)
+    page.get_by_test_id("join-room-id-submit").click()
+    page.locator('[data-testid="room-page"][data-state="joined"]').wait_for(timeout=30_000)

@@ -27,6 +27,8 @@ from browser_call import (  # noqa: E402
     ROOT,
     call_stack,
     chromium_in,
+    create_room,
+    join_room,
     launch,
     normalise,
     page_finals,
@@ -63,15 +65,10 @@ def test_two_browsers_in_a_call_with_spanish_captions(browser_setup):
         ctx_b, b = launch(pw, work, wrapper, "b", silent)
         try:
             sign_up(a, url, "Alice")
-            a.get_by_test_id("create-room-name").fill("Browser call")
-            a.get_by_test_id("create-room-submit").click()
-            a.locator('[data-testid="room-page"][data-state="joined"]').wait_for(timeout=30_000)
-            room_id = a.get_by_test_id("room-page").get_attribute("data-room-id")
+            room_id = create_room(a, "Browser call")
 
             sign_up(b, url, "Bruno")
-            b.get_by_test_id("join-room-id").fill(room_id)
-            b.get_by_test_id("join-room-id-submit").click()
-            b.locator('[data-testid="room-page"][data-state="joined"]').wait_for(timeout=30_000)
+            join_room(b, room_id)
             b.get_by_test_id("language-picker").select_option("es")
 
             # B sees A's video (a remote tile with a playing video track).

@@ -26,6 +26,8 @@ from browser_call import (  # noqa: E402
     ROOT,
     call_stack,
     chromium_in,
+    create_room,
+    join_room,
     launch,
     normalise,
     page_finals,
@@ -73,16 +75,11 @@ def test_spanish_speaker_english_listener(spanish_setup):
             offered = spoken.locator("option").evaluate_all("els => els.map(e => e.value)")
             assert offered[0] == "auto" and "es" in offered, offered
             spoken.select_option("es")
-            a.get_by_test_id("create-room-name").fill("Llamada")
-            a.get_by_test_id("create-room-submit").click()
-            a.locator('[data-testid="room-page"][data-state="joined"]').wait_for(timeout=30_000)
+            room_id = create_room(a, "Llamada")
             assert a.get_by_test_id("room-spoken-language-picker").input_value() == "es"
-            room_id = a.get_by_test_id("room-page").get_attribute("data-room-id")
 
             sign_up(b, url, "Ben")
-            b.get_by_test_id("join-room-id").fill(room_id)
-            b.get_by_test_id("join-room-id-submit").click()
-            b.locator('[data-testid="room-page"][data-state="joined"]').wait_for(timeout=30_000)
+            join_room(b, room_id)
             captions = b.get_by_test_id("language-picker")
             offered = captions.locator("option").evaluate_all("els => els.map(e => e.value)")
             assert "en" in offered and "es" in offered, offered
@@ -133,19 +130,14 @@ def test_changing_the_spoken_language_in_the_room(spanish_setup):
         try:
             sign_up(a, url, "Eva")
             expect(a.get_by_test_id("spoken-language-picker")).to_have_value("en", timeout=30_000)
-            a.get_by_test_id("create-room-name").fill("Cambio")
-            a.get_by_test_id("create-room-submit").click()
-            a.locator('[data-testid="room-page"][data-state="joined"]').wait_for(timeout=30_000)
+            room_id = create_room(a, "Cambio")
             a.locator('[data-testid="video-tile"][data-local="true"][data-has-video="true"]').wait_for(timeout=30_000)
-            room_id = a.get_by_test_id("room-page").get_attribute("data-room-id")
             a.get_by_test_id("room-spoken-language-picker").select_option("es")
             a.get_by_test_id("spoken-language-switching").wait_for(state="detached", timeout=15_000)
             assert a.get_by_test_id("room-spoken-language-picker").input_value() == "es"
 
             sign_up(b, url, "Leo")
-            b.get_by_test_id("join-room-id").fill(room_id)
-            b.get_by_test_id("join-room-id-submit").click()
-            b.locator('[data-testid="room-page"][data-state="joined"]').wait_for(timeout=30_000)
+            join_room(b, room_id)
             b.get_by_test_id("language-picker").select_option("en")
             capture_start = a.evaluate("window.__captureStart")
             wait_for_finals(b, "en", speech_end_in_file_ms, capture_start, timeout_s=180)

@@ -31,6 +31,8 @@ from browser_call import (  # noqa: E402
     ROOT,
     call_stack,
     chromium_in,
+    create_room,
+    join_room,
     launch,
     page_finals,
     sign_up,
@@ -145,15 +147,10 @@ def test_listener_hears_the_translation_spoken(speech_setup):
         ctx_b, b = launch(pw, work, wrapper, "b", silent)
         try:
             sign_up(a, url, "Alice")
-            a.get_by_test_id("create-room-name").fill("Browser speech")
-            a.get_by_test_id("create-room-submit").click()
-            a.locator('[data-testid="room-page"][data-state="joined"]').wait_for(timeout=30_000)
-            room_id = a.get_by_test_id("room-page").get_attribute("data-room-id")
+            room_id = create_room(a, "Browser speech")
 
             sign_up(b, url, "Bruno")
-            b.get_by_test_id("join-room-id").fill(room_id)
-            b.get_by_test_id("join-room-id-submit").click()
-            b.locator('[data-testid="room-page"][data-state="joined"]').wait_for(timeout=30_000)
+            join_room(b, room_id)
             b.get_by_test_id("language-picker").select_option("es")
             b.get_by_test_id("hear-translation-toggle").check()  # a click: the user gesture audio needs
             b.get_by_test_id("playback-status").wait_for(timeout=10_000)
