@@ -210,3 +210,39 @@ def test_the_tier_voice_sample_limit(client: TestClient, users: Accounts, databa
     first = client.get("/api/voice-samples", headers=user.headers).json()[0]["id"]
     assert client.delete(f"/api/voice-samples/{first}", headers=user.headers).status_code == 204
     assert upload(client, user, good).status_code == 201
+
+
+def requests_counted(status: int) -> float:
+    """``babelroom_http_request_duration_seconds_count`` of the upload route with ``status``."""
+    return REGISTRY.get_sample_value("babelroom_http_request_duration_seconds_count", {
+        "route": "/api/voice-samples", "method": "POST", "status": str(status)}) or 0.0
+
+
+@pytest.mark.parametrize(("case", "status", "error"), [
+    ("no_token", 401, "unauthorized"),
+    ("unknown_language", 400, "bad_request"),
+    ("empty_name", 422, "validation_error"),
+    ("empty_body", 415, "voice_sample_refused"),
+])
+def test_each_bad_request_gets_its_4xx_and_is_counted(client: TestClient, premium, case: str, status: int,
+                                                      error: str) -> None:
+    """The refusals before the audio checks: the request itself is wrong. Each is counted by the HTTP
+    metric under its status, and nothing is stored."""
+    params = {"name": "calm", "language": "en"}
+    headers = {**premium.headers, "Content-Type": "audio/wav"}
+    data = encode(lj(12.0))
+    if case == "no_token":
+        headers.pop("Authorization")
+    elif case == "unknown_language":
+        params["language"] = "klingon"
+    elif case == "empty_name":
+        params["name"] = ""
+    else:
+        data = b""
+    before = requests_counted(status)
+    response = client.post("/api/voice-samples", params=params, content=data, headers=headers)
+    assert response.status_code == status, response.text
+    body = response.json()
+    assert body["error"] == error and body["detail"], body
+    assert requests_counted(status) == before + 1
+    assert client.get("/api/voice-samples", headers=premium.headers).json() == []
