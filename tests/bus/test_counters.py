@@ -16,3 +16,10 @@ async def test_room_seq_is_stable_on_redelivery_and_above_the_floor_after_a_loss
     assert await assign_room_seq(aredis, "room", "seg-1") == first == 1
     await aredis.flushall()
     assert await assign_room_seq(aredis, "room", "seg-2", floor=first) == 2
+
+
+async def test_a_finals_room_number_is_kept_for_the_redelivery_horizon_not_a_day(aredis):
+    """One key per final: kept 24 h, they made Redis grow all day long (the soak's used_memory). Ten
+    minutes is over 20 times the longest redelivery (5 deliveries, reclaimed after 5 s idle)."""
+    await assign_room_seq(aredis, "room", "seg-1")
+    assert 0 < await aredis.ttl("room:room:final:seg-1") <= 600

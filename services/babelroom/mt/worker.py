@@ -50,7 +50,11 @@ from babelroom.runner import run_worker
 
 log = structlog.get_logger(__name__)
 
-SEQ_TTL_S = 24 * 3600
+#: How long a final keeps its room number for redelivery (s). A transcript entry is redelivered only while it
+#: is pending: reclaimed after ``bus_claim_idle_ms`` (5 s), dead-lettered after 5 deliveries, so 10 min is
+#: over 20 times that horizon. The keys were kept 24 h before: one per final, Redis grew by about
+#: 6 kB per minute with 4 speakers for a whole day (the 30-minute soak's used_memory growth).
+SEQ_TTL_S = 600
 #: ``Translation.backend`` of a caption whose pair has no installed route: the source text, untranslated.
 NO_ROUTE = "no_route"
 
