@@ -126,7 +126,8 @@ class LocalStack:
         self._spawn(
             "redis",
             [redis_server, "--port", str(redis_port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "yes", "--appendfsync", "everysec", "--dir", str(self._redis_dir())],
+             "--appendonly", "yes", "--appendfsync", "everysec", "--timeout", "300",
+             "--dir", str(self._redis_dir())],
             ready_url=None,
         )
         self._wait_redis()
