@@ -228,6 +228,23 @@ def jobs(
 
 
 @app.command()
+def xtts() -> None:
+    """Run the cloned-voice worker: a Celery worker on queue xtts (XTTS-v2 from BABELROOM_MODELS_DIR/xtts-v2)."""
+    from babelroom.jobs.worker import run_worker
+    from babelroom.startup import EX_CONFIG
+    from babelroom.voice.xtts import XttsUnavailable, check_xtts_model
+
+    with _startup_errors():
+        _setup()  # Celery retries its broker by itself
+        settings = get_settings()
+        try:
+            check_xtts_model(settings.models_dir / settings.xtts_dir)
+        except XttsUnavailable as exc:
+            raise StartupError(str(exc), EX_CONFIG) from exc
+    run_worker(get_settings(), queues="xtts", beat=False)
+
+
+@app.command()
 def media() -> None:
     """Run the media service: Janus's RTP audio forwards in, speech segments on the bus out."""
     from babelroom.media.service import serve

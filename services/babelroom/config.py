@@ -367,6 +367,21 @@ class Settings(BaseSettings):
         "speaker: 0.77-0.98 measured, two: 0.44-0.58)"
     )
 
+    # --- voice cloning (issue 10; babelroom.voice.xtts, the `babelroom xtts` Celery worker) ---
+    xtts_enabled: bool = Field(
+        False, description="The TTS worker queues a cloned-voice job (queue xtts) for each final of a speaker whose "
+        "tier has voice_clone and who has a voice sample; needs database_url (who may clone is looked up there)"
+    )
+    xtts_dir: str = Field("xtts-v2", description="Directory under models_dir with the XTTS checkpoint "
+                          "(config.json, model.pth, vocab.json)")
+    xtts_threads: int = Field(2, ge=1, description="Torch threads of the xtts worker")
+    xtts_job_expires_s: float = Field(
+        10.0, gt=0, description="A cloned-voice job not started within this is dropped (the quick voice stays) (s)"
+    )
+    xtts_source_cache_s: int = Field(
+        60, ge=1, description="How long the TTS worker keeps who may clone (tier and voice sample) in Redis (s)"
+    )
+
     # --- secrets (read through *_FILE in production) ---
     jwt_secret: str = Field("dev-only-change-me", description="Current HS256 signing key")
 

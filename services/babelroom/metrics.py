@@ -273,6 +273,25 @@ DIARIZATION_SECONDS = Histogram(
     buckets=(0.5, 1, 2, 4, 8, 16, 32, 64),
 )
 
+XTTS_QUEUED = Counter(
+    "babelroom_xtts_queued_total",
+    "Finals offered for the cloned voice by the TTS worker, by result (queued, no_clone, lookup_failed, "
+    "queue_failed)",
+    ["result"],
+)
+XTTS_JOBS = Counter(
+    "babelroom_xtts_jobs_total",
+    "Cloned-voice jobs by outcome (spoken, stale, no_sample, no_language, failed)",
+    ["outcome"],
+)
+XTTS_SYNTHESIS = Histogram(
+    "babelroom_xtts_synthesis_seconds", "Compute time of one cloned-voice synthesis (XTTS)",
+    buckets=(0.25, 0.5, 1, 2, 4, 8, 16, 32),
+)
+XTTS_LATENTS = Counter(
+    "babelroom_xtts_latents_total", "Speaker latents of a voice sample: cached (hit) or computed (miss)", ["result"]
+)
+
 # --- dependencies (updated by each service's /readyz probe: 1 reached, 0 not) ---
 DEPENDENCY_UP = Gauge(
     "babelroom_dependency_up",

@@ -23,7 +23,7 @@ from redis.exceptions import ResponseError
 from redis.typing import EncodableT, FieldT
 
 from babelroom import metrics
-from babelroom.bus.schemas import Message, Notice
+from babelroom.bus.schemas import Message, Notice, SpeechAudio
 from babelroom.config import Settings
 
 # XRANGE and XREAD(GROUP) replies of an asyncio client with ``decode_responses=False``, as every
@@ -95,6 +95,19 @@ async def publish_notice(redis: aioredis.Redis, notice: Notice) -> None:
     stream = notices_stream(notice.room)
     await redis.xadd(stream, notice.to_fields(), maxlen=NOTICES_MAXLEN, approximate=True)
     await redis.expire(stream, NOTICES_TTL_S)
+
+
+async def publish_speech(redis: aioredis.Redis, settings: Settings, speech: SpeechAudio,
+                         done_key: str | None = None, done_ttl_s: int = 24 * 3600) -> None:
+    """Add ``speech`` to its room's ``tts:{room}`` stream (trimmed to ``tts_stream_maxlen``, kept
+    ``captions_retention_s``), and set ``done_key`` in the same transaction when given."""
+    stream = tts_stream(speech.room)
+    async with redis.pipeline(transaction=True) as pipe:
+        pipe.xadd(stream, speech.to_fields(), maxlen=settings.tts_stream_maxlen, approximate=True)
+        pipe.expire(stream, settings.captions_retention_s)
+        if done_key is not None:
+            pipe.set(done_key, 1, ex=done_ttl_s)
+        await pipe.execute()
 
 
 async def ensure_group(redis: aioredis.Redis, stream: str, group: str) -> None:

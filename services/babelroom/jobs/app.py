@@ -1,8 +1,9 @@
 """The Celery application of the background jobs (``babelroom jobs``), with Redis as the broker.
 
 Queues: ``maintenance`` (the retention task, run by beat every ``retention_interval_s``) and
-``diarization`` (``babelroom.diarize``, queued by ingest for rooms with diarization on). Results are
-not kept (tasks log and count).
+``diarization`` (``babelroom.diarize``, queued by ingest for rooms with diarization on) and ``xtts``
+(``babelroom.xtts``, queued by the TTS worker for speakers with a cloned voice; ``babelroom xtts``).
+Results are not kept (tasks log and count).
 
 Source: https://docs.celeryq.dev/en/stable/userguide/configuration.html
 """
@@ -19,7 +20,7 @@ MAINTENANCE_QUEUE = "maintenance"
 def make_app(settings: Settings) -> Celery:
     """A Celery app on ``settings.redis_url`` with the beat schedule of the maintenance tasks."""
     app = Celery("babelroom", broker=settings.redis_url,
-                 include=["babelroom.jobs.retention", "babelroom.jobs.diarization"])
+                 include=["babelroom.jobs.retention", "babelroom.jobs.diarization", "babelroom.jobs.xtts"])
     app.conf.update(
         task_default_queue=MAINTENANCE_QUEUE,
         task_ignore_result=True,

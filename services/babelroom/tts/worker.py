@@ -9,6 +9,11 @@ translation that failed (``unavailable``/``no_route``: the source text in the wr
 mislead), a language with no voice, and a final older than ``tts_max_age_s`` (a backlog after a
 restart: the listener has moved on). ``TTS_SKIPPED{reason}`` counts each.
 
+Cloned voice (``xtts_enabled``): once a (final, language)'s quick voice is published, the final is offered
+to the xtts worker (:class:`babelroom.voice.cloning.CloneQueue`: a Celery job when the speaker's tier has
+``voice_clone`` and they have a voice sample), which publishes a ``cloned_audio_ready`` later. The quick
+voice never waits for it, and nothing here fails when cloning does.
+
 A sentence longer than ``tts_first_chunk_chars`` is spoken in clause-sized chunks
 (:mod:`babelroom.tts.chunking`), each published as soon as it is ready (``chunk``/``chunks`` of
 :class:`SpeechAudio`), so the listener starts hearing it after the first chunk's synthesis, not the
@@ -36,9 +41,10 @@ from redis.exceptions import RedisError
 from babelroom import metrics
 from babelroom.bus.schemas import FinalRecord, SpeechAudio, Translation, now_ms
 from babelroom.bus.stage import BatchHandler
-from babelroom.bus.streams import FINALS_STREAM, TTS_GROUP, Entry, tts_stream
+from babelroom.bus.streams import FINALS_STREAM, TTS_GROUP, Entry, publish_speech
 from babelroom.captions import listeners
 from babelroom.config import Settings
+from babelroom.db.session import Database
 from babelroom.mt.cache import normalise
 from babelroom.runner import run_worker
 from babelroom.tts.base import SpeechError, UnsupportedLanguage
@@ -46,6 +52,7 @@ from babelroom.tts.chunking import clauses
 from babelroom.tts.codec import OPUS_RATE, encode_ogg_opus
 from babelroom.tts.factory import build_speech
 from babelroom.tts.fallback import FallbackTextToSpeech
+from babelroom.voice.cloning import CloneQueue
 
 log = structlog.get_logger(__name__)
 
@@ -84,10 +91,12 @@ class TtsStage:
         settings: the service settings.
         redis: asyncio Redis client (bytes responses).
         speech: the fallback chain; blocking, so it runs in a worker thread.
+        clones: where finals of speakers who may clone are offered for the cloned voice (None: nowhere).
     """
 
-    def __init__(self, settings: Settings, redis: aioredis.Redis, speech: FallbackTextToSpeech) -> None:
-        self.settings, self.redis, self.speech = settings, redis, speech
+    def __init__(self, settings: Settings, redis: aioredis.Redis, speech: FallbackTextToSpeech,
+                 clones: CloneQueue | None = None) -> None:
+        self.settings, self.redis, self.speech, self.clones = settings, redis, speech, clones
 
     async def handle(self, batch: list[tuple[Entry, FinalRecord]]) -> None:
         """Speak and publish every wanted (final, language) of the batch, in order."""
@@ -133,6 +142,8 @@ class TtsStage:
             if index == 0:
                 metrics.TTS_FIRST_AUDIO.labels(spoken.backend).observe((now_ms() - t_final) / 1000)
         metrics.STAGE_LATENCY.labels("tts").observe((now_ms() - tts_start) / 1000)
+        if self.clones is not None:
+            await self.clones.offer(final, language)
 
     async def _publish(self, final: FinalRecord, translation: Translation, spoken: Spoken,
                        timings: dict[str, float], index: int, chunks: list[str]) -> None:
@@ -143,13 +154,10 @@ class TtsStage:
             audio=spoken.audio, timings=timings, chunk=index, chunks=len(chunks),
             chunk_text=chunks[index] if len(chunks) > 1 else None,
         )
-        stream = tts_stream(final.room)
-        async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.xadd(stream, message.to_fields(), maxlen=self.settings.tts_stream_maxlen, approximate=True)
-            pipe.expire(stream, self.settings.captions_retention_s)
-            if index == len(chunks) - 1:
-                pipe.set(done_key(final.room, final.segment_id, translation.language), 1, ex=DONE_TTL_S)
-            await pipe.execute()
+        last = index == len(chunks) - 1
+        await publish_speech(self.redis, self.settings, message,
+                             done_key(final.room, final.segment_id, translation.language) if last else None,
+                             DONE_TTL_S)
 
     async def _spoken(self, text: str, language: str) -> Spoken:
         """The speech of ``text``: from the cache, else synthesised (and cached).
@@ -195,12 +203,19 @@ class TtsStage:
 
 
 async def serve(settings: Settings) -> None:
-    """``babelroom tts``: load the voices, then consume ``finals`` (group ``tts``) until SIGTERM."""
+    """``babelroom tts``: load the voices, then consume ``finals`` (group ``tts``) until SIGTERM; with
+    ``xtts_enabled`` (and ``database_url``), also offer finals to the cloned voice."""
     redis = aioredis.from_url(settings.redis_url)
+
+    clones = None
+    if settings.xtts_enabled and settings.database_url:
+        clones = CloneQueue(settings, redis, Database.from_settings(settings))
+    elif settings.xtts_enabled:
+        log.warning("tts.xtts_disabled", reason="xtts_enabled needs database_url (who may clone is looked up there)")
 
     async def load() -> BatchHandler[FinalRecord]:
         speech = await asyncio.to_thread(build_speech, settings)
-        return TtsStage(settings, redis, speech).handle
+        return TtsStage(settings, redis, speech, clones).handle
 
     await run_worker(
         settings=settings,

@@ -1,6 +1,7 @@
 """Where accepted voice samples live: one FLAC file per sample, ``voice_sample_dir/<user id>/<sample id>.flac``
 (mono, at the upload's sample rate up to 48 kHz; whatever else the upload held, other streams or tags,
-is not kept), plus its ``voice_samples`` row. Removing a sample removes both; :func:`purge_expired`
+is not kept), plus its ``voice_samples`` row; the xtts worker keeps the sample's speaker latents beside
+it (``<sample id>.xtts-<key>.npz``). Removing a sample removes all of them; :func:`purge_expired`
 removes the samples past their ``expires_at`` (the retention job runs it).
 """
 
@@ -57,9 +58,13 @@ def write(directory: Path, relative: str, data: bytes) -> None:
 
 
 def remove(directory: Path, relative: str | None) -> None:
-    """Delete a stored sample's file (absent already: nothing to do)."""
+    """Delete a stored sample's file and everything derived from it beside it, ``<sample id>.*`` (the XTTS
+    latents, :mod:`babelroom.voice.latents`); absent already: nothing to do."""
     if relative:
-        (directory / relative).unlink(missing_ok=True)
+        path = directory / relative
+        path.unlink(missing_ok=True)
+        for derived in path.parent.glob(f"{path.stem}.*"):
+            derived.unlink(missing_ok=True)
 
 
 async def purge_expired(session: AsyncSession, directory: Path, now: datetime) -> int:
