@@ -229,16 +229,17 @@ def jobs(
 
 @app.command()
 def xtts() -> None:
-    """Run the cloned-voice worker: a Celery worker on queue xtts (XTTS-v2 from BABELROOM_MODELS_DIR/xtts-v2)."""
+    """Run the cloned-voice worker: a Celery worker on queue xtts (XTTS-v2 from BABELROOM_MODELS_DIR/xtts-v2,
+    loaded before the first job; needs the jobs image or .venv-xtts)."""
     from babelroom.jobs.worker import run_worker
+    from babelroom.jobs.xtts import voice
     from babelroom.startup import EX_CONFIG
-    from babelroom.voice.xtts import XttsUnavailable, check_xtts_model
+    from babelroom.voice.xtts import XttsUnavailable
 
     with _startup_errors():
         _setup()  # Celery retries its broker by itself
-        settings = get_settings()
         try:
-            check_xtts_model(settings.models_dir / settings.xtts_dir)
+            voice(get_settings())
         except XttsUnavailable as exc:
             raise StartupError(str(exc), EX_CONFIG) from exc
     run_worker(get_settings(), queues="xtts", beat=False)
