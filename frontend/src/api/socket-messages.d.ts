@@ -164,6 +164,12 @@ export interface components {
          *     chunk, same ``segment_id``, ``chunk`` 0 … ``chunks - 1`` in stream order, each its own Ogg Opus
          *     file of ``chunk_text``; ``tts_end`` is when that chunk was ready. A listener plays chunk 0 at once
          *     and the rest after it. A redelivered final may repeat chunks: (segment_id, language, chunk) is unique.
+         *
+         *     ``type`` ``cloned_audio_ready``: the same sentence again, whole (one chunk), in the speaker's own
+         *     cloned voice (premium speakers with a voice sample; the ``babelroom.xtts`` job, ``tts_backend``
+         *     ``xtts``, ``voice`` ``clone:{sample id}``, made from 24 kHz audio). It comes after the quick voice's
+         *     ``speech`` of the same ``segment_id``, or never: a client that has not played the quick voice yet may
+         *     play this instead, and a replay should prefer it.
          */
         SpeechAudio: {
             /**
@@ -255,10 +261,11 @@ export interface components {
             tts_backend: string;
             /**
              * Type
+             * @description speech: the quick voice; cloned_audio_ready: the speaker's cloned voice, later
              * @default speech
-             * @constant
+             * @enum {string}
              */
-            type: "speech";
+            type: "speech" | "cloned_audio_ready";
             /**
              * V
              * @default 1

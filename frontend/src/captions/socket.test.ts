@@ -261,6 +261,16 @@ describe("CaptionSocket in audio mode", () => {
     expect(warnings).toEqual([]);
   });
 
+  it("pairs a cloned voice's header (cloned_audio_ready) with its audio like the quick voice's", () => {
+    const { last, spoken, warnings } = audioSetup();
+    last().send(speech("s1", 4));
+    last().sendBinary(new ArrayBuffer(4));
+    last().send({ ...speech("s1", 6), type: "cloned_audio_ready", tts_backend: "xtts" });
+    last().sendBinary(new ArrayBuffer(6));
+    expect(spoken).toEqual([["s1", 4], ["s1", 6]]);
+    expect(warnings).toEqual([]);
+  });
+
   it("drops and logs a binary frame without a header or of the wrong length, and a header left alone", () => {
     const { socket, last, spoken, warnings } = audioSetup();
     last().sendBinary(new ArrayBuffer(3)); // no header

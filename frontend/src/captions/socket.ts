@@ -235,7 +235,7 @@ export class CaptionSocket {
     } catch {
       return;
     }
-    if (message.type === "speech") {
+    if (message.type === "speech" || message.type === "cloned_audio_ready") {
       if (this.pendingSpeech) this.drop("header without its audio", { segment: this.pendingSpeech.segment_id });
       this.pendingSpeech = message as SpeechMessage;
     } else if (message.type === "notice") this.options.onNotice?.(message as NoticeMessage);

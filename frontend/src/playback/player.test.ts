@@ -64,6 +64,17 @@ describe("SpeechPlayer", () => {
   });
   afterEach(() => vi.useRealTimers());
 
+  it("plays a cloned voice only for a sentence whose quick voice was not scheduled", async () => {
+    const { output, player, send, logs } = setup();
+    const clone = (seq: number) => ({ ...speech("ana", seq), type: "cloned_audio_ready" as const, tts_backend: "xtts" });
+    await send("ana", 1, 1);
+    await player.enqueue(clone(1), audio(1, "clone-1")); // the quick voice spoke sentence 1 already
+    await player.enqueue(clone(2), audio(1, "clone-2")); // sentence 2's quick voice never came
+    expect(output.played.map((p) => p.segment)).toEqual(["ana-1", "clone-2"]);
+    expect(logs).toEqual([]);
+    expect(player.current.outOfOrder).toBe(0);
+  });
+
   it("plays one speaker's sentences in order, each after the one before", async () => {
     const { output, player, send, scheduled } = setup();
     output.decodeDelayMs = 50;

@@ -13,6 +13,10 @@
 //   skipped ("stale"): a translation that late no longer matches what the speaker's video shows.
 // - Ducking: `duck(speaker)` when a sentence of theirs is scheduled, `restore(speaker)` when their last
 //   scheduled sentence has ended.
+// - Cloned voice (`type` "cloned_audio_ready", premium speakers): the same sentence again in the speaker's
+//   own voice, seconds after the quick voice. It plays in place of the quick voice when that was not
+//   scheduled (never arrived, or skipped); once the quick voice of that sentence is scheduled, the clone
+//   is dropped silently (it is not a skip: the listener heard the sentence).
 //
 // The clock and the audio are injected (SpeechOutput), so tests drive it without WebAudio; webAudio.ts
 // gives the real one.
@@ -131,6 +135,7 @@ export class SpeechPlayer<B extends DecodedSpeech = DecodedSpeech> {
 
   private schedule(speech: SpeechMessage, queue: SpeakerQueue, arrival: number, buffer: B | null): void {
     if (this.stopped) return;
+    if (speech.type === "cloned_audio_ready" && speech.seq <= queue.lastSeq) return; // the quick voice spoke it
     if (buffer === null) return this.skip("undecodable", speech);
     if (speech.seq <= queue.lastSeq) return this.skip("out_of_order", speech, { last_seq: queue.lastSeq });
     const now = this.options.output.now();
