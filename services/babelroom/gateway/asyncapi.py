@@ -220,7 +220,9 @@ def document() -> dict[str, Any]:
                 "the finals with `room_seq > N` still held, then goes on live without a gap. With `audio=1` "
                 "each translated sentence also comes spoken: a SpeechAudio text frame then exactly one binary "
                 "OpusFile frame of its `audio_bytes`; speech older than `ws_speech_max_age_s` (10 s) after its "
-                "final's text is dropped, and `since=` does not replay speech. The client sends nothing.",
+                "final's text is dropped, and `since=` does not replay speech. A premium speaker's sentence may "
+                "come a second time, seconds later, in their own cloned voice: the same two frames with `type` "
+                "`cloned_audio_ready`. The client sends nothing.",
                 "parameters": {"room": ROOM},
                 "messages": {name: {"$ref": ref(name)} for name in ("Caption", "Notice", "SpeechAudio", "OpusFile")},
                 "bindings": {"ws": {"method": "GET", "query": {

@@ -25,7 +25,9 @@ room's finals in ``lang``), and gets each spoken translation in ``lang`` as two 
 text frame, the :class:`~babelroom.bus.schemas.SpeechAudio` (``type`` ``speech``) with ``audio_bytes``,
 then one binary frame of exactly ``audio_bytes`` bytes, an Ogg Opus file (48 kHz mono). Speech that
 would leave more than ``ws_speech_max_age_s`` after its final's text was ready (``timings.mt_end``) is
-dropped (``babelroom_speech_dropped_total{reason="stale"}``). ``since=`` does not replay speech.
+dropped (``babelroom_speech_dropped_total{reason="stale"}``). ``since=`` does not replay speech. A premium
+speaker's sentence may come again later in their cloned voice: the same two frames, ``type``
+``cloned_audio_ready`` (the ``babelroom.xtts`` job, :mod:`babelroom.jobs.xtts`).
 
 Close codes: 4400 bad query (reason says which parameter); 1013 Redis unavailable for longer than
 ``ws_redis_outage_grace_s`` or the socket fell ``ws_queue_messages`` behind; 4401, 4403, 4410, 4429
