@@ -25,6 +25,7 @@ PORTS: dict[str, tuple[str | None, int]] = {
     "mt": ("BABELROOM_MT_METRICS_PORT", 9102),
     "tts": (None, 9103),
     "jobs": (None, 9104),
+    "xtts": ("BABELROOM_JOBS_METRICS_PORT", 9104),
     "autoscaler": (None, 9105),
 }
 
