@@ -156,6 +156,7 @@ DESIGN_PLACEMENT: dict[str, str] = {
     "stt": "ai", "mt": "ai", "postgres": "ai", "redis": "ai", "pg-backup": "ai",
     "traefik": "media", "gateway": "media", "janus": "media", "media": "media", "coturn": "media", "tts": "media",
     "prometheus": "ops", "grafana": "ops",
+    "xtts": "media",  # beside the voice samples it reads (a node-local volume)
     "socket-proxy": "manager", "autoscaler": "manager",
 }
 
