@@ -131,6 +131,22 @@ def final(room: str, speaker: str, seq: int, es: str) -> FinalRecord:
                        translations={"es": Translation(language="es", text=es, backend="apertium")})
 
 
+def wait_cloned(bus: redis.Redis, room: str, segment_id: str, worker: subprocess.Popen, log: Path,
+                timeout_s: float = 120) -> None:
+    """Until the worker has published ``segment_id``'s cloned voice (so that reading the socket cannot hang)."""
+    deadline = time.monotonic() + timeout_s
+    while not any((e.segment_id, e.type) == (segment_id, "cloned_audio_ready")
+                  for e in (SpeechAudio.from_fields(f) for _, f in bus.xrange(tts_stream(room)))):
+        assert worker.poll() is None and time.monotonic() < deadline, log.read_text()[-4000:]
+        time.sleep(0.1)
+
+
+def xtts_counts(port: int) -> set[str]:
+    """The worker's latents and jobs counters, as exposition lines."""
+    text = httpx.get(f"http://127.0.0.1:{port}/metrics").text
+    return {m for m in text.splitlines() if m.startswith(("babelroom_xtts_latents_total", "babelroom_xtts_jobs_total"))}
+
+
 def receive_speech(ws) -> tuple[dict, bytes]:
     header = ws.receive_json()
     assert header["type"] in ("speech", "cloned_audio_ready"), header
@@ -172,6 +188,7 @@ def test_a_premium_speakers_final_is_respoken_in_the_cloned_voice_and_the_quick_
                 bus.xadd(FINALS_STREAM, final(room, speaker.id, 1, "Buenos días a todos.").to_fields())
                 quick, quick_audio = receive_speech(ws)
                 assert (quick["type"], quick["segment_id"], quick["tts_backend"]) == ("speech", "s1", "espeak")
+                wait_cloned(bus, room, "s1", worker, tmp_path / "xtts.log")
                 cloned, cloned_audio = receive_speech(ws)
                 print(f"cloned voice {time.monotonic() - started:.1f} s after the final")
                 assert (cloned["type"], cloned["segment_id"], cloned["tts_backend"]) == ("cloned_audio_ready", "s1",
@@ -189,10 +206,15 @@ def test_a_premium_speakers_final_is_respoken_in_the_cloned_voice_and_the_quick_
                 (stored,) = voice_dir.rglob("*.xtts-*.npz")
                 assert stored.name.startswith(made.json()["id"])
                 bus.xadd(FINALS_STREAM, final(room, speaker.id, 2, "Empezamos ahora.").to_fields())
+                wait_cloned(bus, room, "s2", worker, tmp_path / "xtts.log")
                 assert [receive_speech(ws)[0]["type"] for _ in range(2)] == ["speech", "cloned_audio_ready"]
-                metrics = httpx.get(f"http://127.0.0.1:{xtts_port}/metrics").text
-                assert 'babelroom_xtts_latents_total{result="hit"} 1.0' in metrics
-                assert 'babelroom_xtts_jobs_total{outcome="spoken"} 2.0' in metrics
+                wanted = {'babelroom_xtts_latents_total{result="miss"} 1.0',
+                          'babelroom_xtts_latents_total{result="hit"} 1.0',
+                          'babelroom_xtts_jobs_total{outcome="spoken"} 2.0'}  # counted once the job returns
+                deadline = time.monotonic() + 10
+                while not wanted <= (counted := xtts_counts(xtts_port)) and time.monotonic() < deadline:
+                    time.sleep(0.1)
+                assert wanted <= counted, counted
                 worker.terminate()
                 assert worker.wait(30) is not None
 
