@@ -1,7 +1,7 @@
 # The voice-cloning worker's environment (issue 10): .venv-xtts, beside the main .venv. Included by the Makefile.
 #
 #   make xtts-venv   torch 2.9.1 + torchaudio + torchcodec + coqui-tts 0.28 (requirements/xtts.txt), then the
-#                    babelroom package under the same pins; about 8 GB and 4 minutes. coqui-tts cannot go in
+#                    babelroom package under the same pins; 8.0 GB, 4-12 minutes. coqui-tts cannot go in
 #                    the main venv (its torch 2.13.0 CPU wheel has no matching torchaudio/torchcodec).
 #                    `babelroom xtts` runs from it (`$(XTTS_VENV)/bin/babelroom xtts`), and the tests run their
 #                    xtts worker with its Python (tests/voice/test_xtts_job.py).
