@@ -1,7 +1,7 @@
 """An uploaded document's text, its type judged by the content (never by the file name or ``Content-Type``).
 
-Accepted: UTF-8 text (a BOM allowed), plain or Markdown (Markdown's markup is dropped: headings, emphasis, link
-targets, code fences). Refused (:class:`DocumentRefused`):
+Accepted: UTF-8 text (a BOM allowed) or UTF-16 with its BOM, plain or Markdown (Markdown's markup is dropped:
+headings, emphasis, link targets, code fences). Refused (:class:`DocumentRefused`):
 
 - ``unsupported_type`` (415): a binary file: PDF, DOCX/ZIP, an image, anything holding NUL bytes or control
   characters (no PDF or DOCX text library is installed here: pypdf and python-docx are not in the environment);
@@ -52,6 +52,11 @@ def read_document(data: bytes) -> DocumentText:
     for magic, name in MAGIC.items():
         if data.startswith(magic):
             raise DocumentRefused("unsupported_type", f"a {name} file: upload plain text or Markdown (UTF-8)")
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):  # UTF-16 with its BOM (Windows Notepad's "Unicode")
+        try:
+            data = data.decode("utf-16").encode()
+        except UnicodeDecodeError as exc:
+            raise DocumentRefused("undecodable", "not valid UTF-16 text after its byte-order mark") from exc
     if b"\x00" in data:
         raise DocumentRefused("unsupported_type", "a binary file: upload plain text or Markdown (UTF-8)")
     try:
