@@ -58,3 +58,9 @@ def test_chunks_overlap_and_cover_every_word():
     assert chunk_words("a few words", 10, 3) == ["a few words"]
     with pytest.raises(ValueError):
         chunk_words("x", 5, 5)
+
+
+def test_a_wrapped_line_goes_on_the_sentence_and_a_blank_line_ends_it():
+    assert extract_terms("Sous le\nConsulat il devient conservateur.") == ["Consulat", "conservateur"]
+    assert extract_terms("Title\n\nConsulat et consulat.") == []
+    assert extract_terms("Glossary:\n- Koppel\n- Senninger") == ["Senninger", "Koppel"]  # ties: longer first

@@ -22,7 +22,10 @@ LONG_WORD = 9
 _WORD = re.compile(r"[^\W\d_](?:[\w'’-]*\w)?", re.UNICODE)
 #: French and Italian elided articles and pronouns before an apostrophe (l', d', qu', dell'…).
 _ELISION = re.compile(r"^(?:[cdjlmnst]|qu|dell|nell|all|dall|sull)['’](?=[^\W\d_])", re.IGNORECASE)
-_SENTENCE_END = re.compile(r"[.!?:;]\s*$|\n\s*$|^\s*$")
+#: What ends a sentence before a word: a full stop, question or exclamation mark, colon or semicolon (closing quotes
+#: or brackets allowed after it), or a blank line (a heading, a new paragraph). A single line break does not: a
+#: wrapped paragraph goes on, and a list item's first word counts as inside a sentence (glossaries are lists).
+_SENTENCE_END = re.compile(r"(?:[.!?:;…][\"'”’»)\]]*\s*|\n[ \t]*\n\s*)$")
 
 
 def _kind(word: str, initial: bool, capitalised_inside: set[str]) -> int | None:
@@ -45,8 +48,8 @@ def extract_terms(text: str, limit: int | None = None) -> list[str]:
     sentence start in lower case), at most ``limit``."""
     words: list[tuple[str, bool]] = []
     for match in _WORD.finditer(text):
-        before = text[max(0, match.start() - 3):match.start()]
-        initial = match.start() == 0 or bool(_SENTENCE_END.search(text[:match.start()][-3:] or before))
+        initial = not text[:match.start()].strip() or bool(_SENTENCE_END.search(text[max(0, match.start() - 12):
+                                                                                   match.start()]))
         word = _ELISION.sub("", match.group()).strip("'’-")  # l'archipel → archipel
         words.append((word, initial))
     capitalised_inside = {w for w, initial in words if not initial and w[:1].isupper()}
