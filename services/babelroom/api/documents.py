@@ -12,6 +12,7 @@ Enterprise). Refusals, each counted in ``babelroom_documents_total{outcome}``:
 - 404 ``not_found``: no such room (or document);
 - 403 ``forbidden`` (reason ``not_owner``): not the room's owner;
 - 403 tier-limit body (``limit: "feature:document_context"``): the owner's tier lacks the feature;
+- 409 ``room_closed``: uploading to a closed room;
 - 409 ``document_refused``, reason ``too_many``: the room already holds ``documents_per_room``;
 - 413 ``too_large``, 415 ``unsupported_type`` (PDF, DOCX, any binary), 422 ``undecodable`` (not UTF-8),
   ``empty`` (no words), ``bad_name`` (a name with a path or control characters): ``document_refused`` with
@@ -37,7 +38,7 @@ from babelroom.context.document_text import DocumentRefused, read_document
 from babelroom.context.embeddings import embedder
 from babelroom.context.store import index_document
 from babelroom.db.models import Document, Room, User
-from babelroom.rooms.errors import RoomNotFound
+from babelroom.rooms.errors import RoomClosed, RoomNotFound
 from babelroom.tiers import LimitExceeded, Limits, require_feature
 
 router = APIRouter(tags=["documents"], dependencies=[Depends(rate_limit)], responses=responses(400, 401, 429))
@@ -123,7 +124,10 @@ async def upload_document(
 ) -> DocumentOut:
     """Add a document to a room you own (Pro): its terms reach the room's captions from the next decode on."""
     settings = settings_of(request)
-    await _owned_room(session, room_id, user, limits)
+    room = await _owned_room(session, room_id, user, limits)
+    if room.status != "open":
+        metrics.DOCUMENTS.labels("room_closed").inc()
+        raise RoomClosed(room.close_reason)
     if _BAD_NAME.search(name):
         raise _refuse(422, "bad_name", "the name must not hold a path, control characters or edge spaces")
     too_many = f"this room already holds {settings.documents_per_room} documents: delete one first"
@@ -172,7 +176,7 @@ async def delete_document(room_id: uuid.UUID, document_id: uuid.UUID, request: R
                           user: User = Depends(current_user), limits: Limits = Depends(limits_of),
                           session: AsyncSession = Depends(db_session)) -> Response:
     """Delete a document of a room you own (its chunks go with it); the captions stop using its terms."""
-    await _owned_room(session, room_id, user, limits)
+    room = await _owned_room(session, room_id, user, limits)
     deleted = await session.execute(delete(Document).where(Document.id == document_id, Document.room_id == room_id)
                                     .returning(Document.id))
     found = deleted.first()
@@ -180,5 +184,6 @@ async def delete_document(room_id: uuid.UUID, document_id: uuid.UUID, request: R
     if found is None:
         metrics.DOCUMENTS.labels("not_found").inc()
         raise ApiError(404, "not_found", "no such document")
-    await room_cache.refresh(request.app.state.redis, session, room_id)
+    if room.status == "open":  # a closed room's terms left the cache when it closed
+        await room_cache.refresh(request.app.state.redis, session, room_id)
     return Response(status_code=204)
