@@ -12,6 +12,7 @@ refreshed).
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections import Counter
 from datetime import UTC, datetime
 
@@ -72,7 +73,8 @@ async def purge_documents(db: Database, redis: aioredis.Redis, now: datetime | N
     """Delete every room document (its chunks cascade) older than its uploader's ``history_days`` at ``now``,
     and refresh the cached terms of the rooms that lost one; returns how many went."""
     async with db.session() as session:
-        rooms = list((await session.execute(_DELETE_DOCUMENTS, {"now": now or datetime.now(UTC)})).scalars())
+        deleted = await session.execute(_DELETE_DOCUMENTS, {"now": now or datetime.now(UTC)})
+        rooms: list[uuid.UUID | None] = list(deleted.scalars())
         await session.commit()
         for room in {r for r in rooms if r is not None}:
             await room_cache.refresh(redis, session, room)
