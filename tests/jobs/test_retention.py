@@ -1,7 +1,9 @@
 """Retention per tier: transcripts older than the room owner's ``history_days`` are deleted, logged
-and counted — by the purge itself, and by a real Celery worker whose beat schedules it."""
+and counted — by the purge itself, and by a real Celery worker whose beat schedules it; room documents
+older than their uploader's ``history_days`` too."""
 
 import asyncio
+import json
 import os
 import re
 import subprocess
@@ -12,12 +14,14 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
+import redis.asyncio as aioredis
 from tests.conftest import run_sql
 
 from babelroom import metrics
+from babelroom.context.room_cache import terms_key
 from babelroom.db.session import Database
 from babelroom.dev.devstack import free_port
-from babelroom.jobs.retention import purge
+from babelroom.jobs.retention import purge, purge_documents
 
 
 def owner(url: str, tier: str, overrides: str = "{}", org_overrides: str | None = None) -> str:
@@ -109,3 +113,27 @@ def test_a_real_celery_worker_deletes_expired_transcripts_on_schedule(database_u
     count = re.search(r'^babelroom_retention_deleted_total\{tier="free"\} (\S+)$', scraped, re.M)
     assert count and float(count.group(1)) == 1.0
     assert httpx.get(f"{url}/readyz", timeout=5).json()["checks"] == {"redis": True}
+
+
+def test_documents_go_after_their_uploaders_history_days_and_leave_the_cache(database_url, redis_url):
+    free, pro = owner(database_url, "free"), owner(database_url, "pro")
+    for room, days, name in [(free, 6, "free-6d"), (free, 8, "free-8d"), (pro, 89, "pro-89d"), (pro, 91, "pro-91d")]:
+        run_sql(database_url, "INSERT INTO documents (id, user_id, room_id, filename, content_type, size_bytes, "
+                "terms, created_at) SELECT gen_random_uuid(), owner_id, id, :name, 'text/plain', 1, "
+                "ARRAY[CAST(:term AS text)], :at FROM rooms WHERE id = :room",
+                params={"room": uuid.UUID(room), "name": name, "term": name,
+                        "at": datetime.now(UTC) - timedelta(days=days)})
+
+    async def run():
+        db, redis = Database(database_url), aioredis.from_url(redis_url)
+        try:
+            await redis.set(terms_key(free), json.dumps(["free-6d", "free-8d"]))
+            deleted = await purge_documents(db, redis)
+            return deleted, json.loads(await redis.get(terms_key(free))), json.loads(await redis.get(terms_key(pro)))
+        finally:
+            await redis.aclose()
+            await db.close()
+
+    deleted, free_terms, pro_terms = asyncio.run(run())
+    assert deleted == 2 and (free_terms, pro_terms) == (["free-6d"], ["pro-89d"])
+    assert {r["filename"] for r in run_sql(database_url, "SELECT filename FROM documents")} == {"free-6d", "pro-89d"}

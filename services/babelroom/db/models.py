@@ -3,7 +3,8 @@
 Tables: ``tiers`` (limits and feature flags as data, seeded by the first migration), ``organisations``,
 ``users``, ``auth_sessions`` (one row per refresh token), ``rooms``, ``room_participants``,
 ``transcript_segments`` (one row per final, unique per room + speaker + per-speaker seq),
-``voice_samples`` (checked uploads, the audio stored as files) and ``documents`` (metadata only for now).
+``voice_samples`` (checked uploads, the audio stored as files), ``documents`` (a room's context documents:
+their domain terms) and ``document_chunks`` (their text in pieces with a MiniLM embedding, pgvector, HNSW index).
 
 Conventions: times are ``timestamptz`` (UTC); a NULL limit means "unlimited"; ``limit_overrides`` (JSONB,
 on organisations and users) replaces any tier limit by name, which is how enterprise terms are set.
@@ -35,6 +36,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import JSONB, TSVECTOR, UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import UserDefinedType
 
 #: Every limit a tier (or an override) sets, with the unit in the name.
 LIMIT_NAMES = (
@@ -55,6 +57,33 @@ SEARCH_EXPRESSION = (
     "to_tsvector('simple'::regconfig, coalesce(text, '')) || "
     "jsonb_to_tsvector('simple'::regconfig, translations, '[\"string\"]'::jsonb)"
 )
+
+
+#: Dimensions of the document-chunk embeddings (all-MiniLM-L6-v2).
+EMBEDDING_DIMENSIONS = 384
+
+
+class Vector(UserDefinedType[list[float]]):
+    """pgvector's ``vector(n)``: bound from a list of floats (sent as its text form, ``[0.1,0.2]``), read back as
+    a list of floats."""
+
+    cache_ok = True
+
+    def __init__(self, dimensions: int) -> None:
+        self.dimensions = dimensions
+
+    def get_col_spec(self, **_: Any) -> str:
+        return f"vector({self.dimensions})"
+
+    def bind_processor(self, dialect: Any) -> Any:
+        def process(value: list[float] | None) -> str | None:
+            return None if value is None else "[" + ",".join(f"{float(v):.7g}" for v in value) + "]"
+        return process
+
+    def result_processor(self, dialect: Any, coltype: Any) -> Any:
+        def process(value: str | None) -> list[float] | None:
+            return None if value is None else [float(v) for v in value.strip("[]").split(",") if v]
+        return process
 
 
 def _now() -> Any:
@@ -237,14 +266,38 @@ class VoiceSample(Base):
 
 
 class Document(Base):
-    """A context document for a room (metadata only; retrieval comes later)."""
+    """A context document of a room (``POST /api/rooms/{id}/documents``, :mod:`babelroom.api.documents`):
+    ``terms`` are its domain terms, most salient first (:mod:`babelroom.context.terms`); its text is in
+    :class:`DocumentChunk` rows."""
 
     __tablename__ = "documents"
 
     id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, default=uuid.uuid4)
     user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True)
-    room_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("rooms.id", ondelete="SET NULL"))
+    room_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("rooms.id", ondelete="SET NULL"), index=True)
     filename: Mapped[str] = mapped_column(String(255), nullable=False)
     content_type: Mapped[str] = mapped_column(String(128), nullable=False)
     size_bytes: Mapped[int] = mapped_column(Integer, nullable=False)
     created_at: Mapped[datetime] = _now()
+    terms: Mapped[list[str]] = mapped_column(ARRAY(Text), nullable=False, server_default=sql("'{}'::text[]"),
+                                             doc="Domain terms, most salient first")
+    chunk_count: Mapped[int] = mapped_column(Integer, nullable=False, server_default=sql("0"))
+
+
+class DocumentChunk(Base):
+    """One piece of a document's text (about ``document_chunk_words`` words, overlapping its neighbours), its
+    MiniLM embedding (unit length: cosine distance ``<=>`` ranks them) and the document terms it holds."""
+
+    __tablename__ = "document_chunks"
+    __table_args__ = (
+        Index("ix_document_chunks_embedding", "embedding", postgresql_using="hnsw",
+              postgresql_ops={"embedding": "vector_cosine_ops"}),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    document_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("documents.id", ondelete="CASCADE"), nullable=False,
+                                                   index=True)
+    seq: Mapped[int] = mapped_column(Integer, nullable=False, doc="Position in the document, from 0")
+    text: Mapped[str] = mapped_column(Text, nullable=False)
+    terms: Mapped[list[str]] = mapped_column(ARRAY(Text), nullable=False, server_default=sql("'{}'::text[]"))
+    embedding: Mapped[list[float]] = mapped_column(Vector(EMBEDDING_DIMENSIONS), nullable=False)

@@ -13,7 +13,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocketClose
 
-from babelroom.api import account, admin, auth, languages, rooms, transcripts, voice_samples
+from babelroom.api import account, admin, auth, documents, languages, rooms, transcripts, voice_samples
 from babelroom.config import Settings
 from babelroom.gateway import captions, ingest
 from babelroom.ops_http import ops_router
@@ -52,7 +52,7 @@ def include_routes(app: FastAPI, settings: Settings) -> None:
 
     # /healthz, /readyz, /metrics: for the orchestrator and Prometheus, not part of the API's schema.
     app.include_router(ops_router({"redis": redis_ready, "postgres": postgres_ready}), include_in_schema=False)
-    for module in (auth, account, rooms, transcripts, admin, languages, voice_samples):
+    for module in (auth, account, rooms, transcripts, admin, languages, voice_samples, documents):
         app.include_router(module.router)
     app.include_router(ingest.router)
     app.include_router(captions.router)

@@ -39,6 +39,7 @@ from babelroom.bus.schemas import Notice
 from babelroom.bus.streams import partial_captions_stream
 from babelroom.capacity import POOLS, Capacity, NoCapacity
 from babelroom.config import Settings
+from babelroom.context.room_cache import nearest_key, terms_key
 from babelroom.db.models import Room, RoomParticipant, User
 from babelroom.db.session import Database
 from babelroom.rooms import notices
@@ -248,6 +249,7 @@ class RoomManager:
         await notices.publish(self.redis, Notice(
             room=str(room.id), code="room_closed", reason=reason, message=f"the room is closed ({reason})"))
         await self.redis.delete(partial_captions_stream(str(room.id)))  # partials are for live listeners only
+        await self.redis.delete(terms_key(str(room.id)), nearest_key(str(room.id)))  # no more decodes to help
         metrics.ROOM_EVENTS.labels(f"closed_{reason}").inc()
         log.info("room.closed", room=str(room.id), reason=reason)
         return room

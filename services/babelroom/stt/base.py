@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -40,7 +40,8 @@ class SpeechToText(ABC):
 
     @abstractmethod
     def transcribe(
-        self, audio: np.ndarray, language: str, prompt: str | None = None, word_timestamps: bool = False
+        self, audio: np.ndarray, language: str, prompt: str | None = None, word_timestamps: bool = False,
+        terms: Sequence[str] = (),
     ) -> Hypothesis:
         """Decode ``audio``: ``(n_samples,) float32`` at 16 kHz in [-1, 1].
 
@@ -48,6 +49,8 @@ class SpeechToText(ABC):
             language: ISO 639-1 code of the speech.
             prompt: previous text of the same speaker, to condition the decoder (optional).
             word_timestamps: fill :attr:`Hypothesis.words`.
+            terms: domain terms of the room's documents, most useful first, to bias the decoder towards
+                (as many as the backend's budget holds; see :mod:`babelroom.context`).
 
         Raises:
             ValueError: the language is not supported by the loaded model.

