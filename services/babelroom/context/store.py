@@ -1,5 +1,5 @@
-"""Documents in PostgreSQL: indexing one (chunks, their MiniLM embeddings and terms), a room's terms, and the
-terms of a room's chunks nearest a text (pgvector cosine distance, HNSW index)."""
+"""Documents in PostgreSQL: indexing one (its chunks with their MiniLM embeddings and terms: the jobs worker), a
+room's terms, and the terms of a room's chunks nearest a text (pgvector cosine distance, HNSW index)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from babelroom.context.chunks import chunk_words
 from babelroom.context.embeddings import SentenceEmbedder
-from babelroom.context.terms import extract_terms, terms_in
+from babelroom.context.terms import terms_in
 from babelroom.db.models import Document, DocumentChunk
 
 
@@ -30,15 +30,13 @@ def _unique(lists: Iterable[list[str]]) -> list[str]:
     return out
 
 
-async def index_document(document: Document, text: str, embedder: SentenceEmbedder, *, max_terms: int,
-                         chunk_size: int, chunk_overlap: int) -> list[DocumentChunk]:
-    """Fill ``document.terms`` and ``chunk_count`` from ``text`` and return its chunk rows (to add to the
-    session): each chunk's MiniLM embedding (computed in a thread) and the document terms it holds."""
-    terms = extract_terms(text, limit=max_terms)
-    chunks = chunk_words(text, chunk_size, chunk_overlap)
+async def embed_chunks(document: Document, embedder: SentenceEmbedder, *, chunk_size: int,
+                       chunk_overlap: int) -> list[DocumentChunk]:
+    """The chunk rows of ``document.text`` (to add to a session): each chunk's MiniLM embedding (computed in a
+    thread) and those of ``document.terms`` it holds."""
+    chunks = chunk_words(document.text or "", chunk_size, chunk_overlap)
     vectors = await asyncio.to_thread(embedder.embed, chunks)
-    document.terms, document.chunk_count = terms, len(chunks)
-    return [DocumentChunk(document_id=document.id, seq=i, text=chunk, terms=terms_in(chunk, terms),
+    return [DocumentChunk(document_id=document.id, seq=i, text=chunk, terms=terms_in(chunk, document.terms),
                           embedding=[float(v) for v in vector])
             for i, (chunk, vector) in enumerate(zip(chunks, vectors, strict=True))]
 

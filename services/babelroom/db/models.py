@@ -267,8 +267,8 @@ class VoiceSample(Base):
 
 class Document(Base):
     """A context document of a room (``POST /api/rooms/{id}/documents``, :mod:`babelroom.api.documents`):
-    ``terms`` are its domain terms, most salient first (:mod:`babelroom.context.terms`); its text is in
-    :class:`DocumentChunk` rows."""
+    ``terms`` are its domain terms, most salient first (:mod:`babelroom.context.terms`); its text is cut into
+    :class:`DocumentChunk` rows by the ``babelroom.index_document`` job (:mod:`babelroom.jobs.context`)."""
 
     __tablename__ = "documents"
 
@@ -282,6 +282,10 @@ class Document(Base):
     terms: Mapped[list[str]] = mapped_column(ARRAY(Text), nullable=False, server_default=sql("'{}'::text[]"),
                                              doc="Domain terms, most salient first")
     chunk_count: Mapped[int] = mapped_column(Integer, nullable=False, server_default=sql("0"))
+    text: Mapped[str | None] = mapped_column(Text, doc="The extracted text, chunked and embedded by the "
+                                             "babelroom.index_document job")
+    index_status: Mapped[str] = mapped_column(String(16), nullable=False, server_default=sql("'pending'"),
+                                              doc="pending (the job has not run), indexed or failed")
 
 
 class DocumentChunk(Base):

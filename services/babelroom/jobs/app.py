@@ -2,7 +2,9 @@
 
 Queues: ``maintenance`` (the retention task, run by beat every ``retention_interval_s``) and
 ``diarization`` (``babelroom.diarize``, queued by ingest for rooms with diarization on) and ``xtts``
-(``babelroom.xtts``, queued by the TTS worker for speakers with a cloned voice; ``babelroom xtts``).
+(``babelroom.xtts``, queued by the TTS worker for speakers with a cloned voice; ``babelroom xtts``) and
+``context`` (``babelroom.index_document`` and ``babelroom.order_context_terms``, queued by the gateway and the
+STT worker: :mod:`babelroom.jobs.context`).
 Results are not kept (tasks log and count).
 
 Source: https://docs.celeryq.dev/en/stable/userguide/configuration.html
@@ -20,7 +22,8 @@ MAINTENANCE_QUEUE = "maintenance"
 def make_app(settings: Settings) -> Celery:
     """A Celery app on ``settings.redis_url`` with the beat schedule of the maintenance tasks."""
     app = Celery("babelroom", broker=settings.redis_url,
-                 include=["babelroom.jobs.retention", "babelroom.jobs.diarization", "babelroom.jobs.xtts"])
+                 include=["babelroom.jobs.retention", "babelroom.jobs.diarization", "babelroom.jobs.xtts",
+                          "babelroom.jobs.context"])
     app.conf.update(
         task_default_queue=MAINTENANCE_QUEUE,
         task_ignore_result=True,

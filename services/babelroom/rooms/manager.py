@@ -39,7 +39,7 @@ from babelroom.bus.schemas import Notice
 from babelroom.bus.streams import partial_captions_stream
 from babelroom.capacity import POOLS, Capacity, NoCapacity
 from babelroom.config import Settings
-from babelroom.context.room_cache import nearest_key, terms_key
+from babelroom.context.room_cache import nearest_key, recent_key, terms_key
 from babelroom.db.models import Room, RoomParticipant, User
 from babelroom.db.session import Database
 from babelroom.rooms import notices
@@ -249,7 +249,8 @@ class RoomManager:
         await notices.publish(self.redis, Notice(
             room=str(room.id), code="room_closed", reason=reason, message=f"the room is closed ({reason})"))
         await self.redis.delete(partial_captions_stream(str(room.id)))  # partials are for live listeners only
-        await self.redis.delete(terms_key(str(room.id)), nearest_key(str(room.id)))  # no more decodes to help
+        room_key = str(room.id)  # no more decodes for its document context to help:
+        await self.redis.delete(terms_key(room_key), nearest_key(room_key), recent_key(room_key))
         metrics.ROOM_EVENTS.labels(f"closed_{reason}").inc()
         log.info("room.closed", room=str(room.id), reason=reason)
         return room

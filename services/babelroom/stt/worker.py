@@ -11,7 +11,7 @@ a segment of a speaker who asked for ``auto`` carries the identified language on
 ``language_detected`` (:mod:`babelroom.stt.language_id`).
 
 Every decode is prompted with the speaker's previous final text (its last ``stt_prompt_tokens``) and, in a room
-with documents (Pro), their domain terms (:class:`babelroom.context.room_cache.RoomContext`: one Redis GET; a
+with documents (Pro), their domain terms (:class:`babelroom.context.room_cache.RoomContext`: one Redis read; a
 room without documents decodes as before).
 When a partial's committed words complete a sentence, the cut time (from word timestamps) goes to
 :func:`babelroom.bus.streams.cut_key` for the ingest, which ends the segment there: finals are
