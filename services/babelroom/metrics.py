@@ -428,5 +428,5 @@ CONTEXT_FAILURES = Counter(
 CONTEXT_JOBS = Counter(
     "babelroom_context_jobs_total",
     "Document-context jobs by job (index, order) and outcome: index: queued, not_queued (gateway), indexed, "
-    "gone, failed; order: ordered, no_finals, failed (jobs worker)", ["job", "outcome"],
+    "gone, failed; order: ordered, no_finals, failed, expired (jobs worker)", ["job", "outcome"],
 )

