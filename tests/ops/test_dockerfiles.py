@@ -71,3 +71,14 @@ def test_dockerignore_keeps_models_and_venv_out():
     lines = [ln for ln in (opschecks.ROOT / ".dockerignore").read_text().splitlines() if ln and not ln.startswith("#")]
     assert lines[0] == "*", "the build context starts empty and lists what goes in"
     assert not any(line.startswith("!") and ("models" in line or ".venv" in line) for line in lines)
+
+
+def test_the_jobs_image_embeds_documents_and_the_runtime_image_has_no_torch():
+    """Document context: the gateway and STT (runtime image) never import torch; MiniLM runs on the jobs image
+    (the context extra), where the build checks that it loads and embeds."""
+    [install] = [a for i, a in instructions("jobs-builder") if i == "RUN" and "./services[" in a]
+    extras = install.split('"./services[', 1)[1].split("]", 1)[0].split(",")
+    assert {"jobs", "context"} <= set(extras), install
+    assert "embedder(None).embed(" in install
+    [runtime_install] = [a for i, a in instructions("builder") if i == "RUN" and "./services" in a]
+    assert "torch must stay out of the runtime image" in runtime_install

@@ -160,3 +160,18 @@ def test_workers_health_checks_probe_what_tells_the_truth(stack_config):
     for name, path in (("stt", "/healthz"), ("mt", "/healthz"), ("tts", "/healthz"), ("media", "/readyz")):
         test = stack_config["services"][name]["healthcheck"]["test"]
         assert test[-1].endswith(path), f"{name}: {test}"
+
+
+@pytest.mark.parametrize("variant", ["three nodes", "single host"])
+def test_context_worker_consumes_its_queue_on_the_jobs_image(variant, stack_config, stack_raw, request):
+    """The Celery worker of the document-context jobs: the `context` queue the gateway and STT send to, the
+    torch image, the database (it writes the chunks), and one torch thread per CPU of its limit."""
+    from babelroom.context.queueing import CONTEXT_QUEUE
+
+    config = stack_config if variant == "three nodes" else request.getfixturevalue("single_host_config")
+    svc = config["services"]["context"]
+    assert svc["command"] == ["jobs", "--queue", CONTEXT_QUEUE]
+    assert str(stack_raw["services"]["context"]["image"]).startswith("${BABELROOM_JOBS_IMAGE")
+    env = svc["environment"]
+    assert env["BABELROOM_DATABASE_URL_FILE"] == "/run/secrets/database_url"
+    assert float(env["OMP_NUM_THREADS"]) == float(svc["deploy"]["resources"]["limits"]["cpus"])
