@@ -406,6 +406,50 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/rooms/{room_id}/documents": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Documents
+         * @description The documents of a room you own, oldest first.
+         */
+        get: operations["documents-list-documents"];
+        put?: never;
+        /**
+         * Upload Document
+         * @description Add a document to a room you own (Pro): its terms reach the room's captions from the next decode on.
+         */
+        post: operations["documents-upload"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/rooms/{room_id}/documents/{document_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Delete Document
+         * @description Delete a document of a room you own (its chunks go with it); the captions stop using its terms.
+         */
+        delete: operations["documents-delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/rooms/{room_id}/heartbeat": {
         parameters: {
             query?: never;
@@ -677,6 +721,32 @@ export interface components {
              * @example auto
              */
             spoken_language: string;
+        };
+        /**
+         * DocumentErrorBody
+         * @description A document was refused: ``reason`` says why (also the ``type`` of its one ``errors`` entry).
+         */
+        DocumentErrorBody: {
+            /**
+             * Detail
+             * @description What went wrong, for people
+             * @example no such room
+             */
+            detail: string;
+            /**
+             * Error
+             * @description Stable machine-readable code
+             * @example not_found
+             */
+            error: string;
+            /** Errors */
+            errors: components["schemas"]["FieldError"][];
+            /**
+             * Reason
+             * @description too_large, unsupported_type, undecodable, empty, bad_name or too_many
+             * @example unsupported_type
+             */
+            reason: string;
         };
         /** DocumentIn */
         DocumentIn: {
@@ -1122,6 +1192,46 @@ export interface components {
              * @example correct horse battery
              */
             password: string;
+        };
+        /** RoomDocumentOut */
+        RoomDocumentOut: {
+            /**
+             * Chunk Count
+             * @description Pieces stored with an embedding for retrieval (0 until indexed)
+             */
+            chunk_count: number;
+            /**
+             * Content Type
+             * @description text/plain or text/markdown (judged by the content)
+             */
+            content_type: string;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /**
+             * Index Status
+             * @description pending: the indexing job (chunks and embeddings) has not run yet; the terms work already
+             * @enum {string}
+             */
+            index_status: "pending" | "indexed" | "failed";
+            /** Name */
+            name: string;
+            /** Room Id */
+            room_id: string | null;
+            /** Size Bytes */
+            size_bytes: number;
+            /**
+             * Terms
+             * @description Domain terms found, most salient first (names, acronyms, rare words)
+             */
+            terms: string[];
         };
         /**
          * RoomOut
@@ -4131,6 +4241,490 @@ export interface operations {
                      * @example {
                      *       "detail": "this e-mail is already registered",
                      *       "error": "conflict"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation error: the request's body, query or path does not match the schema */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "password: String should have at least 8 characters",
+                     *       "error": "validation_error",
+                     *       "errors": [
+                     *         {
+                     *           "loc": [
+                     *             "body",
+                     *             "password"
+                     *           ],
+                     *           "msg": "String should have at least 8 characters",
+                     *           "type": "string_too_short"
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ValidationErrorBody"];
+                };
+            };
+            /** @description Too many requests (RateLimit-* and Retry-After headers say when) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "allowed": 100,
+                     *       "current": 100,
+                     *       "detail": "the free tier allows 100 requests per hour",
+                     *       "error": "rate_limited",
+                     *       "limit": "requests_per_hour",
+                     *       "reset_hint": "sliding one-hour window",
+                     *       "resets_at": "2025-01-01T12:00:00Z",
+                     *       "retry_after_s": 42,
+                     *       "tier": "free"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["LimitErrorBody"];
+                };
+            };
+        };
+    };
+    "documents-list-documents": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                room_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RoomDocumentOut"][];
+                };
+            };
+            /** @description Bad request: an unparsable body or a bad parameter */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "There was an error parsing the body",
+                     *       "error": "bad_request"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Missing, invalid or expired token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "token expired",
+                     *       "error": "unauthorized"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Forbidden: a tier limit, a missing feature, or not allowed (then a plain error body) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "allowed": 6,
+                     *       "current": 6,
+                     *       "detail": "the free tier allows 6 participants per room",
+                     *       "error": "tier_limit",
+                     *       "limit": "participants_per_room",
+                     *       "reset_hint": "when a participant leaves",
+                     *       "tier": "free"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["LimitErrorBody"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "no such room",
+                     *       "error": "not_found"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation error: the request's body, query or path does not match the schema */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "password: String should have at least 8 characters",
+                     *       "error": "validation_error",
+                     *       "errors": [
+                     *         {
+                     *           "loc": [
+                     *             "body",
+                     *             "password"
+                     *           ],
+                     *           "msg": "String should have at least 8 characters",
+                     *           "type": "string_too_short"
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ValidationErrorBody"];
+                };
+            };
+            /** @description Too many requests (RateLimit-* and Retry-After headers say when) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "allowed": 100,
+                     *       "current": 100,
+                     *       "detail": "the free tier allows 100 requests per hour",
+                     *       "error": "rate_limited",
+                     *       "limit": "requests_per_hour",
+                     *       "reset_hint": "sliding one-hour window",
+                     *       "resets_at": "2025-01-01T12:00:00Z",
+                     *       "retry_after_s": 42,
+                     *       "tier": "free"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["LimitErrorBody"];
+                };
+            };
+        };
+    };
+    "documents-upload": {
+        parameters: {
+            query: {
+                /** @description Shown in the list */
+                name: string;
+            };
+            header?: never;
+            path: {
+                room_id: string;
+            };
+            cookie?: never;
+        };
+        /** @description The document: UTF-8 plain text or Markdown, whatever the Content-Type says (the content decides) */
+        requestBody: {
+            content: {
+                "application/octet-stream": string;
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RoomDocumentOut"];
+                };
+            };
+            /** @description Bad request: an unparsable body or a bad parameter */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "There was an error parsing the body",
+                     *       "error": "bad_request"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Missing, invalid or expired token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "token expired",
+                     *       "error": "unauthorized"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Forbidden: a tier limit, a missing feature, or not allowed (then a plain error body) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "allowed": 6,
+                     *       "current": 6,
+                     *       "detail": "the free tier allows 6 participants per room",
+                     *       "error": "tier_limit",
+                     *       "limit": "participants_per_room",
+                     *       "reset_hint": "when a participant leaves",
+                     *       "tier": "free"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["LimitErrorBody"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "no such room",
+                     *       "error": "not_found"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Refused: too_many and the like */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "this room already holds 20 documents",
+                     *       "error": "document_refused",
+                     *       "errors": [
+                     *         {
+                     *           "loc": [
+                     *             "body"
+                     *           ],
+                     *           "msg": "this room already holds 20 documents",
+                     *           "type": "too_many"
+                     *         }
+                     *       ],
+                     *       "reason": "too_many"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["DocumentErrorBody"];
+                };
+            };
+            /** @description Refused: too_large and the like */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "the document is larger than 10 MB",
+                     *       "error": "document_refused",
+                     *       "errors": [
+                     *         {
+                     *           "loc": [
+                     *             "body"
+                     *           ],
+                     *           "msg": "the document is larger than 10 MB",
+                     *           "type": "too_large"
+                     *         }
+                     *       ],
+                     *       "reason": "too_large"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["DocumentErrorBody"];
+                };
+            };
+            /** @description Refused: unsupported_type and the like */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "a PDF file: upload plain text or Markdown (UTF-8)",
+                     *       "error": "document_refused",
+                     *       "errors": [
+                     *         {
+                     *           "loc": [
+                     *             "body"
+                     *           ],
+                     *           "msg": "a PDF file: upload plain text or Markdown (UTF-8)",
+                     *           "type": "unsupported_type"
+                     *         }
+                     *       ],
+                     *       "reason": "unsupported_type"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["DocumentErrorBody"];
+                };
+            };
+            /** @description Validation error: the request's body, query or path does not match the schema */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "password: String should have at least 8 characters",
+                     *       "error": "validation_error",
+                     *       "errors": [
+                     *         {
+                     *           "loc": [
+                     *             "body",
+                     *             "password"
+                     *           ],
+                     *           "msg": "String should have at least 8 characters",
+                     *           "type": "string_too_short"
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ValidationErrorBody"];
+                };
+            };
+            /** @description Too many requests (RateLimit-* and Retry-After headers say when) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "allowed": 100,
+                     *       "current": 100,
+                     *       "detail": "the free tier allows 100 requests per hour",
+                     *       "error": "rate_limited",
+                     *       "limit": "requests_per_hour",
+                     *       "reset_hint": "sliding one-hour window",
+                     *       "resets_at": "2025-01-01T12:00:00Z",
+                     *       "retry_after_s": 42,
+                     *       "tier": "free"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["LimitErrorBody"];
+                };
+            };
+        };
+    };
+    "documents-delete": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                room_id: string;
+                document_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Bad request: an unparsable body or a bad parameter */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "There was an error parsing the body",
+                     *       "error": "bad_request"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Missing, invalid or expired token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "token expired",
+                     *       "error": "unauthorized"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Forbidden: a tier limit, a missing feature, or not allowed (then a plain error body) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "allowed": 6,
+                     *       "current": 6,
+                     *       "detail": "the free tier allows 6 participants per room",
+                     *       "error": "tier_limit",
+                     *       "limit": "participants_per_room",
+                     *       "reset_hint": "when a participant leaves",
+                     *       "tier": "free"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["LimitErrorBody"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "no such room",
+                     *       "error": "not_found"
                      *     }
                      */
                     "application/json": components["schemas"]["ErrorBody"];

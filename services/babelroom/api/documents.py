@@ -61,7 +61,7 @@ class DocumentErrorBody(ValidationErrorBody):
                         examples=["unsupported_type"])
 
 
-class DocumentOut(BaseModel):
+class RoomDocumentOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     id: uuid.UUID
@@ -120,7 +120,7 @@ async def _count(session: AsyncSession, room_id: uuid.UUID) -> int:
     return await session.scalar(select(func.count()).select_from(Document).where(Document.room_id == room_id)) or 0
 
 
-@router.post("/api/rooms/{room_id}/documents", status_code=201, response_model=DocumentOut,
+@router.post("/api/rooms/{room_id}/documents", status_code=201, response_model=RoomDocumentOut,
              responses={**responses(403, 404), **_refusal_responses()},
              openapi_extra={"requestBody": {
                  "required": True, "description": "The document: UTF-8 plain text or Markdown, whatever the "
@@ -131,7 +131,7 @@ async def upload_document(
     name: str = Query(min_length=1, max_length=255, examples=["glossary.md"], description="Shown in the list"),
     user: User = Depends(current_user), limits: Limits = Depends(limits_of),
     session: AsyncSession = Depends(db_session),
-) -> DocumentOut:
+) -> RoomDocumentOut:
     """Add a document to a room you own (Pro): its terms reach the room's captions from the next decode on."""
     settings = settings_of(request)
     room = await _owned_room(session, room_id, user, limits)
@@ -170,17 +170,17 @@ async def upload_document(
     except Exception as exc:  # noqa: BLE001 - the terms work without the job; only its ordering is lost
         metrics.CONTEXT_JOBS.labels("index", "not_queued").inc()
         log.error("documents.index_not_queued", document=str(document.id), error=repr(exc))
-    return DocumentOut.model_validate(document)
+    return RoomDocumentOut.model_validate(document)
 
 
-@router.get("/api/rooms/{room_id}/documents", response_model=list[DocumentOut], responses=responses(403, 404))
+@router.get("/api/rooms/{room_id}/documents", response_model=list[RoomDocumentOut], responses=responses(403, 404))
 async def list_documents(room_id: uuid.UUID, user: User = Depends(current_user), limits: Limits = Depends(limits_of),
-                         session: AsyncSession = Depends(db_session)) -> list[DocumentOut]:
+                         session: AsyncSession = Depends(db_session)) -> list[RoomDocumentOut]:
     """The documents of a room you own, oldest first."""
     await _owned_room(session, room_id, user, limits)
     rows = await session.execute(select(Document).where(Document.room_id == room_id)
                                  .order_by(Document.created_at, Document.id))
-    return [DocumentOut.model_validate(d) for d in rows.scalars()]
+    return [RoomDocumentOut.model_validate(d) for d in rows.scalars()]
 
 
 @router.delete("/api/rooms/{room_id}/documents/{document_id}", status_code=204, response_class=Response,
