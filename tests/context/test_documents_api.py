@@ -7,6 +7,10 @@ from __future__ import annotations
 
 import base64
 import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 import redis as sync_redis
@@ -176,3 +180,47 @@ def test_the_gateway_needs_no_embedding_model(db_settings, accounts, database_ur
         assert "Gutenberg" in json.loads(sync_redis.Redis.from_url(redis_url).get(terms_key(room_id)))
         listed = client.get(f"/api/rooms/{room_id}/documents", headers=owner.headers).json()
         assert [(d["id"], d["index_status"]) for d in listed] == [(response.json()["id"], "pending")]
+
+
+RUNTIME_IMAGE_UPLOAD = '''
+import asyncio, json, sys
+sys.modules["torch"] = sys.modules["transformers"] = None  # as on the runtime image: importing them fails
+from fastapi.testclient import TestClient
+from tests.api.test_tier_limits import room
+from tests.conftest import Accounts, register_instances
+from tests.context.test_documents_api import NOTES, upload
+import redis.asyncio as aioredis
+from babelroom.config import Settings
+from babelroom.context.room_cache import RoomContext
+from babelroom.gateway.app import create_app
+
+settings = Settings(redis_url=sys.argv[1], database_url=sys.argv[2], models_dir=sys.argv[3], state_dir=sys.argv[3])
+register_instances(settings.redis_url)
+with TestClient(create_app(settings)) as client:
+    owner = Accounts(client, sys.argv[2]).create("pro")
+    room_id = room(client, owner).json()["id"]
+    made = upload(client, owner, room_id, NOTES)
+
+async def stt_read():
+    redis = aioredis.from_url(settings.redis_url)
+    try:
+        return await RoomContext(settings, redis).terms(room_id, "the last final")
+    finally:
+        await redis.aclose()
+
+print(json.dumps({"status": made.status_code, "body": made.json(), "stt": asyncio.run(stt_read())}))
+'''
+
+
+def test_upload_and_stt_read_work_where_torch_cannot_be_imported(redis_url, database_url, tmp_path):
+    """The gateway and the STT worker run on the runtime image, which has no torch: there an upload is accepted,
+    its indexing queued, and the STT worker reads the terms (before this, the upload answered 503)."""
+    root = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(root), str(root / "services")])}
+    done = subprocess.run([sys.executable, "-c", RUNTIME_IMAGE_UPLOAD, redis_url, database_url, str(tmp_path)],
+                          env=env, cwd=root, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-4000:]
+    out = json.loads(done.stdout.strip().splitlines()[-1])
+    assert out["status"] == 201 and out["body"]["index_status"] == "pending", out
+    assert "Gutenberg" in out["stt"] and out["stt"] == out["body"]["terms"][:len(out["stt"])]
+    assert queued_jobs(redis_url) == [(INDEX_TASK, [out["body"]["id"]])]
