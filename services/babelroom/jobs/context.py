@@ -4,7 +4,8 @@ image with torch, which MiniLM (:mod:`babelroom.context.embeddings`) needs.
 - ``babelroom.index_document(document_id)``: the document's stored text cut into chunks
   (``document_chunk_words``, overlapping by ``document_chunk_overlap_words``), each embedded into
   ``document_chunks`` with the document terms it holds; the document becomes ``indexed`` (``chunk_count`` set).
-  Run twice, it replaces the chunks; a document deleted meanwhile is left alone (``gone``).
+  Run twice, it replaces the chunks, so it is acknowledged only once done: a worker killed mid-way leaves it to
+  the next one. A document deleted meanwhile is left alone (``gone``).
 - ``babelroom.order_context_terms(room)``: the room's recent finals (``context:recent:{room}``) embedded, the
   terms of the room's ``context_nearest_chunks`` nearest chunks written to ``context:nearest:{room}``
   (``context_cache_ttl_s``), where the STT worker reads them.
@@ -94,7 +95,7 @@ async def _with_clients(run: Callable[[Settings, aioredis.Redis, Database], Awai
         await db.close()
 
 
-@app.task(name=INDEX_TASK)
+@app.task(name=INDEX_TASK, acks_late=True, reject_on_worker_lost=True)  # a worker killed mid-way: run again
 def index_document(document_id: str) -> str:
     """The Celery task: index the document (see the module docstring); returns the outcome."""
     try:
