@@ -19,11 +19,9 @@ import json
 import uuid
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
-from functools import lru_cache
 
 import redis.asyncio as aioredis
 import structlog
-from celery import Celery
 from kombu.exceptions import OperationalError
 from redis.exceptions import RedisError
 from sqlalchemy import or_, select
@@ -31,6 +29,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from babelroom import metrics
 from babelroom.bus.schemas import FinalRecord
+from babelroom.bus.tasks import producer
 from babelroom.config import Settings
 from babelroom.db.models import User, VoiceSample
 from babelroom.db.session import Database
@@ -76,12 +75,6 @@ async def clone_source(db: Database, speaker: str) -> CloneSource | None:
     return CloneSource(str(sample.id), sample.storage_path)
 
 
-@lru_cache
-def _producer(broker: str) -> Celery:
-    """A Celery client that only sends (the worker's app is :mod:`babelroom.jobs.app`)."""
-    return Celery("babelroom", broker=broker, set_as_current=False)
-
-
 class CloneQueue:
     """Offers finals to the xtts worker.
 
@@ -121,7 +114,7 @@ class CloneQueue:
             return False
         try:
             await asyncio.to_thread(
-                _producer(self.settings.redis_url).send_task, XTTS_TASK,
+                producer(self.settings.redis_url).send_task, XTTS_TASK,
                 args=[final.model_dump_json(), language, source.sample_id, source.storage_path],
                 queue=XTTS_QUEUE, expires=self.settings.xtts_job_expires_s)
         except (OperationalError, RedisError, OSError) as exc:  # broker unreachable: the quick voice is out
