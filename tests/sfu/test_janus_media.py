@@ -102,8 +102,6 @@ async def run_call(netns, janus_url, janus_ns_url, stack, tmp_path) -> dict:
     return out
 
 
-@pytest.mark.xfail(strict=False, reason="known defect (stop 14 note): since sentence finals, a cut continuation "
-                   "sometimes loses its first words ('ask what you can do for your'); flaky, under investigation")
 def test_a_webrtc_publisher_through_janus_becomes_english_and_spanish_captions(
     netns, janus_in_netns, stack, tmp_path
 ):
