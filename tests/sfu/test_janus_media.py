@@ -21,7 +21,6 @@ from pathlib import Path
 
 import jiwer
 import numpy as np
-import pytest
 import redis.asyncio as aioredis
 from bus_captions import BusCaptions
 from janus_secrets import ADMIN_KEY, API_SECRET
