@@ -20,6 +20,7 @@ from __future__ import annotations
 import base64
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -95,6 +96,13 @@ def voiced(audio: np.ndarray, pad_s: float = 0.3) -> np.ndarray:
     return frames[keep].reshape(-1)
 
 
+def every_chunk(sentences: list[dict]) -> bool:
+    """Whether every chunk of each sentence the page scheduled (``window.__babelroomPlayback.sentences``)
+    was scheduled: a sentence's later chunks come as the TTS worker synthesises them."""
+    scheduled = Counter(s["segmentId"] for s in sentences)
+    return all(scheduled[s["segmentId"]] >= s["chunks"] for s in sentences)
+
+
 PLAYBACK = """
 () => {
   const p = window.__babelroomPlayback;
@@ -163,17 +171,18 @@ def test_listener_hears_the_translation_spoken(speech_setup):
             wait_for_finals(b, "es", speech_end_in_file_ms, capture_start)
             es = [f for f in page_finals(b) if f["lang"] == "es"]
             assert es, "no Spanish finals in B's page"
-            # Every final's speech arrives (Kokoro takes about a second per second of speech here) and
-            # plays out.
+            # Every final's speech arrives (Kokoro takes about a second per second of speech here), every
+            # chunk of a sentence spoken in chunks too, and plays out.
             deadline = time.time() + 180
             while time.time() < deadline:
                 es = [f for f in page_finals(b) if f["lang"] == "es"]  # a late final may still come in
                 now = b.evaluate(PLAYBACK)
                 stats = now["stats"]
-                if stats["played"] + stats["stale"] >= len(es) and now["now"] > stats["endsAt"] + 1:
+                sentences = b.evaluate("window.__babelroomPlayback.sentences")
+                if (stats["played"] + stats["stale"] >= len(es) and every_chunk(sentences)
+                        and now["now"] > stats["endsAt"] + 1):
                     break
                 time.sleep(0.2)
-            sentences = b.evaluate("window.__babelroomPlayback.sentences")
             recorded = base64.b64decode(b.evaluate("window.__speechRecording.stop()"))
             final = b.evaluate(PLAYBACK)
             final_volume, volumes = final["volume"], final["volumes"]

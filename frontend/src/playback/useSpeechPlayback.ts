@@ -17,8 +17,9 @@ const SENTENCES_KEPT = 50;
 
 export interface ScheduledSentence {
   segmentId: string;
-  /** Which chunk of the sentence's speech (0: its start, or the whole sentence). */
+  /** Which chunk of the sentence's speech (0: its start, or the whole sentence), of how many. */
   chunk: number;
+  chunks: number;
   /** The words spoken: the chunk's, or the whole translation. */
   text: string;
   /** When it starts playing (ms since the Unix epoch). */
@@ -63,7 +64,8 @@ export function useSpeechPlayback(enabled: boolean): SpeechPlayback {
     const onScheduled = (speech: SpeechMessage, start: number) => {
       const startMs = Date.now() + (start - output.now()) * 1000;
       sentences.push({
-        segmentId: speech.segment_id, chunk: speech.chunk, text: speech.chunk_text ?? speech.translation.text, startMs,
+        segmentId: speech.segment_id, chunk: speech.chunk, chunks: speech.chunks,
+        text: speech.chunk_text ?? speech.translation.text, startMs,
         timings: speech.timings ?? {},
       });
       if (sentences.length > SENTENCES_KEPT) sentences.shift();
