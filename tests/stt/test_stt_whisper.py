@@ -141,9 +141,9 @@ def test_prompt_is_truncated_to_half_the_decoder_context(whisper, clips):
 
 def test_a_segment_prompted_with_an_unpunctuated_final_keeps_its_first_words(whisper, clips):
     """The Janus media test's intermittent "...can do for you country": the previous final had no full
-    stop, and the next segment, "ask what you can do for your country", came out as "country" for some
-    of its start times (Whisper took its first words for the prompt's last ones). Every start time the
-    VAD may pick, 50 ms apart, keeps them."""
+    stop, and the next segment, "ask what you can do for your country", came out as "country" at 7 of
+    these 14 start times (Whisper took its first words for the prompt's last ones; stt/prompt_skip.py).
+    Every start time the VAD may pick keeps them."""
     continuation = "ask what you can do for your country"
     audio = clips["jfk.flac"].audio
     heard = {

@@ -37,9 +37,10 @@ from faster_whisper.tokenizer import Tokenizer
 from faster_whisper.transcribe import get_compression_ratio, get_suppressed_tokens
 
 from babelroom.config import Settings
-from babelroom.metrics import STT_MODEL_INFO
+from babelroom.metrics import STT_MODEL_INFO, STT_PROMPT_SKIPS
 from babelroom.stt.base import Hypothesis, SpeechToText
 from babelroom.stt.models import ResolvedModel, resolve_model
+from babelroom.stt.prompt_skip import skipped_words
 from babelroom.stt.sentences import ends_sentence
 
 log = structlog.get_logger(__name__)
@@ -135,7 +136,9 @@ class WhisperSTT(SpeechToText):
             audio: ``(n_samples,)`` float32 mono at 16 kHz in [-1, 1], 0 < length ≤ ``window_s``.
             language: ISO 639-1 code; English-only models accept only ``"en"``.
             prompt: previous text of the same speaker; its last ``stt_prompt_tokens`` tokens follow
-                ``<|startofprev|>`` before the start-of-transcript sequence.
+                ``<|startofprev|>`` before the start-of-transcript sequence. When it ends no sentence, the
+                audio is also decoded unprompted, and that text kept if the prompted one skipped the
+                audio's first words (:mod:`babelroom.stt.prompt_skip`).
             word_timestamps: also align the words to the audio (:attr:`Hypothesis.words`), with
                 Whisper's cross-attention (faster-whisper's ``find_alignment``): one more decoder pass
                 over the text, on the same encoder output.
@@ -155,22 +158,21 @@ class WhisperSTT(SpeechToText):
         started = time.perf_counter()
         mel = log_mel(self._features, samples, self.window_frames)
         encoded = self._model.encode(mel)
-        prompt_tokens = self._prompt_tokens(tokenizer, prompt, self._prompt_tokens_kept)
-        result = self._model.model.generate(
-            encoded,
-            [prompt_tokens],
-            beam_size=self._beam_size,
-            max_length=_max_length(len(prompt_tokens), audio_s),
-            return_scores=True,
-            return_no_speech_prob=True,
-            suppress_blank=True,
-            suppress_tokens=self._suppress_tokens,
-        )[0]
+        result = self._generate(encoded, self._prompt_tokens(tokenizer, prompt, self._prompt_tokens_kept), audio_s)
+        text = tokenizer.decode(result.sequences_ids[0]).strip()
+        if prompt and prompt.strip() and not ends_sentence(prompt.split()[-1]):
+            # An open prompt: the start of the audio may have been taken for its end (stt/prompt_skip.py).
+            bare = self._generate(encoded, self._prompt_tokens(tokenizer, None, 0), audio_s)
+            bare_text = tokenizer.decode(bare.sequences_ids[0]).strip()
+            skipped = skipped_words(text, bare_text)
+            if skipped:
+                STT_PROMPT_SKIPS.inc()
+                log.info("stt.prompt_skip", language=language, skipped=skipped, prompted=text, kept=bare_text)
+                result, text = bare, bare_text
         tokens = result.sequences_ids[0]
         # As generate_with_fallback: the score is the cumulated log-prob divided by
         # seq_len ** length_penalty (CTranslate2's default 1); the +1 counts the end-of-text token.
         avg_logprob = result.scores[0] * len(tokens) / (len(tokens) + 1)
-        text = tokenizer.decode(tokens).strip()
         words = self._word_times(tokenizer, tokens, encoded, samples.size) if word_timestamps and text else ()
         inference_s = time.perf_counter() - started
 
@@ -193,6 +195,21 @@ class WhisperSTT(SpeechToText):
             no_speech_prob=round(result.no_speech_prob, 3),
         )
         return hypothesis
+
+    def _generate(
+        self, encoded: ctranslate2.StorageView, prompt_tokens: list[int], audio_s: float
+    ) -> ctranslate2.models.WhisperGenerationResult:
+        """One greedy (or ``stt_beam_size``) decode of the encoder output after ``prompt_tokens``."""
+        return self._model.model.generate(
+            encoded,
+            [prompt_tokens],
+            beam_size=self._beam_size,
+            max_length=_max_length(len(prompt_tokens), audio_s),
+            return_scores=True,
+            return_no_speech_prob=True,
+            suppress_blank=True,
+            suppress_tokens=self._suppress_tokens,
+        )[0]
 
     def identify_language(self, audio: np.ndarray, candidates: Iterable[str]) -> tuple[str, float]:
         """Whisper's language identification on one segment, among ``candidates`` only.
@@ -276,31 +293,13 @@ class WhisperSTT(SpeechToText):
         ``<|notimestamps|>``.
 
         Same layout as faster-whisper's ``get_prompt(..., without_timestamps=True)``, the previous text
-        being encoded with a leading space as its ``initial_prompt``, closed by :func:`closed_prompt`.
+        being encoded with a leading space as its ``initial_prompt``.
         """
         tokens: list[int] = []
         if prompt and prompt.strip():
-            previous = tokenizer.encode(" " + closed_prompt(prompt))
+            previous = tokenizer.encode(" " + prompt.strip())
             tokens = [tokenizer.sot_prev, *previous[-kept:]] if kept else []
         return [*tokens, *tokenizer.sot_sequence, tokenizer.no_timestamps]
-
-
-def closed_prompt(previous: str) -> str:
-    """The previous text as a prompt: stripped, and ending a sentence (a full stop added if it ends none).
-
-    The previous text is a finished segment (it ended at a pause or a sentence cut), but Whisper often
-    leaves a pause-ended segment's full stop out. Prompted with such an open sentence, Whisper reads the
-    new audio as its rest, and when the audio starts with words the prompt ends with, it takes them for
-    the prompt's own and starts after them: tiny.en, prompted with "what your country can do for you",
-    hears "ask what you can do for your country" (jfk.flac from 7.5 to 8.15 s) as "country" at 7 of
-    14 start times, 20 ms apart; with the full stop, right at all 14 (tests/stt/test_stt_whisper.py).
-
-    >>> closed_prompt(" what your country can do for you "), closed_prompt("Ask not!")
-    ('what your country can do for you.', 'Ask not!')
-    """
-    text = previous.strip()
-    last = text.split()[-1]
-    return text if ends_sentence(last) or last.endswith(".") else text + "."  # "Mr." gets no second one
 
 
 def log_mel(extractor: FeatureExtractor, samples: np.ndarray, window_frames: int) -> np.ndarray:
