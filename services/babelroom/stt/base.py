@@ -40,7 +40,8 @@ class SpeechToText(ABC):
 
     @abstractmethod
     def transcribe(
-        self, audio: np.ndarray, language: str, prompt: str | None = None, word_timestamps: bool = False
+        self, audio: np.ndarray, language: str, prompt: str | None = None, word_timestamps: bool = False,
+        recover_skipped: bool = False,
     ) -> Hypothesis:
         """Decode ``audio``: ``(n_samples,) float32`` at 16 kHz in [-1, 1].
 
@@ -48,6 +49,9 @@ class SpeechToText(ABC):
             language: ISO 639-1 code of the speech.
             prompt: previous text of the same speaker, to condition the decoder (optional).
             word_timestamps: fill :attr:`Hypothesis.words`.
+            recover_skipped: when ``prompt`` ends no sentence, make sure the prompt did not make the
+                decoder skip the audio's first words (:mod:`babelroom.stt.prompt_skip`; costs a decoder
+                pass: for finals).
 
         Raises:
             ValueError: the language is not supported by the loaded model.

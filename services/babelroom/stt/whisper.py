@@ -128,7 +128,8 @@ class WhisperSTT(SpeechToText):
         return self._model.supported_languages
 
     def transcribe(
-        self, audio: np.ndarray, language: str, prompt: str | None = None, word_timestamps: bool = False
+        self, audio: np.ndarray, language: str, prompt: str | None = None, word_timestamps: bool = False,
+        recover_skipped: bool = False,
     ) -> Hypothesis:
         """Decode one segment.
 
@@ -136,9 +137,10 @@ class WhisperSTT(SpeechToText):
             audio: ``(n_samples,)`` float32 mono at 16 kHz in [-1, 1], 0 < length ≤ ``window_s``.
             language: ISO 639-1 code; English-only models accept only ``"en"``.
             prompt: previous text of the same speaker; its last ``stt_prompt_tokens`` tokens follow
-                ``<|startofprev|>`` before the start-of-transcript sequence. When it ends no sentence, the
-                audio is also decoded unprompted, and that text kept if the prompted one skipped the
-                audio's first words (:mod:`babelroom.stt.prompt_skip`).
+                ``<|startofprev|>`` before the start-of-transcript sequence.
+            recover_skipped: when ``prompt`` ends no sentence, also decode the audio unprompted (one more
+                decoder pass on the same encoder output: +15–45% of a decode's time) and keep that text if
+                the prompted one skipped the audio's first words (:mod:`babelroom.stt.prompt_skip`).
             word_timestamps: also align the words to the audio (:attr:`Hypothesis.words`), with
                 Whisper's cross-attention (faster-whisper's ``find_alignment``): one more decoder pass
                 over the text, on the same encoder output.
@@ -160,7 +162,7 @@ class WhisperSTT(SpeechToText):
         encoded = self._model.encode(mel)
         result = self._generate(encoded, self._prompt_tokens(tokenizer, prompt, self._prompt_tokens_kept), audio_s)
         text = tokenizer.decode(result.sequences_ids[0]).strip()
-        if prompt and prompt.strip() and not ends_sentence(prompt.split()[-1]):
+        if recover_skipped and prompt and prompt.strip() and not ends_sentence(prompt.split()[-1]):
             # An open prompt: the start of the audio may have been taken for its end (stt/prompt_skip.py).
             bare = self._generate(encoded, self._prompt_tokens(tokenizer, None, 0), audio_s)
             bare_text = tokenizer.decode(bare.sequences_ids[0]).strip()
