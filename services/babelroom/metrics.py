@@ -106,6 +106,11 @@ STT_DROPPED = Counter(
     ["reason"],
 )
 STT_MODEL_INFO = Gauge("babelroom_stt_model_info", "Loaded STT model", ["model", "compute_type"])
+STT_PROMPT_SKIPS = Counter(
+    "babelroom_stt_prompt_skips_total",
+    "Decodes whose prompted text skipped the audio's first words, replaced by the unprompted decode "
+    "(stt/prompt_skip.py)",
+)
 STT_LANGUAGE_MODEL = Gauge(
     "babelroom_stt_language_model", "The STT model serving each source language ('auto': language ID)",
     ["language", "model"],

@@ -21,7 +21,6 @@ from pathlib import Path
 
 import jiwer
 import numpy as np
-import pytest
 import redis.asyncio as aioredis
 from bus_captions import BusCaptions
 from janus_secrets import ADMIN_KEY, API_SECRET
@@ -102,8 +101,6 @@ async def run_call(netns, janus_url, janus_ns_url, stack, tmp_path) -> dict:
     return out
 
 
-@pytest.mark.xfail(strict=False, reason="known defect (stop 14 note): since sentence finals, a cut continuation "
-                   "sometimes loses its first words ('ask what you can do for your'); flaky, under investigation")
 def test_a_webrtc_publisher_through_janus_becomes_english_and_spanish_captions(
     netns, janus_in_netns, stack, tmp_path
 ):

@@ -185,3 +185,17 @@ async def test_a_partial_too_short_to_tell_the_language_is_not_shown(per_languag
     partial = await transcribe(stage, longer)
     assert (partial.kind, partial.language, partial.language_detected) == ("partial", "pt", True)
     await stage.redis.aclose()
+
+
+async def test_a_final_after_an_unpunctuated_final_keeps_its_first_words(per_language, clips, redis_url):
+    """The Janus media test's "...can do for you country": the speaker's previous final ended with no full
+    stop, and Whisper took the first words of the next segment for that final's last ones. The final's
+    decode is checked against an unprompted one on the same encoder output (stt/prompt_skip.py)."""
+    stage = stage_on(redis_url, per_language)
+    await stage.redis.set("stt:last:r-skip:ana", "what your country can do for you")  # worker._last_final_key
+    skips = REGISTRY.get_sample_value("babelroom_stt_prompt_skips_total") or 0
+    audio = clips["jfk.flac"].audio[round(7.8 * SAMPLE_RATE):]  # a start time at which the prompt skipped
+    transcript = await transcribe(stage, final("r-skip", "ana", "s-skip", "en", audio))
+    assert jiwer.wer("ask what you can do for your country", normalise(transcript.text)) <= 0.15, transcript.text
+    assert REGISTRY.get_sample_value("babelroom_stt_prompt_skips_total") == skips + 1
+    await stage.redis.aclose()

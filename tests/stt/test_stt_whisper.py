@@ -139,6 +139,22 @@ def test_prompt_is_truncated_to_half_the_decoder_context(whisper, clips):
     assert jiwer.wer(clip.text, h.text, WER_TRANSFORM, WER_TRANSFORM) <= MAX_WER
 
 
+def test_a_segment_prompted_with_an_unpunctuated_final_keeps_its_first_words(whisper, clips):
+    """The Janus media test's intermittent "...can do for you country": the previous final had no full
+    stop, and the next segment, "ask what you can do for your country", came out as "country" at 7 of
+    these 14 start times (Whisper took its first words for the prompt's last ones; stt/prompt_skip.py).
+    Every start time the VAD may pick keeps them."""
+    continuation = "ask what you can do for your country"
+    audio = clips["jfk.flac"].audio
+    heard = {
+        start_s: whisper.transcribe(audio[round(start_s * SAMPLE_RATE) :], "en",
+                                    prompt="what your country can do for you", recover_skipped=True).text
+        for start_s in [round(7.5 + 0.05 * k, 2) for k in range(14)]
+    }
+    wrong = {s: text for s, text in heard.items() if jiwer.wer(continuation, text, WER_TRANSFORM, WER_TRANSFORM) > 0.15}
+    assert not wrong, wrong
+
+
 def test_local_agreement_on_partials_of_a_real_segment(whisper, clips):
     """Partials every 1 s of a 5 s segment (the segmenter's cap), each by a 'different worker'.
 

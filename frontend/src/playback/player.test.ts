@@ -32,12 +32,13 @@ function audio(durationS: number, segment: string): ArrayBuffer {
   return new Uint8Array([durationS, ...[...segment].map((c) => c.charCodeAt(0))]).buffer;
 }
 
-function speech(speaker: string, seq: number): SpeechMessage {
+function speech(speaker: string, seq: number, chunk = 0, chunks = 1): SpeechMessage {
   return {
     type: "speech", room: "r", segment_id: `${speaker}-${seq}`, speaker, speaker_name: speaker, seq, room_seq: seq,
     language: "en", language_detected: false, audio_start_ms: 0, audio_end_ms: 1000,
     translation: { language: "es", text: `frase ${seq}`, backend: "apertium" }, codec: "opus", sample_rate: 48000,
-    duration_ms: 1000, tts_backend: "espeak", voice: "es", cached: false, chunk: 0, chunks: 1, chunk_text: null,
+    duration_ms: 1000, tts_backend: "espeak", voice: "es", cached: false, chunk, chunks,
+    chunk_text: chunks > 1 ? `trozo ${chunk}` : null,
     timings: {}, audio_bytes: 0, v: 1,
   };
 }
@@ -174,6 +175,35 @@ describe("SpeechPlayer", () => {
     await player.enqueue(speech("ana", 3), new Uint8Array([0]).buffer);
     expect(output.played.map((p) => p.segment)).toEqual(["ana-2"]);
     expect(player.current).toMatchObject({ played: 1, outOfOrder: 1, undecodable: 1 });
+  });
+
+  it("plays every chunk of a long sentence after the one before, and counts the sentence once", async () => {
+    const { output, player, logs } = setup();
+    const t0 = Date.now() / 1000;
+    const chunk = (seq: number, index: number, chunks: number, durationS: number) =>
+      player.enqueue(speech("ana", seq, index, chunks), audio(durationS, `ana-${seq}.${index}`));
+    await chunk(1, 0, 3, 2);
+    await vi.advanceTimersByTimeAsync(3000); // synthesis slower than playback: chunk 1 comes after chunk 0 ended
+    await chunk(1, 1, 3, 5);
+    await chunk(1, 2, 3, 1); // starts 5 s after its arrival, right after chunk 1: the sentence has begun, not stale
+    await chunk(2, 0, 1, 1); // would start 6 s after its arrival: a new sentence is stale
+    expect(output.played.map((p) => [p.segment, p.start - t0])).toEqual([["ana-1.0", 0], ["ana-1.1", 3], ["ana-1.2", 8]]);
+    expect(player.current).toMatchObject({ played: 1, stale: 1, outOfOrder: 0 });
+    expect(logs).toEqual(["translated speech skipped: stale"]);
+  });
+
+  it("skips a repeated chunk and the rest of a sentence whose start was skipped", async () => {
+    const { output, player } = setup();
+    const chunk = (seq: number, index: number, durationS: number) =>
+      player.enqueue(speech("ana", seq, index, 2), audio(durationS, `ana-${seq}.${index}`));
+    await chunk(1, 0, 5);
+    await chunk(1, 0, 5); // a redelivered final repeats its chunks
+    await chunk(1, 1, 1);
+    await chunk(1, 1, 1);
+    await chunk(2, 0, 1); // would start 6 s after arrival: stale
+    await chunk(2, 1, 1); // the rest of ana-2: skipped too
+    expect(output.played.map((p) => p.segment)).toEqual(["ana-1.0", "ana-1.1"]);
+    expect(player.current).toMatchObject({ played: 1, stale: 1, outOfOrder: 3 });
   });
 
   it("restores every ducked speaker when stopped and schedules nothing more", async () => {

@@ -5,6 +5,11 @@
 // - Order: per speaker, sentences are scheduled in arrival order (decoding runs in parallel, scheduling
 //   waits for the one before); a sentence whose `seq` is not above the last one scheduled for that
 //   speaker (a late one) is skipped ("out_of_order").
+// - Chunks: the TTS worker speaks a long sentence in clause-sized chunks (SpeechAudio `chunk` 0 …
+//   `chunks - 1`, one message each, same `seq`). Chunk 0 is scheduled as a sentence; a later chunk plays
+//   right after the chunk before it (never stale: the sentence has begun), and only if its sentence's
+//   start was scheduled and it comes after the last chunk scheduled (a repeat, or the rest of a skipped
+//   sentence, is "out_of_order"). `played` counts sentences (their chunk 0).
 // - No overlap within a speaker: a sentence starts at max(now, the end of that speaker's last one).
 //   Different speakers may overlap: in a call people talk over each other, and each translation follows
 //   its speaker; one queue for the whole room would make a listener of four speakers lag four times as
@@ -48,13 +53,14 @@ export interface Ducker {
 export type SkipReason = "stale" | "out_of_order" | "undecodable";
 
 export interface PlaybackStats {
+  /** Sentences whose speech was scheduled (a sentence spoken in chunks counts once). */
   played: number;
   stale: number;
   outOfOrder: number;
   undecodable: number;
   /** Output time (s) when everything scheduled so far has played. */
   endsAt: number;
-  /** The last sentence scheduled: its segment, text, and how long after arrival it starts (s). */
+  /** The last sentence (or chunk) scheduled: its segment, text, and how long after arrival it starts (s). */
   last: { segmentId: string; text: string; delayS: number } | null;
 }
 
@@ -62,6 +68,8 @@ interface SpeakerQueue {
   /** Output time when the speaker's last scheduled sentence ends. */
   busyUntil: number;
   lastSeq: number;
+  /** The chunk of sentence `lastSeq` scheduled last. */
+  lastChunk: number;
   /** Sentences scheduled and not yet ended. */
   playing: number;
   /** Resolves when the previous sentence of this speaker is scheduled or skipped. */
@@ -117,7 +125,7 @@ export class SpeechPlayer<B extends DecodedSpeech = DecodedSpeech> {
   private queueOf(speaker: string): SpeakerQueue {
     let queue = this.queues.get(speaker);
     if (!queue) {
-      queue = { busyUntil: 0, lastSeq: -Infinity, playing: 0, tail: Promise.resolve() };
+      queue = { busyUntil: 0, lastSeq: -Infinity, lastChunk: 0, playing: 0, tail: Promise.resolve() };
       this.queues.set(speaker, queue);
     }
     return queue;
@@ -137,12 +145,17 @@ export class SpeechPlayer<B extends DecodedSpeech = DecodedSpeech> {
     if (this.stopped) return;
     if (speech.type === "cloned_audio_ready" && speech.seq <= queue.lastSeq) return; // the quick voice spoke it
     if (buffer === null) return this.skip("undecodable", speech);
-    if (speech.seq <= queue.lastSeq) return this.skip("out_of_order", speech, { last_seq: queue.lastSeq });
+    const rest = speech.chunk > 0; // a later chunk of a sentence
+    const inOrder = rest ? speech.seq === queue.lastSeq && speech.chunk > queue.lastChunk : speech.seq > queue.lastSeq;
+    if (!inOrder) {
+      return this.skip("out_of_order", speech, { last_seq: queue.lastSeq, chunk: speech.chunk, last_chunk: queue.lastChunk });
+    }
     const now = this.options.output.now();
     const start = Math.max(now, queue.busyUntil);
     const delayS = start - arrival;
-    if (delayS > this.staleAfterS) return this.skip("stale", speech, { delay_s: Number(delayS.toFixed(2)) });
+    if (!rest && delayS > this.staleAfterS) return this.skip("stale", speech, { delay_s: Number(delayS.toFixed(2)) });
     queue.lastSeq = speech.seq;
+    queue.lastChunk = speech.chunk;
     queue.busyUntil = start + buffer.duration;
     queue.playing += 1;
     if (queue.playing === 1) this.options.ducker?.duck(speech.speaker);
@@ -153,9 +166,9 @@ export class SpeechPlayer<B extends DecodedSpeech = DecodedSpeech> {
     });
     this.stats = {
       ...this.stats,
-      played: this.stats.played + 1,
+      played: this.stats.played + (rest ? 0 : 1),
       endsAt: Math.max(this.stats.endsAt, queue.busyUntil),
-      last: { segmentId: speech.segment_id, text: speech.translation.text, delayS },
+      last: { segmentId: speech.segment_id, text: speech.chunk_text ?? speech.translation.text, delayS },
     };
     this.options.onScheduled?.(speech, start, arrival);
     this.options.onStats?.(this.stats);

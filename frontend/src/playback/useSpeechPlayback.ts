@@ -3,7 +3,8 @@
 // speaker's video-tile audio while their translation plays. An AudioContext made before the page had a
 // user gesture starts suspended (autoplay policy): `needsGesture` is then true until the next click
 // resumes it. Exposes window.__babelroomPlayback = {context, output, stats(), sentences} for the browser
-// test (`sentences`: the last SENTENCES_KEPT scheduled, with their start on the wall clock).
+// test (`sentences`: the last SENTENCES_KEPT sentences, or chunks of one, scheduled, with their start on
+// the wall clock).
 
 import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 
@@ -16,6 +17,10 @@ const SENTENCES_KEPT = 50;
 
 export interface ScheduledSentence {
   segmentId: string;
+  /** Which chunk of the sentence's speech (0: its start, or the whole sentence), of how many. */
+  chunk: number;
+  chunks: number;
+  /** The words spoken: the chunk's, or the whole translation. */
   text: string;
   /** When it starts playing (ms since the Unix epoch). */
   startMs: number;
@@ -58,7 +63,11 @@ export function useSpeechPlayback(enabled: boolean): SpeechPlayback {
     const sentences: ScheduledSentence[] = [];
     const onScheduled = (speech: SpeechMessage, start: number) => {
       const startMs = Date.now() + (start - output.now()) * 1000;
-      sentences.push({ segmentId: speech.segment_id, text: speech.translation.text, startMs, timings: speech.timings ?? {} });
+      sentences.push({
+        segmentId: speech.segment_id, chunk: speech.chunk, chunks: speech.chunks,
+        text: speech.chunk_text ?? speech.translation.text, startMs,
+        timings: speech.timings ?? {},
+      });
       if (sentences.length > SENTENCES_KEPT) sentences.shift();
     };
     const player = new SpeechPlayer({ output, ducker, onStats: setStats, onScheduled });

@@ -42,6 +42,7 @@ class SpeechToText(ABC):
     def transcribe(
         self, audio: np.ndarray, language: str, prompt: str | None = None, word_timestamps: bool = False,
         terms: Sequence[str] = (),
+        recover_skipped: bool = False,
     ) -> Hypothesis:
         """Decode ``audio``: ``(n_samples,) float32`` at 16 kHz in [-1, 1].
 
@@ -51,6 +52,9 @@ class SpeechToText(ABC):
             word_timestamps: fill :attr:`Hypothesis.words`.
             terms: domain terms of the room's documents, most useful first, to bias the decoder towards
                 (as many as the backend's budget holds; see :mod:`babelroom.context`).
+            recover_skipped: when ``prompt`` ends no sentence, make sure the prompt did not make the
+                decoder skip the audio's first words (:mod:`babelroom.stt.prompt_skip`; costs a decoder
+                pass: for finals).
 
         Raises:
             ValueError: the language is not supported by the loaded model.

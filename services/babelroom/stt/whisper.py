@@ -37,9 +37,11 @@ from faster_whisper.tokenizer import Tokenizer
 from faster_whisper.transcribe import get_compression_ratio, get_suppressed_tokens
 
 from babelroom.config import Settings
-from babelroom.metrics import STT_MODEL_INFO
+from babelroom.metrics import STT_MODEL_INFO, STT_PROMPT_SKIPS
 from babelroom.stt.base import Hypothesis, SpeechToText
 from babelroom.stt.models import ResolvedModel, resolve_model
+from babelroom.stt.prompt_skip import skipped_words
+from babelroom.stt.sentences import ends_sentence
 
 log = structlog.get_logger(__name__)
 
@@ -129,6 +131,7 @@ class WhisperSTT(SpeechToText):
     def transcribe(
         self, audio: np.ndarray, language: str, prompt: str | None = None, word_timestamps: bool = False,
         terms: Sequence[str] = (),
+        recover_skipped: bool = False,
     ) -> Hypothesis:
         """Decode one segment.
 
@@ -144,6 +147,9 @@ class WhisperSTT(SpeechToText):
                 go, comma-separated and ending in a full stop, right after ``<|startofprev|>`` and before the
                 previous text, as faster-whisper's ``hotwords``; the previous text keeps the rest of the
                 223-token prompt.
+            recover_skipped: when ``prompt`` ends no sentence, also decode the audio without the previous text (one more
+                decoder pass on the same encoder output: +15–45% of a decode's time) and keep that text if
+                the prompted one skipped the audio's first words (:mod:`babelroom.stt.prompt_skip`).
 
         Raises:
             ValueError: unsupported language, audio not 1-D, empty, or longer than ``window_s``
@@ -162,22 +168,22 @@ class WhisperSTT(SpeechToText):
         encoded = self._model.encode(mel)
         hotwords = self._hotwords(tokenizer, terms, self._term_tokens)
         kept = min(self._prompt_tokens_kept, MAX_PROMPT_TOKENS - len(hotwords))
-        prompt_tokens = self._prompt_tokens(tokenizer, prompt, kept, hotwords)
-        result = self._model.model.generate(
-            encoded,
-            [prompt_tokens],
-            beam_size=self._beam_size,
-            max_length=_max_length(len(prompt_tokens), audio_s),
-            return_scores=True,
-            return_no_speech_prob=True,
-            suppress_blank=True,
-            suppress_tokens=self._suppress_tokens,
-        )[0]
+        result = self._generate(encoded, self._prompt_tokens(tokenizer, prompt, kept, hotwords), audio_s)
+        text = tokenizer.decode(result.sequences_ids[0]).strip()
+        if recover_skipped and prompt and prompt.strip() and not ends_sentence(prompt.split()[-1]):
+            # An open prompt: the start of the audio may have been taken for its end (stt/prompt_skip.py).
+            # The document terms stay: they end in a full stop, so they open no sentence.
+            bare = self._generate(encoded, self._prompt_tokens(tokenizer, None, 0, hotwords), audio_s)
+            bare_text = tokenizer.decode(bare.sequences_ids[0]).strip()
+            skipped = skipped_words(text, bare_text)
+            if skipped:
+                STT_PROMPT_SKIPS.inc()
+                log.info("stt.prompt_skip", language=language, skipped=skipped, prompted=text, kept=bare_text)
+                result, text = bare, bare_text
         tokens = result.sequences_ids[0]
         # As generate_with_fallback: the score is the cumulated log-prob divided by
         # seq_len ** length_penalty (CTranslate2's default 1); the +1 counts the end-of-text token.
         avg_logprob = result.scores[0] * len(tokens) / (len(tokens) + 1)
-        text = tokenizer.decode(tokens).strip()
         words = self._word_times(tokenizer, tokens, encoded, samples.size) if word_timestamps and text else ()
         inference_s = time.perf_counter() - started
 
@@ -200,6 +206,21 @@ class WhisperSTT(SpeechToText):
             no_speech_prob=round(result.no_speech_prob, 3),
         )
         return hypothesis
+
+    def _generate(
+        self, encoded: ctranslate2.StorageView, prompt_tokens: list[int], audio_s: float
+    ) -> ctranslate2.models.WhisperGenerationResult:
+        """One greedy (or ``stt_beam_size``) decode of the encoder output after ``prompt_tokens``."""
+        return self._model.model.generate(
+            encoded,
+            [prompt_tokens],
+            beam_size=self._beam_size,
+            max_length=_max_length(len(prompt_tokens), audio_s),
+            return_scores=True,
+            return_no_speech_prob=True,
+            suppress_blank=True,
+            suppress_tokens=self._suppress_tokens,
+        )[0]
 
     def identify_language(self, audio: np.ndarray, candidates: Iterable[str]) -> tuple[str, float]:
         """Whisper's language identification on one segment, among ``candidates`` only.

@@ -119,7 +119,10 @@ class SttStage:
         previous_raw = cast(bytes | None, await self.redis.get(_last_final_key(msg)))  # decode_responses=False
         previous = previous_raw.decode() if previous_raw else None
         terms = await self.context.terms(msg.room, previous) if self.context is not None else []
-        hyp = await asyncio.to_thread(self.engine.transcribe, audio, msg.language, previous, word_timestamps, terms)
+        # Finals only make sure the prompt did not make Whisper skip their first words (stt/prompt_skip.py):
+        # it costs a decoder pass, and partials stay as fast as they were.
+        hyp = await asyncio.to_thread(self.engine.transcribe, audio, msg.language, previous, word_timestamps, terms,
+                                      msg.kind == "final")
         metrics.STT_INFERENCE.labels(msg.kind).observe(hyp.inference_s)
         metrics.STT_AUDIO_SECONDS.labels(msg.kind).inc(hyp.audio_s)
         metrics.STAGE_LATENCY.labels(f"stt_{msg.kind}").observe(hyp.inference_s)
