@@ -169,18 +169,6 @@ def test_vocabulary_terms(gateway, accounts, tier):
     assert body["current"] == 0
 
 
-@pytest.mark.parametrize("tier, allowed", [("free", False), ("premium", False), ("pro", True)])
-def test_document_context_feature(gateway, accounts, tier, allowed):
-    user = accounts.create(tier)
-    doc = {"filename": "glossary.pdf", "content_type": "application/pdf", "size_bytes": 1234}
-    r = gateway.post("/api/me/documents", json=doc, headers=user.headers)
-    if allowed:
-        assert r.status_code == 201
-        assert gateway.get("/api/me/documents", headers=user.headers).json()[0]["filename"] == "glossary.pdf"
-    else:
-        assert_limit(r, 403, "feature:document_context", None, tier)
-
-
 def test_tiers_and_features_are_published_for_the_frontend(gateway):
     tiers = {t["name"]: t for t in gateway.get("/api/tiers").json()}
     for name, limits in TIERS.items():

@@ -147,6 +147,8 @@ def test_an_accepted_document_is_cached_queued_and_deleted(gateway, accounts, re
     assert json.loads(cache.get(terms_key(room_id))) == doc["terms"]
     listed = gateway.get(f"/api/rooms/{room_id}/documents", headers=owner.headers).json()
     assert [d["id"] for d in listed] == [doc["id"]]
+    mine = gateway.get("/api/me/documents", headers=owner.headers).json()  # the owner's, every room
+    assert [(d["id"], d["filename"], d["room_id"]) for d in mine] == [(doc["id"], "notes.md", room_id)]
 
     deleted = gateway.delete(f"/api/rooms/{room_id}/documents/{doc['id']}", headers=owner.headers)
     assert deleted.status_code == 204

@@ -16,10 +16,10 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from babelroom.api.deps import current_user, db_session, limits_of, rate_limit
-from babelroom.api.errors import ApiError, responses
+from babelroom.api.errors import responses
 from babelroom.api.models import EffectiveLimitsOut, TierOut, UserOut
 from babelroom.db.models import Document, Room, Tier, User, VoiceSample
-from babelroom.tiers import Limits, check_quota, require_feature
+from babelroom.tiers import Limits, check_quota
 
 router = APIRouter(tags=["account"], dependencies=[Depends(rate_limit)], responses=responses(400, 429))
 AUTH = responses(401)
@@ -50,17 +50,16 @@ class Vocabulary(BaseModel):
         return cleaned
 
 
-class DocumentIn(BaseModel):
-    filename: str = Field(min_length=1, max_length=255, examples=["glossary.pdf"])
-    content_type: str = Field(min_length=1, max_length=128, examples=["application/pdf"])
-    size_bytes: int = Field(ge=0, le=2**31 - 1)
-    room_id: uuid.UUID | None = None
+class DocumentOut(BaseModel):
+    """One of the user's context documents, in any room (uploaded with ``POST /api/rooms/{id}/documents``)."""
 
-
-class DocumentOut(DocumentIn):
     model_config = ConfigDict(from_attributes=True)
 
     id: uuid.UUID
+    filename: str = Field(examples=["glossary.md"])
+    content_type: str = Field(examples=["text/markdown"])
+    size_bytes: int
+    room_id: uuid.UUID | None = None
     created_at: datetime
 
 
@@ -103,18 +102,3 @@ async def documents(user: User = Depends(current_user),
                     session: AsyncSession = Depends(db_session)) -> list[DocumentOut]:
     rows = await session.execute(select(Document).where(Document.user_id == user.id).order_by(Document.created_at))
     return [DocumentOut.model_validate(d) for d in rows.scalars()]
-
-
-@router.post("/api/me/documents", status_code=201, response_model=DocumentOut,
-             responses={**AUTH, **responses(403, 404)})
-async def add_document(body: DocumentIn, user: User = Depends(current_user), limits: Limits = Depends(limits_of),
-                       session: AsyncSession = Depends(db_session)) -> DocumentOut:
-    """Record a context document's metadata. 403 without ``document_context``."""
-    require_feature(limits, "document_context")
-    if body.room_id is not None and await session.get(Room, body.room_id) is None:
-        raise ApiError(404, "not_found", "no such room")
-    doc = Document(id=uuid.uuid4(), user_id=user.id, **body.model_dump())
-    session.add(doc)
-    await session.commit()
-    await session.refresh(doc)
-    return DocumentOut.model_validate(doc)
