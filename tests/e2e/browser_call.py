@@ -174,9 +174,11 @@ class MediaInThread:
 
 
 @contextlib.contextmanager
-def call_stack(work: Path, env: dict[str, str] | None = None, tts: bool = False) -> Iterator[dict]:
+def call_stack(work: Path, env: dict[str, str] | None = None, tts: bool = False,
+               jobs_queues: str = "") -> Iterator[dict]:
     """Janus in a server namespace, the local stack (with ``env`` added to its environment; with
-    ``tts``, the ``babelroom tts`` worker too) and the relays; yields ``pair``, ``stack``, ``janus``,
+    ``tts``, the ``babelroom tts`` worker too; with ``jobs_queues``, a Celery worker of those queues)
+    and the relays; yields ``pair``, ``stack``, ``janus``,
     ``work`` and ``url`` (the web app as the browsers reach it). Skips the test when namespaces,
     Chromium, Playwright or the built web app are missing."""
     reason = unavailable()
@@ -212,7 +214,7 @@ def call_stack(work: Path, env: dict[str, str] | None = None, tts: bool = False)
             "BABELROOM_MEDIA_RTP_PORT": str(rtp_socket.getsockname()[1]),
             **(env or {}),
         }
-        with LocalStack(state_dir=work / "stack", env=stack_env, tts=tts) as stack:
+        with LocalStack(state_dir=work / "stack", env=stack_env, tts=tts, jobs_queues=jobs_queues) as stack:
             media = MediaInThread(stack.redis_url, rtp_socket)
             relay_in = InboundRelay(pair.client, int(stack.gateway_url.rsplit(":", 1)[1]))
             yield {"pair": pair, "stack": stack, "janus": janus, "work": work,

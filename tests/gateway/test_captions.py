@@ -2,6 +2,7 @@
 (Authentication and admission: test_socket_auth.py.)"""
 
 import asyncio
+import json
 import time
 
 import pytest
@@ -9,8 +10,8 @@ import redis as sync_redis
 import redis.asyncio as aioredis
 from starlette.websockets import WebSocketDisconnect
 
-from babelroom.bus.schemas import Caption, Translation
-from babelroom.bus.streams import captions_stream, partial_captions_stream
+from babelroom.bus.schemas import Caption, Notice, SpeakerLabel, Translation
+from babelroom.bus.streams import captions_stream, notices_stream, partial_captions_stream
 from babelroom.captions import listeners
 
 HEADER = dict(speaker="alice", speaker_name="Alice", language="en", audio_start_ms=0, audio_end_ms=900)
@@ -117,3 +118,31 @@ def test_listeners_are_registered_again_soon_after_redis_loses_its_data(client, 
         while time.monotonic() < deadline and not r.zcard(f"room:{room[0]}:listeners"):
             time.sleep(0.1)
         assert r.zrange(f"room:{room[0]}:listeners", 0, -1)[0].startswith(b"es|")
+
+
+def test_since_replays_the_speaker_labels_of_the_replayed_finals(client, room, redis_url):
+    """Diarization's labels come as speakers_updated notices, which a socket gets live only: a listener
+    who joins late (or reconnects) gets, after the replayed finals, the labels of those finals."""
+    for seq in (1, 2, 3):
+        add(redis_url, caption(room, seq, "en"))
+    notices = sync_redis.Redis.from_url(redis_url)
+    labelled = Notice(room=room[0], code="speakers_updated", user="alice", message="2 speaker(s)", speakers=[
+        SpeakerLabel(seq=seq, segment_id=f"s{seq}", label=label)
+        for seq, label in ((1, "Speaker 2"), (2, "Speaker 1"), (3, "Speaker 2"))])
+    relabelled = Notice(room=room[0], code="speakers_updated", user="alice", message="2 speaker(s)",
+                        speakers=[SpeakerLabel(seq=3, segment_id="s3", label="Speaker 1")])
+    expiring = Notice(room=room[0], code="room_expiring", message="closes soon", closes_at_ms=1)
+    for notice in (labelled, expiring, relabelled):
+        notices.xadd(notices_stream(room[0]), notice.to_fields())
+    with client.websocket_connect(url(room, "&lang=en&since=1")) as ws:
+        replayed = [Caption.model_validate_json(ws.receive_text()) for _ in range(2)]
+        assert [c.segment_id for c in replayed] == ["s2", "s3"]
+        add(redis_url, caption(room, 4, "en", kind="partial", text="live"))
+        frames = []
+        for expected in ("notice", "notice", "partial"):  # the labels, then live
+            frames.append(json.loads(ws.receive_text()))
+            assert frames[-1]["type"] == expected, frames
+        labels = [Notice.model_validate(f) for f in frames[:2]]
+        assert [(n.code, n.user) for n in labels] == [("speakers_updated", "alice")] * 2
+        assert [[(s.segment_id, s.label) for s in n.speakers or []] for n in labels] == [
+            [("s2", "Speaker 1"), ("s3", "Speaker 2")], [("s3", "Speaker 1")]]  # only the replayed finals', in order

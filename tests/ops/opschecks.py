@@ -149,12 +149,14 @@ DESIGN_RESOURCES: dict[str, tuple[int, float, str]] = {
     "redis": (1, 0.5, "2G"),
     "prometheus": (1, 0.5, "1536M"),
     "grafana": (1, 0.5, "1G"),
+    "diarization": (1, 2.0, "2G"),
 }
 
 #: where each service must run: a node role label (babelroom.<role>=true), or "manager" (node.role == manager).
 DESIGN_PLACEMENT: dict[str, str] = {
     "stt": "ai", "mt": "ai", "postgres": "ai", "redis": "ai", "pg-backup": "ai",
     "traefik": "media", "gateway": "media", "janus": "media", "media": "media", "coturn": "media", "tts": "media",
+    "diarization": "ops",  # nodes 1 and 2 are full at maximum scale (xtts takes node 2's last 1.5 CPU)
     "prometheus": "ops", "grafana": "ops",
     "xtts": "media",  # beside the voice samples it reads (a node-local volume)
     "context": "ops",  # the document-context Celery worker (MiniLM on the jobs image)

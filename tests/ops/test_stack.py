@@ -134,7 +134,7 @@ def test_every_babelroom_command_in_the_stack_is_a_real_cli_command(variant, sta
         result = runner.invoke(app, [*command, "--help"])
         assert result.exit_code == 0, f"{name}: `babelroom {' '.join(command)}`: {result.output}"
         checked.append(name)
-    assert {"gateway", "stt", "mt", "media", "autoscaler"} <= set(checked)
+    assert {"gateway", "stt", "mt", "media", "autoscaler", "diarization"} <= set(checked)
 
 
 def test_single_host_variant_runs_every_service_on_one_node(stack_config, single_host_config):
@@ -175,3 +175,18 @@ def test_context_worker_consumes_its_queue_on_the_jobs_image(variant, stack_conf
     env = svc["environment"]
     assert env["BABELROOM_DATABASE_URL_FILE"] == "/run/secrets/database_url"
     assert float(env["OMP_NUM_THREADS"]) == float(svc["deploy"]["resources"]["limits"]["cpus"])
+
+
+@pytest.mark.parametrize("variant", ["three nodes", "single host"])
+def test_diarization_worker_consumes_its_queue_on_the_jobs_image(variant, stack_config, stack_raw, request):
+    """The Celery worker of babelroom.diarize: the `diarization` queue, the torch image, the database (it
+    writes the labels), a CPU limit its torch threads match, and a reservation that fits the node."""
+    config = stack_config if variant == "three nodes" else request.getfixturevalue("single_host_config")
+    svc = config["services"]["diarization"]
+    assert svc["command"] == ["jobs", "--queue", "diarization"]
+    assert str(stack_raw["services"]["diarization"]["image"]).startswith("${BABELROOM_JOBS_IMAGE")
+    env = svc["environment"]
+    assert env["BABELROOM_DATABASE_URL_FILE"] == "/run/secrets/database_url"
+    limits = svc["deploy"]["resources"]["limits"]
+    assert float(env["BABELROOM_DIARIZATION_THREADS"]) == float(limits["cpus"])
+    assert svc["healthcheck"]["test"][-1] == f"http://127.0.0.1:{env['BABELROOM_JOBS_METRICS_PORT']}/healthz"

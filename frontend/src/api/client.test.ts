@@ -134,10 +134,12 @@ describe("ApiClient", () => {
     await api.joinRoom("r1", false, "auto");
     await api.createRoom("Sync", false, "es");
     await api.joinRoom("r1", true, null);
+    await api.createRoom("Pro sync", false, "en", true);
     expect(calls.map((c) => c.body)).toEqual([
       { listen_only: false, spoken_language: "auto" },
       { name: "Sync", listen_only: false, spoken_language: "es" },
       { listen_only: true },
+      { name: "Pro sync", listen_only: false, spoken_language: "en", diarization: true },
     ]);
   });
 

@@ -196,10 +196,16 @@ export class ApiClient {
   }
 
   /** Open a room and join it; ``spokenLanguage``: what the user speaks (``auto``: identified by the
-   * server; left out: the server's default). */
-  createRoom(name: string, listenOnly = false, spokenLanguage?: string | null): Promise<Room> {
+   * server; left out: the server's default); ``diarization``: label speakers sharing a microphone
+   * (Pro: 403 tier limit otherwise; sent only when on). */
+  createRoom(name: string, listenOnly = false, spokenLanguage?: string | null, diarization = false): Promise<Room> {
     return this.request<Room>("POST", "/api/rooms", {
-      body: { name, listen_only: listenOnly, ...spoken(spokenLanguage) } satisfies Partial<CreateRoom>,
+      body: {
+        name,
+        listen_only: listenOnly,
+        ...spoken(spokenLanguage),
+        ...(diarization ? { diarization: true } : {}),
+      } satisfies Partial<CreateRoom>,
     });
   }
 

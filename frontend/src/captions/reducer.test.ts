@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 
-import type { CaptionMessage, CaptionType } from "./messages";
-import { captionReducer, initialCaptionState, MAX_LINES, type CaptionState } from "./reducer";
+import type { CaptionMessage, CaptionType, NoticeMessage } from "./messages";
+import { captionReducer, initialCaptionState, MAX_LABELS, MAX_LINES, type CaptionState } from "./reducer";
 
 let roomSeq = 0;
 
@@ -30,6 +30,18 @@ function caption(type: CaptionType, segment: string, text: string, extra: Partia
 
 function run(...messages: CaptionMessage[]): CaptionState {
   return messages.reduce((s, message) => captionReducer(s, { type: "message", message }), initialCaptionState);
+}
+
+function speakersUpdated(labels: [string, string][], user = "u-ana"): NoticeMessage {
+  return {
+    v: 1,
+    type: "notice",
+    room: "r1",
+    code: "speakers_updated",
+    user,
+    message: `${new Set(labels.map(([, l]) => l)).size} speaker(s)`,
+    speakers: labels.map(([segment_id, label], i) => ({ seq: i + 1, segment_id, label })),
+  } as NoticeMessage;
 }
 
 describe("captionReducer", () => {
@@ -130,5 +142,45 @@ describe("captionReducer", () => {
     const cleared = captionReducer(state, { type: "clear" });
     expect(cleared.lines).toEqual([]);
     expect(cleared.lastRoomSeq).toBe(state.lastRoomSeq);
+  });
+
+  it("labels the finals a speakers_updated notice names, and a later notice relabels them", () => {
+    const state = run(caption("final", "a", "One."), caption("final", "b", "Two."), caption("partial", "c", "thr"));
+    const labelled = captionReducer(state, { type: "speakers", notice: speakersUpdated([["a", "Speaker 1"], ["b", "Speaker 2"]]) });
+    expect(labelled.lines.map((l) => [l.segmentId, l.speakerLabel])).toEqual([
+      ["a", "Speaker 1"],
+      ["b", "Speaker 2"],
+      ["c", null],
+    ]);
+    expect(labelled.lines[2]).toBe(state.lines[2]); // untouched lines keep their identity
+    const relabelled = captionReducer(labelled, { type: "speakers", notice: speakersUpdated([["b", "Speaker 1"]]) });
+    expect(relabelled.lines.map((l) => l.speakerLabel)).toEqual(["Speaker 1", "Speaker 1", null]);
+    expect(relabelled.lastRoomSeq).toBe(state.lastRoomSeq);
+  });
+
+  it("keeps a label that arrives before its line, and the label survives the final replacing the partial", () => {
+    let state = captionReducer(initialCaptionState, { type: "speakers", notice: speakersUpdated([["a", "Speaker 2"]]) });
+    expect(state.lines).toEqual([]);
+    state = [caption("partial", "a", "hel"), caption("final", "a", "Hello.")].reduce(
+      (s, message) => captionReducer(s, { type: "message", message }),
+      state,
+    );
+    expect(state.lines).toHaveLength(1);
+    expect(state.lines[0]).toMatchObject({ type: "final", speakerLabel: "Speaker 2" });
+  });
+
+  it("ignores other notices and an empty speakers list", () => {
+    const state = run(caption("final", "a", "One."));
+    expect(captionReducer(state, { type: "speakers", notice: speakersUpdated([]) })).toBe(state);
+    const other = { ...speakersUpdated([["a", "Speaker 1"]]), code: "room_expiring" } as NoticeMessage;
+    expect(captionReducer(state, { type: "speakers", notice: other })).toBe(state);
+  });
+
+  it(`remembers the labels of the newest ${MAX_LABELS} segments`, () => {
+    const many: [string, string][] = Array.from({ length: MAX_LABELS + 3 }, (_, i) => [`s${i}`, `Speaker ${(i % 2) + 1}`]);
+    const state = captionReducer(initialCaptionState, { type: "speakers", notice: speakersUpdated(many) });
+    const ids = Object.keys(state.labels);
+    expect(ids).toHaveLength(MAX_LABELS);
+    expect(ids[0]).toBe("s3");
   });
 });

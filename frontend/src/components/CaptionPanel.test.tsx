@@ -21,6 +21,7 @@ const line: CaptionLine = {
   backend: "apertium",
   roomSeq: 0,
   audioStartMs: 0,
+  speakerLabel: null,
 };
 
 describe("caption markup", () => {
@@ -33,6 +34,13 @@ describe("caption markup", () => {
     expect(html).toContain('data-original="Hello everyone"');
     expect(html).toContain('title="Original (English): Hello everyone"');
     expect(html).toContain('class="caption-line partial"');
+    expect(html).not.toContain("caption-speaker-label");
+  });
+
+  it("says who spoke inside the participant's audio when diarization labelled the line", () => {
+    const html = renderToStaticMarkup(<CaptionLineView line={{ ...line, type: "final", speakerLabel: "Speaker 2" }} />);
+    expect(html).toContain('data-speaker-label="Speaker 2"');
+    expect(html).toMatch(/<span class="speaker">Ana<\/span><span class="speaker-label" data-testid="caption-speaker-label">Speaker 2:<\/span>/);
   });
 
   it("renders the panel as a polite live region with the picker and the controls", () => {

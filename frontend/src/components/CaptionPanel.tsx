@@ -1,5 +1,7 @@
 // The caption panel: one line per segment in the listener's language, partial lines grey (replaced
-// in place), finals black, the speaker's name in front and the original text on hover (title). A
+// in place), finals black, the speaker's name in front and the original text on hover (title). In a
+// room with diarization on, a line whose final was labelled also says who spoke inside that
+// participant's audio ("Ana · Speaker 2:"), for people sharing one microphone. A
 // line in another language than the listener's says so: the speaker's language (marked "detected"
 // when the server identified it), and, when no translation is installed for the pair (`no_route`) or
 // the translators failed (`unavailable`), a note next to the original text.
@@ -43,10 +45,16 @@ export function CaptionLineView({ line }: { line: CaptionLine }) {
       data-backend={line.backend}
       data-language-detected={line.languageDetected || undefined}
       data-segment-id={line.segmentId}
+      data-speaker-label={line.speakerLabel ?? undefined}
       data-room-seq={line.roomSeq || undefined}
       title={`Original (${languageName(line.originalLang)}): ${line.original}`}
     >
       <span className="speaker">{line.speakerName}</span>
+      {line.speakerLabel && (
+        <span className="speaker-label" data-testid="caption-speaker-label">
+          {line.speakerLabel}:
+        </span>
+      )}
       {foreign && (
         <span className="source-lang badge" data-testid="caption-source-lang">
           {languageName(line.originalLang)}

@@ -33,6 +33,24 @@ export function occupancy(room: Room, me: Me): string {
   return cap === null ? `${people} in the room` : `${n} of ${cap} places taken`;
 }
 
+/** "Label speakers sharing a microphone" for a new room: Pro (the tier's `diarization` feature); shown
+ * disabled with the reason otherwise. */
+export function DiarizationChoice({ allowed, checked, onChange }: { allowed: boolean; checked: boolean; onChange: (on: boolean) => void }) {
+  return (
+    <label className="checkbox" title={allowed ? undefined : "Speaker labels are a Pro feature"}>
+      <input
+        type="checkbox"
+        data-testid="create-room-diarization"
+        checked={allowed && checked}
+        disabled={!allowed}
+        onChange={(e) => onChange(e.target.checked)}
+      />
+      Label speakers sharing a microphone (“Speaker 1:”, “Speaker 2:” in captions and transcripts)
+      {!allowed && <span className="muted"> · Pro</span>}
+    </label>
+  );
+}
+
 export function LobbyPage({ me, onMeChanged }: Props) {
   const api = useApi();
   const [rooms, setRooms] = useState<Room[] | null>(null);
@@ -40,6 +58,8 @@ export function LobbyPage({ me, onMeChanged }: Props) {
   const [error, setError] = useState<unknown>(null);
   const [name, setName] = useState("");
   const [listenOnly, setListenOnly] = useState(false);
+  const [diarization, setDiarization] = useState(false);
+  const canDiarize = me.effective.features.diarization;
   const [joinId, setJoinId] = useState("");
   const [busy, setBusy] = useState(false);
   const languages = useLanguageChoice(me.user.id);
@@ -56,7 +76,7 @@ export function LobbyPage({ me, onMeChanged }: Props) {
     setBusy(true);
     setError(null);
     try {
-      const room = await api.createRoom(name.trim(), listenOnly, listenOnly ? null : languages.spoken);
+      const room = await api.createRoom(name.trim(), listenOnly, listenOnly ? null : languages.spoken, canDiarize && diarization);
       rememberJoin(room);
       onMeChanged();
       navigate(roomHref(room.id, listenOnly));
@@ -137,6 +157,7 @@ export function LobbyPage({ me, onMeChanged }: Props) {
             />
             Listen only (no camera or microphone; takes no speaking slot)
           </label>
+          <DiarizationChoice allowed={canDiarize} checked={diarization} onChange={setDiarization} />
         </section>
 
         <section className="card" aria-labelledby="rooms-title">

@@ -188,6 +188,7 @@ export function RoomPage({ roomId, listenOnly, me }: Props) {
         }
         else if (notice.code === "room_closed") setEnded(`The room has closed (${notice.reason ?? "closed"}).`);
         else if (notice.code === "participant_left") setEnded(`You are no longer in this room (${notice.reason ?? "left"}).`);
+        else if (notice.code === "speakers_updated") dispatch({ type: "speakers", notice });
       },
       onState: (state) => {
         setSocketState(state);
@@ -355,6 +356,14 @@ export function RoomPage({ roomId, listenOnly, me }: Props) {
           <p className="muted">
             {room.participants.length} in the room
             {room.expires_at && <> · closes at {new Date(room.expires_at).toLocaleTimeString([], { timeStyle: "short" })}</>}
+            {room.diarization && (
+              <>
+                {" · "}
+                <span data-testid="room-diarization" title="Speakers sharing a microphone are labelled in captions and transcripts">
+                  speaker labels on
+                </span>
+              </>
+            )}
           </p>
         </div>
         <button type="button" className="secondary" onClick={copyInvite} data-testid="copy-invite">

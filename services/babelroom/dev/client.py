@@ -221,8 +221,10 @@ class ApiClient:
                                  json={"email": email, "password": password, "display_name": name})).json()
         self.token, self.user_id = pair["access_token"], pair["user_id"]
 
-    async def create_room(self, name: str, *, listen_only: bool = False) -> dict:
-        return (await self._call("POST", "/api/rooms", json={"name": name, "listen_only": listen_only})).json()
+    async def create_room(self, name: str, *, listen_only: bool = False, diarization: bool = False) -> dict:
+        """Open a room (``diarization``: label speakers sharing a microphone; Pro, else 403)."""
+        body = {"name": name, "listen_only": listen_only, **({"diarization": True} if diarization else {})}
+        return (await self._call("POST", "/api/rooms", json=body)).json()
 
     async def join(self, room_id: str, *, listen_only: bool = False) -> dict:
         return (await self._call("POST", f"/api/rooms/{room_id}/join", json={"listen_only": listen_only})).json()

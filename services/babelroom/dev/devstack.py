@@ -76,6 +76,8 @@ class LocalStack:
         ready_timeout_s: how long to wait for every ``/readyz`` (s).
         media: also run ``babelroom media`` (the RTP audio tap); its UDP port is then ``media_rtp_port``.
         tts: also run ``babelroom tts`` (spoken translations for audio listeners), as ``tts-0``.
+        jobs_queues: also run ``babelroom jobs --queue <jobs_queues>`` (a Celery worker, e.g. ``diarization``),
+            as ``jobs``; empty: none.
 
     Raises:
         RuntimeError: redis-server is missing, or a service exits or is not ready in time.
@@ -93,6 +95,7 @@ class LocalStack:
     media_rtp_port: int = 0
     gateway_url: str = ""
     tts: bool = False
+    jobs_queues: str = ""
 
     def __enter__(self) -> LocalStack:
         previous = signal.getsignal(signal.SIGTERM)
@@ -148,6 +151,10 @@ class LocalStack:
         if self.tts:
             port = free_port()
             self._spawn_service("tts-0", {"BABELROOM_TTS_METRICS_PORT": str(port)}, port, "tts")
+        if self.jobs_queues:
+            port = free_port()
+            self._spawn_service("jobs", {"BABELROOM_JOBS_METRICS_PORT": str(port)}, port,
+                                ["jobs", "--queue", self.jobs_queues])
         self._wait_ready()
 
     def ws_url(self, path: str) -> str:
@@ -261,10 +268,12 @@ class LocalStack:
             )
         self.services.append(Service(name, process, ready_url, log_path, argv, env or {}))
 
-    def _spawn_service(self, name: str, env: dict[str, str], port: int, command: str | None = None) -> None:
+    def _spawn_service(self, name: str, env: dict[str, str], port: int,
+                       command: str | list[str] | None = None) -> None:
+        args = [command or name] if not isinstance(command, list) else command
         self._spawn(
             name,
-            [sys.executable, "-m", "babelroom.cli", command or name],
+            [sys.executable, "-m", "babelroom.cli", *args],
             ready_url=f"http://127.0.0.1:{port}/readyz",
             env={**self.env, **env, "BABELROOM_REDIS_URL": self.redis_url, "BABELROOM_INSTANCE_ID": name,
                  "BABELROOM_DATABASE_URL": self.database_url},

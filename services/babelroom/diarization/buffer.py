@@ -6,7 +6,10 @@ accepted final segment's PCM is also added to ``diar:{room}:{speaker}:audio`` (a
 that opted in pay for it, and only about a minute per speaker (~2 MB at s16le 16 kHz). After a
 segment, a ``babelroom.diarize`` job is queued unless one was queued less than
 ``diarization_interval_s`` ago (``diar:{room}:{speaker}:due``, SET NX EX), so each speaker's
-window is diarized at most that often, whatever the number of gateway replicas.
+window is diarized at most that often, whatever the number of gateway replicas. The job runs at the
+end of that interval (Celery ``countdown``), not at its start, so that its window holds every final
+of the interval: the finals that end a talk are labelled too (a job run at once would see only the
+interval's first final, and nothing would come later to label the rest).
 
 Times are the speaker's stream time (``audio_start_ms``/``audio_end_ms`` of the segments); the
 window joins the segments end to end, silence between them left out (:class:`Window`).
@@ -82,7 +85,7 @@ async def remember(redis: aioredis.Redis, settings: Settings, *, room: str, spea
     interval = max(1, round(settings.diarization_interval_s))
     due = await redis.set(f"diar:{room}:{speaker}:due", b"1", nx=True, ex=interval)
     if due:
-        await asyncio.to_thread(queue_job, settings, room, speaker)
+        await asyncio.to_thread(queue_job, settings, room, speaker, countdown_s=interval)
 
 
 @lru_cache
@@ -92,11 +95,13 @@ def _producer(broker: str) -> Celery:
     return Celery("babelroom", broker=broker, set_as_current=False)
 
 
-def queue_job(settings: Settings, room: str, speaker: str) -> None:
-    """Send ``babelroom.diarize(room, speaker)`` to the ``diarization`` queue; it expires unrun after
-    ``diarization_job_expires_s`` (a busy worker skips stale windows: those finals get no labels)."""
+def queue_job(settings: Settings, room: str, speaker: str, countdown_s: float = 0.0) -> None:
+    """Send ``babelroom.diarize(room, speaker)`` to the ``diarization`` queue, to run ``countdown_s``
+    from now; it expires unrun ``diarization_job_expires_s`` after that (a busy worker skips stale
+    windows: those finals get no labels)."""
     _producer(settings.redis_url).send_task(DIARIZE_TASK, args=[room, speaker], queue=DIARIZATION_QUEUE,
-                                            expires=settings.diarization_job_expires_s)
+                                            countdown=countdown_s or None,
+                                            expires=countdown_s + settings.diarization_job_expires_s)
     log.debug("diarization.queued", room=room, speaker=speaker)
 
 

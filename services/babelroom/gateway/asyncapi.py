@@ -217,7 +217,8 @@ def document() -> dict[str, Any]:
             "captions": {
                 "address": CAPTIONS, "title": "Captions",
                 "description": "A room's captions in one language, and its notices. `since=N` first replays "
-                "the finals with `room_seq > N` still held, then goes on live without a gap. With `audio=1` "
+                "the finals with `room_seq > N` still held, then the speakers_updated notices (diarization labels) "
+                "still held for those finals, then goes on live without a gap. With `audio=1` "
                 "each translated sentence also comes spoken: a SpeechAudio text frame then exactly one binary "
                 "OpusFile frame of its `audio_bytes`; speech older than `ws_speech_max_age_s` (10 s) after its "
                 "final's text is dropped, and `since=` does not replay speech. A premium speaker's sentence may "

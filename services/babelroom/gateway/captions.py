@@ -4,8 +4,9 @@ The socket sends JSON :class:`~babelroom.bus.schemas.Caption` objects (``type`` 
 retract) whose ``translation.language`` is ``lang``, with the server's per-stage timings in
 ``stages_ms``. ``since=N`` first replays every final with ``room_seq > N`` still in the room's stream
 ``captions:{room}`` (finals only, those of the last ``captions_replay_s``; a reconnecting client passes
-the last ``room_seq`` it saw), then continues live without a gap. Partials and retractions come live
-only (from the side stream ``captions:{room}:partial``, through the room feed).
+the last ``room_seq`` it saw), then the diarization labels of those finals (the room's
+``speakers_updated`` notices still held, cut down to them), then continues live without a gap. Partials
+and retractions come live only (from the side stream ``captions:{room}:partial``, through the room feed).
 
 The socket needs an access token of a participant of the room (``?token=`` or the ``bearer``
 subprotocol, see :mod:`babelroom.gateway.admission`). Room notices arrive in between captions as
@@ -49,8 +50,8 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from babelroom import metrics
 from babelroom.api.errors import unavailable_dependency
-from babelroom.bus.schemas import Caption, SpeechAudio, now_ms, stage_durations
-from babelroom.bus.streams import StreamEntries, captions_stream
+from babelroom.bus.schemas import Caption, Notice, SpeechAudio, now_ms, stage_durations
+from babelroom.bus.streams import StreamEntries, captions_stream, notices_stream
 from babelroom.captions import listeners
 from babelroom.gateway.admission import Admitted, admitted_socket, closing, watch_room
 from babelroom.gateway.deps import close_unavailable, close_with
@@ -139,10 +140,26 @@ async def _replay(ws: WebSocket, redis: aioredis.Redis, room: str, lang: str, si
         metrics.CAPTION_HISTORY_LOST.labels(lost).inc()
         await ws.send_text(history_lost(room, lost, since).model_dump_json())
         since = 0
+    replayed: set[str] = set()
     for _, caption in entries:
         if caption.type == "final" and caption.room_seq > since and caption.translation.language == lang:
             await _send(ws, caption)
+            replayed.add(caption.segment_id)
+    await _replay_speaker_labels(ws, redis, room, replayed)
     return entries[-1][0] if entries else "0-0"
+
+
+async def _replay_speaker_labels(ws: WebSocket, redis: aioredis.Redis, room: str, segment_ids: set[str]) -> None:
+    """Send the room's ``speakers_updated`` notices still held (``notices:{room}``), in order, each cut
+    down to the labels of ``segment_ids`` (the finals just replayed): notices come live only, so without
+    this a listener who joins late or reconnects would see those finals unlabelled."""
+    if not segment_ids:
+        return
+    for _, fields in cast(StreamEntries, await redis.xrange(notices_stream(room))):
+        notice = Notice.from_fields(fields)
+        speakers = [s for s in notice.speakers or [] if s.segment_id in segment_ids]
+        if notice.code == "speakers_updated" and speakers:
+            await ws.send_text(notice.model_copy(update={"speakers": speakers}).model_dump_json())
 
 
 async def _until_disconnect(ws: WebSocket) -> None:

@@ -1,0 +1,79 @@
+"""Speaker labels in a real browser (browser_call.py: Chromium, Playwright, the web app, Janus, captions).
+
+A Pro user ticks "Label speakers sharing a microphone" in the lobby, creates the room and speaks the
+shared two-speaker sample (tests/data/diarization, two people on one microphone) through Chromium's fake
+capture; the real Celery diarization worker runs beside the stack. The page's caption lines must carry
+two distinct speaker labels ("Speaker 1:", "Speaker 2:") after the participant's name, and the
+transcript the page downloads must name both.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+from tests.conftest import run_sql
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from browser_call import ROOT, call_stack, chromium_in, create_room, launch, sign_up, speaking_wav  # noqa: E402
+
+from babelroom.dev.eval_diarization import read_audio  # noqa: E402
+
+SAMPLE = ROOT / "tests" / "data" / "diarization" / "pyannote_sample.wav"
+LABELS = """Array.from(document.querySelectorAll('[data-testid="caption-line"][data-type="final"]'))
+  .map((el) => ({segment: el.dataset.segmentId, label: el.dataset.speakerLabel || null,
+                 shown: el.querySelector('[data-testid="caption-speaker-label"]')?.textContent || null}))"""
+
+
+@pytest.fixture(scope="module")
+def browser_setup(tmp_path_factory):
+    with call_stack(tmp_path_factory.mktemp("browser-diar"), jobs_queues="diarization",
+                    env={"BABELROOM_DIARIZATION_JOB_EXPIRES_S": "120"}) as setup:
+        yield setup
+
+
+def test_a_pro_room_shows_two_speaker_labels_in_captions_and_the_download(browser_setup):
+    from playwright.sync_api import sync_playwright
+
+    setup = browser_setup
+    work, url, stack = setup["work"], setup["url"], setup["stack"]
+    speaking, _ = speaking_wav(work, read_audio(SAMPLE), name="two-speakers48k.wav")
+    wrapper = chromium_in(setup["pair"].client, work)
+
+    with sync_playwright() as pw:
+        context, page = launch(pw, work, wrapper, "ana", speaking)
+        try:
+            sign_up(page, url, "Ana")
+            with ThreadPoolExecutor(1) as pool:  # run_sql runs its own event loop; Playwright's is this thread's
+                pool.submit(run_sql, stack.database_url,
+                            "UPDATE users SET tier_name = 'pro' WHERE display_name = 'Ana'").result()
+            page.reload()  # the lobby reads the plan again: the choice is offered
+            choice = page.get_by_test_id("create-room-diarization")
+            choice.wait_for(timeout=30_000)
+            assert choice.is_enabled()
+            choice.check()
+            create_room(page, "Two on one mic")
+            assert page.get_by_test_id("room-diarization").is_visible()
+
+            deadline, lines = time.time() + 240, []
+            while time.time() < deadline:
+                lines = page.evaluate(LABELS)
+                if len({line["label"] for line in lines if line["label"]}) >= 2:
+                    break
+                time.sleep(1)
+            page.screenshot(path=str(work / "diarization.png"))
+            labels = {line["label"] for line in lines if line["label"]}
+            assert labels == {"Speaker 1", "Speaker 2"}, lines
+            assert all(line["shown"] == f"{line['label']}:" for line in lines if line["label"]), lines
+
+            page.get_by_test_id("transcript-format").select_option("txt")
+            with page.expect_download(timeout=30_000) as download:
+                page.get_by_test_id("download-transcript").click()
+            text = Path(download.value.path()).read_text()
+            assert "Ana (Speaker 1):" in text and "Ana (Speaker 2):" in text, text
+        finally:
+            context.close()
