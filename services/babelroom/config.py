@@ -178,6 +178,10 @@ class Settings(BaseSettings):
         "would miss it for a first chunk of tts_first_chunk_chars ranks below the voices that meet it; unset: "
         "rank by intelligibility only"
     )
+    tts_voice_order: Literal["measured", "configured"] = Field(
+        "measured", description="measured: each language takes its voices best measured first (tts/voices.py); "
+        "configured: in tts_backends' order (e.g. gtts,espeak to put the online voice first)"
+    )
 
     # --- bus ---
     bus_maxlen: int = Field(10_000, description="Approximate MAXLEN of each stream (entries)")

@@ -18,7 +18,17 @@ up to ``SETTLE_S`` for every final to arrive and be stored, then counts (see doc
   to the first final the listener receives after it (``stored`` scenarios: the first new row); when no
   final follows, to the service answering ``/readyz`` again.
 
-A scenario **passes** when nothing is lost, unsaved or duplicated and recovery is under ``RECOVERY_TARGET_S``;
+Scenarios with a TTS fault (``gtts``) also run ``babelroom tts`` (chain ``gtts,espeak`` in that order,
+gTTS's URL on an :class:`~babelroom.dev.faults.HttpStandIn`) and the listener reads in audio mode:
+
+- **spoken**: finals with text whose speech (every chunk) reached the listener;
+- **speech backend**: the backends that spoke them (``espeak`` alone when the fallback took every one);
+- **speech p50 (ms)**: median over the spoken finals of final caption received → its first speech
+  chunk received (chaos.json also has the max: the finals spoken while gTTS's breaker was closed).
+
+A scenario **passes** when nothing is lost, unsaved or duplicated and recovery is under ``RECOVERY_TARGET_S``
+(a TTS scenario: also every final with text spoken, only by ``SPEECH_FALLBACK``, speech p50 under
+``SPEECH_P50_BOUND_MS``);
 a scenario whose data is gone by design (``data_loss``) passes when finals flow again (some final after
 the fault) within the target and, if anything was lost, the client was told (a lost notice).
 """
@@ -50,13 +60,20 @@ from babelroom.db.models import TranscriptSegment
 from babelroom.db.session import Database
 from babelroom.dev.client import ApiClient
 from babelroom.dev.devstack import LocalStack
-from babelroom.dev.faults import LibreTranslateStandIn, StandInMode, kill_holding_entries
+from babelroom.dev.faults import HttpStandIn, StandInMode, kill_holding_entries
 from babelroom.dev.reconnect import SocketLog, listen_with_reconnect, speak_with_reconnect
 
 console = Console(width=160)
 SETTLE_S = 60.0
 RECOVERY_TARGET_S = 10.0
 TARGET_LANG = "es"
+#: TTS scenarios: the chain (gTTS first, in the configured order) and the voice expected to speak.
+TTS_CHAIN, SPEECH_FALLBACK = "gtts,espeak", "espeak"
+#: Bound on the speech p50 (final → its speech) of a TTS scenario: the first-audio budget of the
+#: ``TtsLatencyHigh`` alert (t_final → first chunk, 1.5 s). Once gTTS's breaker is open a final costs
+#: eSpeak NG's synthesis (tens of ms); only the finals spoken while the breaker was still closed
+#: (3 failures; ``silent``: 3 s timeouts each, and those queued behind them) may exceed it.
+SPEECH_P50_BOUND_MS = 1500.0
 
 
 @dataclass
@@ -93,6 +110,7 @@ class Scenario:
     description: str
     fault: FaultFn | None = None
     libretranslate: StandInMode | None = None
+    gtts: StandInMode | None = None
     recovery: str = "final"
     data_loss: bool = False
 
@@ -112,6 +130,11 @@ class Result:
     lost_notices: int = 0
     recovery_s: float | None = None
     final_latency_p50_ms: float | None = None
+    spoken: int | None = None
+    speech_backend: str | None = None
+    speech_latency_p50_ms: float | None = None
+    speech_latency_max_ms: float | None = None
+    gtts_failures: int | None = None
     reconnects: int = 0
     finals_after_fault: int = 0
     drop_reasons: dict[str, int] = field(default_factory=dict)
@@ -192,6 +215,8 @@ def scenarios() -> list[Scenario]:
                  libretranslate="refuse"),
         Scenario("libretranslate-silent", "MT chain libretranslate→apertium; LibreTranslate accepts, never answers",
                  libretranslate="silent"),
+        Scenario("gtts-refused", "TTS chain gtts→espeak; gTTS refuses connections", gtts="refuse"),
+        Scenario("gtts-silent", "TTS chain gtts→espeak; gTTS accepts, never answers", gtts="silent"),
     ]
 
 
@@ -199,7 +224,6 @@ NOT_RUN = {
     "janus-restart": "covered by tests/sfu/test_janus_restart.py: room and tap recreated by the call sync, "
                      "rejoined client tapped 1.1 s and first final 5.1 s after Janus is back; speech during "
                      "the outage lost",
-    "gtts": "n/a: there is no TTS stage",
 }
 
 
@@ -245,9 +269,10 @@ async def run_scenario(stack: LocalStack, scenario: Scenario, clip: np.ndarray) 
     run = Run(stack, room)
     speaker_log, listener_log = SocketLog(), SocketLog()
     stop, connected = asyncio.Event(), asyncio.Event()
+    audio = "&audio=1" if scenario.gtts else ""
     listener = asyncio.create_task(listen_with_reconnect(
-        stack.ws_url(f"/ws/rooms/{room}/captions?lang={TARGET_LANG}"), listener_api.token, listener_log, stop,
-        connected))
+        stack.ws_url(f"/ws/rooms/{room}/captions?lang={TARGET_LANG}{audio}"), listener_api.token, listener_log,
+        stop, connected))
     await asyncio.wait_for(connected.wait(), 10)
     run.t0 = time.time()
     faulting = asyncio.create_task(scenario.fault(run)) if scenario.fault else None
@@ -264,7 +289,8 @@ async def run_scenario(stack: LocalStack, scenario: Scenario, clip: np.ndarray) 
     stored: set[str] = set()
     while time.monotonic() < deadline:
         with_text = {r.caption.segment_id for r in listener_log.finals if r.caption.text}
-        if expected <= listener_log.settled():
+        unspoken = with_text - spoken_segments(listener_log) if scenario.gtts else set()
+        if expected <= listener_log.settled() and not unspoken:
             stored = await stored_segments(stack.database_url, room)
             if with_text <= stored:
                 break
@@ -273,7 +299,49 @@ async def run_scenario(stack: LocalStack, scenario: Scenario, clip: np.ndarray) 
     await listener
     stored = await stored_segments(stack.database_url, room)
     stored_recovery = await stored_probe if stored_probe is not None else None
-    return _result(scenario, run, speaker_log, listener_log, expected, stored, stored_recovery)
+    result = _result(scenario, run, speaker_log, listener_log, expected, stored, stored_recovery)
+    if scenario.gtts:
+        result.gtts_failures = await _gtts_failures(stack)
+    return result
+
+
+def spoken_segments(log: SocketLog) -> set[str]:
+    """Segments whose every speech chunk reached the listener."""
+    chunks: dict[str, set[int]] = {}
+    wanted: dict[str, int] = {}
+    for s in log.speech:
+        chunks.setdefault(s.speech.segment_id, set()).add(s.speech.chunk)
+        wanted[s.speech.segment_id] = s.speech.chunks
+    return {segment for segment, got in chunks.items() if len(got) == wanted[segment]}
+
+
+async def _gtts_failures(stack: LocalStack) -> int | None:
+    """``babelroom_tts_fallback_total{backend="gtts"}`` of the TTS worker (None: its metrics unreadable)."""
+    try:
+        async with httpx.AsyncClient(timeout=5) as http:
+            text = (await http.get(stack.metrics_urls("tts")[0])).text
+    except (httpx.HTTPError, IndexError):
+        return None
+    prefix = 'babelroom_tts_fallback_total{backend="gtts"} '
+    return next((int(float(line.removeprefix(prefix))) for line in text.splitlines() if line.startswith(prefix)), 0)
+
+
+def _speech(result: Result, listener_log: SocketLog, with_text: set[str]) -> bool:
+    """Fill ``result``'s speech figures; True when every final with text was spoken by the fallback alone,
+    its p50 within the bound."""
+    spoken = spoken_segments(listener_log) & with_text
+    final_at: dict[str, float] = {}
+    for r in listener_log.finals:
+        final_at.setdefault(r.caption.segment_id, r.at)
+    first_chunk = {s.speech.segment_id: s for s in listener_log.speech if s.speech.chunk == 0}
+    backends = Counter(s.speech.tts_backend for s in listener_log.speech if s.speech.segment_id in spoken)
+    latencies = [(first_chunk[seg].audio_at - final_at[seg]) * 1000 for seg in spoken if seg in first_chunk]
+    result.spoken = len(spoken)
+    result.speech_backend = " ".join(f"{b}:{n}" if len(backends) > 1 else b for b, n in backends.most_common())
+    result.speech_latency_p50_ms = round(float(np.median(latencies)), 0) if latencies else None
+    result.speech_latency_max_ms = round(max(latencies), 0) if latencies else None
+    return (spoken == with_text and set(backends) == {SPEECH_FALLBACK}
+            and result.speech_latency_p50_ms is not None and result.speech_latency_p50_ms < SPEECH_P50_BOUND_MS)
 
 
 def _result(scenario: Scenario, run: Run, speaker_log: SocketLog, listener_log: SocketLog, expected: set[str],
@@ -311,17 +379,25 @@ def _result(scenario: Scenario, run: Run, speaker_log: SocketLog, listener_log: 
                          and (result.lost == 0 or result.lost_notices > 0))
     else:
         result.passed = recovered and not (result.lost or result.unsaved or result.duplicated) and result.expected > 0
+    if scenario.gtts:
+        result.passed = _speech(result, listener_log, with_text) and result.passed
     return result
 
 
 def run_isolated(scenario: Scenario, clip: np.ndarray, state_dir: Path) -> Result:
     """``scenario`` on a fresh local stack of its own (stopped afterwards)."""
     env = {"BABELROOM_LOG_LEVEL": "INFO"}
-    with LibreTranslateStandIn(scenario.libretranslate or "refuse") as standin:
+    with (HttpStandIn(scenario.libretranslate or "refuse") as libretranslate,
+          HttpStandIn(scenario.gtts or "refuse") as gtts):
         if scenario.libretranslate:
-            env |= {"BABELROOM_MT_BACKENDS": "libretranslate,apertium", "BABELROOM_LIBRETRANSLATE_URL": standin.url}
+            env |= {"BABELROOM_MT_BACKENDS": "libretranslate,apertium",
+                    "BABELROOM_LIBRETRANSLATE_URL": libretranslate.url}
+        if scenario.gtts:
+            env |= {"BABELROOM_TTS_BACKENDS": TTS_CHAIN, "BABELROOM_TTS_VOICE_ORDER": "configured",
+                    "BABELROOM_TTS_GTTS_URL": gtts.url}
         try:
-            with LocalStack(state_dir=state_dir / scenario.name, stt_workers=2, mt_workers=1, env=env) as stack:
+            with LocalStack(state_dir=state_dir / scenario.name, stt_workers=2, mt_workers=1, env=env,
+                            tts=scenario.gtts is not None) as stack:
                 return asyncio.run(run_scenario(stack, scenario, clip))
         except (RuntimeError, OSError, TimeoutError, httpx.HTTPError, websockets.WebSocketException) as exc:
             # one broken scenario is reported, the others still run
@@ -331,7 +407,8 @@ def run_isolated(scenario: Scenario, clip: np.ndarray, state_dir: Path) -> Resul
 # --- report -----------------------------------------------------------------------------------------
 
 COLUMNS = ("scenario", "expected", "received", "stored", "lost", "unsaved", "duplicated", "lost_notices",
-           "recovery_s", "final_latency_p50_ms", "reconnects", "passed")
+           "recovery_s", "final_latency_p50_ms", "spoken", "speech_backend", "speech_latency_p50_ms", "reconnects",
+           "passed")
 
 
 def _cell(result: Result, column: str) -> str:

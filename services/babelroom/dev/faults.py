@@ -1,8 +1,9 @@
 """Faults that ``babelroom chaos`` and the chaos tests inject into a :class:`~babelroom.dev.devstack.LocalStack`.
 
-- :class:`LibreTranslateStandIn`: an address the MT worker's ``libretranslate`` backend is pointed at
-  (``BABELROOM_LIBRETRANSLATE_URL``) that either refuses connections (``refuse``: nothing listens) or
-  accepts them and never answers (``silent``: a thread holds every socket open without reading a reply).
+- :class:`HttpStandIn`: an address an HTTP dependency's URL is pointed at (LibreTranslate for the MT
+  worker, ``BABELROOM_LIBRETRANSLATE_URL``; Google's speech for the TTS worker, ``BABELROOM_TTS_GTTS_URL``)
+  that either refuses connections (``refuse``: nothing listens) or accepts them and never answers
+  (``silent``: a thread holds every socket open without reading a request or sending a reply).
 - :func:`kill_holding_entries`: SIGKILL a worker of a consumer group while it holds unacknowledged
   entries (the case the bus's reclaim exists for), then start it again.
 """
@@ -23,8 +24,8 @@ from babelroom.dev.devstack import LocalStack, free_port
 StandInMode = Literal["refuse", "silent"]
 
 
-class LibreTranslateStandIn:
-    """A LibreTranslate URL that fails in one way (``mode``), on a free loopback port.
+class HttpStandIn:
+    """The URL of an HTTP dependency that fails in one way (``mode``), on a free loopback port.
 
     Use as a context manager; :attr:`url` is valid once entered. ``refuse`` binds nothing, so a
     connection is refused at once; ``silent`` accepts every connection and never sends a byte.
@@ -38,15 +39,16 @@ class LibreTranslateStandIn:
         self._held: list[socket.socket] = []
         self._thread: threading.Thread | None = None
 
-    def __enter__(self) -> LibreTranslateStandIn:
+    def __enter__(self) -> HttpStandIn:
         if self.mode == "silent":
             self._server = socket.create_server(("127.0.0.1", self.port))
-            self._thread = threading.Thread(target=self._accept, name="lt-silent", daemon=True)
+            self._thread = threading.Thread(target=self._accept, name="http-silent", daemon=True)
             self._thread.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
         if self._server is not None:
+            self._server.shutdown(socket.SHUT_RDWR)  # wakes the blocked accept(); close() alone does not
             self._server.close()
         for conn in self._held:
             conn.close()

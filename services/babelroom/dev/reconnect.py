@@ -1,7 +1,8 @@
 """A listener and a speaker that come back after their socket drops, for ``babelroom chaos`` and ``soak``.
 
 :func:`listen_with_reconnect` reconnects to the captions socket with ``since=<last room_seq seen>``, so
-the gateway replays the finals it missed while away (see :mod:`babelroom.gateway.captions`).
+the gateway replays the finals it missed while away (see :mod:`babelroom.gateway.captions`); on an
+audio-mode URL (``&audio=1``) it also keeps the spoken translations (speech is not replayed).
 :func:`speak_with_reconnect` streams a clip in real time; when its socket drops it reconnects and goes
 on from the clip's current real-time position (what was "said" while it was away is not sent, as with
 a real microphone). Both retry every ``retry_s`` until ``stop`` is set; a ``room_closed`` notice ends them.
@@ -18,8 +19,8 @@ import numpy as np
 import websockets
 
 from babelroom.audio.pcm import float_to_s16le
-from babelroom.bus.schemas import Caption
-from babelroom.dev.client import SAMPLE_RATE, Received, with_token
+from babelroom.bus.schemas import Caption, SpeechAudio
+from babelroom.dev.client import SAMPLE_RATE, Received, ReceivedSpeech, with_token
 
 RETRY_S = 0.5
 
@@ -28,12 +29,14 @@ RETRY_S = 0.5
 class SocketLog:
     """What one reconnecting socket saw.
 
-    ``finals``: every final caption received (with its arrival time), duplicates included;
+    ``finals``: every final caption received (with its arrival time), duplicates included; ``speech``:
+    every spoken translation (chunk) received in audio mode, its audio dropped after the size check;
     ``retracted``: segments withdrawn; ``notices``: raw notice objects (any ``code``); ``drops``: wall
     time and reason of each lost connection; ``segments``: the ingest's segment notices (speaker only).
     """
 
     finals: list[Received] = field(default_factory=list)
+    speech: list[ReceivedSpeech] = field(default_factory=list)
     retracted: set[str] = field(default_factory=set)
     notices: list[dict] = field(default_factory=list)
     drops: list[tuple[float, str]] = field(default_factory=list)
@@ -61,7 +64,12 @@ class SocketLog:
 async def listen_with_reconnect(
     url: str, token: str, log: SocketLog, stop: asyncio.Event, connected: asyncio.Event | None = None
 ) -> None:
-    """Receive captions from ``url`` (…/captions?lang=xx) into ``log`` until ``stop``, reconnecting."""
+    """Receive captions (and, with ``&audio=1``, speech) from ``url`` (…/captions?lang=xx) into ``log``
+    until ``stop``, reconnecting.
+
+    Raises:
+        RuntimeError: a speech header not followed by exactly its ``audio_bytes`` in one binary frame.
+    """
     while not stop.is_set() and not log.closed:
         since = f"&since={log.last_room_seq}" if log.last_room_seq else ""
         try:
@@ -76,6 +84,12 @@ async def listen_with_reconnect(
                     data = json.loads(message)
                     if data.get("type") == "notice":
                         log.add_notice(data)
+                        continue
+                    if data.get("type") == "speech":
+                        at, audio = time.time(), await ws.recv()
+                        if not isinstance(audio, bytes) or len(audio) != data["audio_bytes"]:
+                            raise RuntimeError(f"speech {data['segment_id']}: expected {data['audio_bytes']} bytes")
+                        log.speech.append(ReceivedSpeech(SpeechAudio.model_validate(data), at, time.time()))
                         continue
                     caption = Caption.model_validate(data)
                     if caption.type == "final":

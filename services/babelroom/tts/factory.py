@@ -3,8 +3,9 @@
 ``tts_backends`` is a comma-separated list (``kokoro``, ``piper``, ``espeak``, ``gtts``) or ``auto``:
 ``kokoro`` when ``models_dir/tts_kokoro_dir`` holds its model, ``piper`` when ``models_dir/tts_piper_dir``
 holds a voice, ``espeak`` when ``espeak-ng`` is installed, then ``gtts`` when ``tts_gtts_url`` is set.
-Each language then goes to its best measured voice (:mod:`babelroom.tts.voices`), falling back along
-the chain. Models are loaded once, here; nothing is downloaded.
+Each language then goes to its best measured voice (:mod:`babelroom.tts.voices`; or the chain's order
+with ``tts_voice_order=configured``), falling back along the chain. Models are loaded once, here;
+nothing is downloaded.
 
 In production ``auto`` without the Kokoro model stops ``babelroom tts`` (:func:`check_tts_models`, exit
 78) naming the missing file and ``babelroom models install --offline``; in development it is skipped with
@@ -103,7 +104,7 @@ def build_speech(settings: Settings) -> FallbackTextToSpeech:
     """The worker's chain of every configured backend."""
     names = backend_names(settings)
     chain = FallbackTextToSpeech([build_backend(name, settings) for name in names], settings.tts_latency_budget_s,
-                                 settings.tts_first_chunk_chars or settings.tts_chunk_chars)
+                                 settings.tts_first_chunk_chars or settings.tts_chunk_chars, settings.tts_voice_order)
     log.info("tts_chain", backends=names, configured=settings.tts_backends,
              voices={lang: chain.voice(lang) for lang in ("en", "es", "pt", "fr", "de")})
     return chain

@@ -1,10 +1,13 @@
 """A fallback chain of speech backends (pattern: :class:`babelroom.mt.fallback.FallbackTranslator`).
 
-Each text goes to the best backend for its language (:func:`babelroom.tts.voices.ranked`); when that
-backend raises SpeechError, ``TTS_FALLBACK{backend=<failed>}`` counts it and the next one tries.
+Each text goes to the best backend for its language (:func:`babelroom.tts.voices.ranked`; or the first in
+the chain's order, with ``order="configured"``); when that backend raises SpeechError,
+``TTS_FALLBACK{backend=<failed>}`` counts it and the next one tries.
 """
 
 from __future__ import annotations
+
+from typing import Literal
 
 import structlog
 
@@ -24,23 +27,28 @@ class FallbackTextToSpeech(TextToSpeech):
         latency_budget_s: compute budget (s) for ``budget_chars`` characters; see
             :func:`babelroom.tts.voices.ranked`. None: rank by intelligibility only.
         budget_chars: the text length the budget is for (a first chunk).
+        order: ``measured`` ranks each language's backends (:func:`~babelroom.tts.voices.ranked`);
+            ``configured`` keeps the order of ``backends``.
 
     Raises:
         ValueError: ``backends`` is empty.
     """
 
     def __init__(self, backends: list[TextToSpeech], latency_budget_s: float | None = None,
-                 budget_chars: int = 40) -> None:
+                 budget_chars: int = 40, order: Literal["measured", "configured"] = "measured") -> None:
         if not backends:
             raise ValueError("a fallback chain needs at least one backend")
         self.backends = list(backends)
-        self.latency_budget_s, self.budget_chars = latency_budget_s, budget_chars
+        self.latency_budget_s, self.budget_chars, self.order = latency_budget_s, budget_chars, order
         self.name = "fallback:" + ",".join(backend.name for backend in self.backends)
 
     def supporting(self, language: str) -> list[TextToSpeech]:
-        """The backends that speak ``language``, best first (those meeting the latency budget, if any, first)."""
-        return ranked([backend for backend in self.backends if backend.supports(language)], language,
-                      self.latency_budget_s, self.budget_chars)
+        """The backends that speak ``language``, best first (those meeting the latency budget, if any, first),
+        or in the chain's order (``order="configured"``)."""
+        speaking = [backend for backend in self.backends if backend.supports(language)]
+        if self.order == "configured":
+            return speaking
+        return ranked(speaking, language, self.latency_budget_s, self.budget_chars)
 
     def voice(self, language: str) -> str | None:
         """The voice the first choice for ``language`` uses (``backend/voice``), or None."""
