@@ -19,15 +19,14 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import cast
 
 import numpy as np
 import redis.asyncio as aioredis
 import structlog
-from celery import Celery
 
 from babelroom.bus.streams import StreamEntries
+from babelroom.bus.tasks import producer
 from babelroom.config import Settings
 from babelroom.diarization.engine import SAMPLE_RATE, Audio
 
@@ -88,20 +87,13 @@ async def remember(redis: aioredis.Redis, settings: Settings, *, room: str, spea
         await asyncio.to_thread(queue_job, settings, room, speaker, countdown_s=interval)
 
 
-@lru_cache
-def _producer(broker: str) -> Celery:
-    """A Celery client that only sends (the worker's app is :mod:`babelroom.jobs.app`, which ingest must
-    not import: foundations never import workers)."""
-    return Celery("babelroom", broker=broker, set_as_current=False)
-
-
 def queue_job(settings: Settings, room: str, speaker: str, countdown_s: float = 0.0) -> None:
     """Send ``babelroom.diarize(room, speaker)`` to the ``diarization`` queue, to run ``countdown_s``
     from now; it expires unrun ``diarization_job_expires_s`` after that (a busy worker skips stale
     windows: those finals get no labels)."""
-    _producer(settings.redis_url).send_task(DIARIZE_TASK, args=[room, speaker], queue=DIARIZATION_QUEUE,
-                                            countdown=countdown_s or None,
-                                            expires=countdown_s + settings.diarization_job_expires_s)
+    producer(settings.redis_url).send_task(DIARIZE_TASK, args=[room, speaker], queue=DIARIZATION_QUEUE,
+                                           countdown=countdown_s or None,
+                                           expires=countdown_s + settings.diarization_job_expires_s)
     log.debug("diarization.queued", room=room, speaker=speaker)
 
 
