@@ -309,11 +309,7 @@ export interface paths {
         /** Documents */
         get: operations["account-documents"];
         put?: never;
-        /**
-         * Add Document
-         * @description Record a context document's metadata. 403 without ``document_context``.
-         */
-        post: operations["account-add-document"];
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -748,28 +744,14 @@ export interface components {
              */
             reason: string;
         };
-        /** DocumentIn */
-        DocumentIn: {
-            /**
-             * Content Type
-             * @example application/pdf
-             */
-            content_type: string;
-            /**
-             * Filename
-             * @example glossary.pdf
-             */
-            filename: string;
-            /** Room Id */
-            room_id?: string | null;
-            /** Size Bytes */
-            size_bytes: number;
-        };
-        /** DocumentOut */
+        /**
+         * DocumentOut
+         * @description One of the user's context documents, in any room (uploaded with ``POST /api/rooms/{id}/documents``).
+         */
         DocumentOut: {
             /**
              * Content Type
-             * @example application/pdf
+             * @example text/markdown
              */
             content_type: string;
             /**
@@ -779,7 +761,7 @@ export interface components {
             created_at: string;
             /**
              * Filename
-             * @example glossary.pdf
+             * @example glossary.md
              */
             filename: string;
             /**
@@ -3467,142 +3449,6 @@ export interface operations {
                      *     }
                      */
                     "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Too many requests (RateLimit-* and Retry-After headers say when) */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    /**
-                     * @example {
-                     *       "allowed": 100,
-                     *       "current": 100,
-                     *       "detail": "the free tier allows 100 requests per hour",
-                     *       "error": "rate_limited",
-                     *       "limit": "requests_per_hour",
-                     *       "reset_hint": "sliding one-hour window",
-                     *       "resets_at": "2025-01-01T12:00:00Z",
-                     *       "retry_after_s": 42,
-                     *       "tier": "free"
-                     *     }
-                     */
-                    "application/json": components["schemas"]["LimitErrorBody"];
-                };
-            };
-        };
-    };
-    "account-add-document": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["DocumentIn"];
-            };
-        };
-        responses: {
-            /** @description Successful Response */
-            201: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["DocumentOut"];
-                };
-            };
-            /** @description Bad request: an unparsable body or a bad parameter */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    /**
-                     * @example {
-                     *       "detail": "There was an error parsing the body",
-                     *       "error": "bad_request"
-                     *     }
-                     */
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Missing, invalid or expired token */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    /**
-                     * @example {
-                     *       "detail": "token expired",
-                     *       "error": "unauthorized"
-                     *     }
-                     */
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Forbidden: a tier limit, a missing feature, or not allowed (then a plain error body) */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    /**
-                     * @example {
-                     *       "allowed": 6,
-                     *       "current": 6,
-                     *       "detail": "the free tier allows 6 participants per room",
-                     *       "error": "tier_limit",
-                     *       "limit": "participants_per_room",
-                     *       "reset_hint": "when a participant leaves",
-                     *       "tier": "free"
-                     *     }
-                     */
-                    "application/json": components["schemas"]["LimitErrorBody"];
-                };
-            };
-            /** @description Not found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    /**
-                     * @example {
-                     *       "detail": "no such room",
-                     *       "error": "not_found"
-                     *     }
-                     */
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Validation error: the request's body, query or path does not match the schema */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    /**
-                     * @example {
-                     *       "detail": "password: String should have at least 8 characters",
-                     *       "error": "validation_error",
-                     *       "errors": [
-                     *         {
-                     *           "loc": [
-                     *             "body",
-                     *             "password"
-                     *           ],
-                     *           "msg": "String should have at least 8 characters",
-                     *           "type": "string_too_short"
-                     *         }
-                     *       ]
-                     *     }
-                     */
-                    "application/json": components["schemas"]["ValidationErrorBody"];
                 };
             };
             /** @description Too many requests (RateLimit-* and Retry-After headers say when) */
