@@ -160,6 +160,7 @@ DESIGN_PLACEMENT: dict[str, str] = {
     "prometheus": "ops", "grafana": "ops",
     "xtts": "media",  # beside the voice samples it reads (a node-local volume)
     "context": "ops",  # the document-context Celery worker (MiniLM on the jobs image)
+    "maintenance": "media",  # retention with beat: beside the voice samples it deletes (a node-local volume)
     "socket-proxy": "manager", "autoscaler": "manager",
 }
 
@@ -170,7 +171,7 @@ NODES: dict[str, tuple[float, str]] = {"ai": (8, "16G"), "media": (8, "16G"), "o
 AUTOSCALED_MAX = {"stt": 4, "mt": 4, "gateway": 4}
 
 #: services that must stop their old task first (a volume or a host-mode port only one task may hold).
-STOP_FIRST = {"postgres", "redis", "prometheus", "grafana", "traefik", "janus", "coturn"}
+STOP_FIRST = {"postgres", "redis", "prometheus", "grafana", "traefik", "janus", "coturn", "maintenance"}
 
 #: Settings fields the stack already sets that the Settings object does not have yet, and who adds them.
 PENDING_SETTINGS = {"database_url": "the gateway issue (3) adds Settings.database_url (DATABASE_URL)"}

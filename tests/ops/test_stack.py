@@ -190,3 +190,17 @@ def test_diarization_worker_consumes_its_queue_on_the_jobs_image(variant, stack_
     limits = svc["deploy"]["resources"]["limits"]
     assert float(env["BABELROOM_DIARIZATION_THREADS"]) == float(limits["cpus"])
     assert svc["healthcheck"]["test"][-1] == f"http://127.0.0.1:{env['BABELROOM_JOBS_METRICS_PORT']}/healthz"
+
+
+@pytest.mark.parametrize("variant", ["three nodes", "single host"])
+def test_retention_runs_with_exactly_one_beat(variant, stack_config, request):
+    """Retention (every tier's history_days) is scheduled by Celery beat: one service runs `jobs --beat`
+    on the maintenance queue, one replica, stopped before its successor starts (two beats would both
+    schedule), beside the voice samples it purges."""
+    config = stack_config if variant == "three nodes" else request.getfixturevalue("single_host_config")
+    beats = {name: svc for name, svc in config["services"].items() if "--beat" in (svc.get("command") or [])}
+    assert list(beats) == ["maintenance"]
+    svc = beats["maintenance"]
+    assert svc["command"] == ["jobs", "--beat", "--queue", "maintenance"]
+    assert svc["deploy"]["replicas"] == 1 and svc["deploy"]["update_config"]["order"] == "stop-first"
+    assert any(v["target"] == svc["environment"]["BABELROOM_VOICE_SAMPLE_DIR"] for v in svc["volumes"])
