@@ -420,6 +420,12 @@ VOICE_SAMPLES = Counter(
     "Voice-sample uploads by outcome: accepted, or the refusal (not_audio, too_large, too_short, too_long, "
     "clipped, too_quiet, too_little_speech, several_speakers, tier_limit)", ["outcome"],
 )
+VOICE_SAMPLE_CHECKS = Counter(
+    "babelroom_voice_sample_checks_total",
+    "One-speaker checks of voice samples by outcome: queued, not_queued (gateway); passed, failed (also counted "
+    "as babelroom_voice_samples_total{outcome=\"several_speakers\"}), gone, done_already, error (jobs worker)",
+    ["outcome"],
+)
 
 DOCUMENTS = Counter(
     "babelroom_documents_total",

@@ -121,10 +121,10 @@ def test_too_many_documents(db_settings, accounts, redis_url, database_url):
         assert counted("too_many") == before + 1
 
 
-def queued_jobs(redis_url: str) -> list[tuple[str, list]]:
-    """``(task name, args)`` of the messages waiting on the ``context`` queue (Celery's Redis list), oldest first."""
+def queued_jobs(redis_url: str, queue: str = CONTEXT_QUEUE) -> list[tuple[str, list]]:
+    """``(task name, args)`` of the messages waiting on ``queue`` (Celery's Redis list), oldest first."""
     out = []
-    for raw in reversed(sync_redis.Redis.from_url(redis_url).lrange(CONTEXT_QUEUE, 0, -1)):
+    for raw in reversed(sync_redis.Redis.from_url(redis_url).lrange(queue, 0, -1)):
         message = json.loads(raw)
         out.append((message["headers"]["task"], json.loads(base64.b64decode(message["body"]))[0]))
     return out

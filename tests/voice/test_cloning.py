@@ -98,13 +98,14 @@ def user(database_url: str, tier: str) -> str:
                        params={"email": f"{uuid.uuid4().hex[:8]}@t.local", "tier": tier})[0]["id"])
 
 
-def sample(database_url: str, owner: str, path: str | None, *, age_s: float = 0, expired: bool = False) -> str:
+def sample(database_url: str, owner: str, path: str | None, *, age_s: float = 0, expired: bool = False,
+           check: str = "passed") -> str:
     return str(run_sql(
         database_url, "INSERT INTO voice_samples (id, user_id, name, language, duration_s, storage_path, created_at, "
-                      "expires_at) VALUES (gen_random_uuid(), :owner, 'n', 'en', 12, :path, :created, :expires) "
-                      "RETURNING id",
+                      "expires_at, speaker_check) VALUES (gen_random_uuid(), :owner, 'n', 'en', 12, :path, :created, "
+                      ":expires, :check) RETURNING id",
         params={"owner": uuid.UUID(owner), "path": path, "created": datetime.now(UTC) - timedelta(seconds=age_s),
-                "expires": datetime.now(UTC) - timedelta(days=1) if expired else None})[0]["id"])
+                "expires": datetime.now(UTC) - timedelta(days=1) if expired else None, "check": check})[0]["id"])
 
 
 def final(speaker: str) -> FinalRecord:
@@ -122,6 +123,8 @@ def test_premium_speakers_with_a_sample_are_queued_others_not(db_settings: Setti
     sample(database_url, premium, f"{premium}/old.flac", age_s=60)
     newest = sample(database_url, premium, f"{premium}/new.flac")
     sample(database_url, premium, f"{premium}/expired.flac", expired=True)
+    sample(database_url, premium, f"{premium}/pending.flac", age_s=-5, check="pending")  # newer, not checked yet
+    sample(database_url, premium, f"{premium}/two-voices.flac", age_s=-10, check="failed")  # newer, two speakers
     sample(database_url, free, f"{free}/a.flac")
     wanted = CloneSource(newest, f"{premium}/new.flac")
 

@@ -7,6 +7,12 @@ body says why (``error: "voice_sample_refused"``, ``reason``, ``detail``): 413 `
 ``not_audio``, 422 for the rest. The tier must have ``voice_clone`` and room under ``voice_samples``
 (the tier-limit body, 403). Every outcome is counted in ``babelroom_voice_samples_total{outcome}``.
 
+The one-speaker check needs CAM++ (torch), which the gateway's image does not have: an accepted sample is
+stored ``speaker_check: pending`` and the ``babelroom.check_voice_sample`` job (:mod:`babelroom.voice.queueing`)
+sets it ``passed`` or ``failed`` (two speakers; ``speaker_similarity`` says how far). Only ``passed`` samples
+are cloned; a failed one stays listed (so the user sees why) until they delete it. A job that cannot be queued
+is counted (``babelroom_voice_sample_checks_total{outcome="not_queued"}``); the sample stays pending.
+
 The user owns their samples: they list them and delete them; a delete removes the row and the stored
 file (:mod:`babelroom.voice.storage`). A sample expires after the owner's ``history_days`` at upload
 (none: kept until deleted); the retention job deletes it then.
@@ -15,11 +21,11 @@ file (:mod:`babelroom.voice.storage`). A sample expires after the owner's ``hist
 from __future__ import annotations
 
 import asyncio
-import functools
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Literal
 
+import structlog
 from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import ColumnElement, delete, func, or_, select
@@ -32,13 +38,14 @@ from babelroom.db.models import User, VoiceSample
 from babelroom.languages import language_code
 from babelroom.tiers import LimitExceeded, Limits, check_quota, require_feature
 from babelroom.voice import storage
+from babelroom.voice.queueing import queue_speaker_check
 from babelroom.voice.samples import SampleRefused, check
-from babelroom.voice.speaker import SpeakerEmbedder
 
 router = APIRouter(tags=["voice-samples"], dependencies=[Depends(rate_limit)], responses=responses(400, 401, 429))
 
-Reason = Literal["too_large", "not_audio", "too_short", "too_long", "clipped", "too_quiet", "too_little_speech",
-                 "several_speakers"]
+log = structlog.get_logger(__name__)
+
+Reason = Literal["too_large", "not_audio", "too_short", "too_long", "clipped", "too_quiet", "too_little_speech"]
 STATUS = {"too_large": 413, "not_audio": 415}  # the other reasons: 422
 
 
@@ -70,15 +77,13 @@ class VoiceSampleOut(BaseModel):
     duration_s: float = Field(description="Length of the recording (s)")
     format: str | None = Field(description="Container uploaded (wav, flac, ogg, mp3, webm)")
     speech_dbfs: float | None = Field(description="RMS of the active speech (dBFS)")
-    speaker_similarity: float | None = Field(description="Cosine of the speaker embeddings of the two halves")
+    speaker_check: Literal["pending", "passed", "failed"] = Field(
+        description="The one-speaker check, run by a background job: pending until it ran; failed: the two "
+        "halves do not sound like one speaker (the sample is not used for cloning: delete it and record again)")
+    speaker_similarity: float | None = Field(description="Cosine of the speaker embeddings of the two halves "
+                                             "(null while pending)")
     created_at: datetime
     expires_at: datetime | None = Field(description="When it is deleted (null: when you delete it)")
-
-
-@functools.cache
-def _embedder() -> SpeakerEmbedder:
-    """CAM++, loaded on the first upload of this process (about 1-10 s) and kept."""
-    return SpeakerEmbedder()
 
 
 def _refuse(reason: str, detail: str) -> ApiError:
@@ -128,7 +133,7 @@ async def upload_voice_sample(
         if len(data) > settings.voice_sample_max_bytes:
             raise _refuse("too_large", f"the file is larger than {settings.voice_sample_max_bytes // 2**20} MB")
     try:
-        checked = await asyncio.to_thread(lambda: check(bytes(data), settings, _embedder()))
+        checked = await asyncio.to_thread(check, bytes(data), settings)
     except SampleRefused as exc:
         raise _refuse(exc.reason, exc.detail) from exc
     flac = await asyncio.to_thread(storage.encode_flac, checked.samples, checked.sample_rate)
@@ -146,7 +151,7 @@ async def upload_voice_sample(
     sample = VoiceSample(
         id=sample_id, user_id=user.id, name=name, language=code, duration_s=round(checked.duration_s, 3),
         format=checked.format, storage_path=relative, speech_dbfs=round(checked.speech_dbfs, 1),
-        speaker_similarity=round(checked.speaker_similarity, 3), expires_at=expires,
+        speaker_check="pending", expires_at=expires,
     )
     session.add(sample)
     try:
@@ -156,6 +161,12 @@ async def upload_voice_sample(
         raise
     await session.refresh(sample)
     metrics.VOICE_SAMPLES.labels("accepted").inc()
+    try:
+        await asyncio.to_thread(queue_speaker_check, settings, sample.id)
+        metrics.VOICE_SAMPLE_CHECKS.labels("queued").inc()
+    except Exception as exc:  # noqa: BLE001 - the sample is stored; it waits pending (not cloned) meanwhile
+        metrics.VOICE_SAMPLE_CHECKS.labels("not_queued").inc()
+        log.error("voice_samples.check_not_queued", sample=str(sample.id), error=repr(exc))
     return VoiceSampleOut.model_validate(sample)
 
 

@@ -246,7 +246,8 @@ class TranscriptSegment(Base):
 
 
 class VoiceSample(Base):
-    """A voice-clone reference recording, checked on upload (:mod:`babelroom.voice.samples`); its audio is
+    """A voice-clone reference recording, checked on upload (:mod:`babelroom.voice.samples`) and then for one
+    speaker by the ``babelroom.check_voice_sample`` job (:mod:`babelroom.jobs.voice_check`); its audio is
     a FLAC file at ``storage_path`` under ``voice_sample_dir``. Deleted at ``expires_at`` (the owner's
     ``history_days`` when it was uploaded; NULL: kept until deleted)."""
 
@@ -263,6 +264,9 @@ class VoiceSample(Base):
     speech_dbfs: Mapped[float | None] = mapped_column(Float, doc="RMS of the active speech (dBFS)")
     speaker_similarity: Mapped[float | None] = mapped_column(Float, doc="Cosine of the two halves' speakers")
     expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
+    speaker_check: Mapped[str] = mapped_column(String(16), nullable=False, server_default=sql("'pending'"),
+                                               doc="The one-speaker check (a jobs-image task): pending, passed, "
+                                                   "failed; only passed samples are cloned")
 
 
 class Document(Base):

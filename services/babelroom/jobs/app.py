@@ -4,7 +4,8 @@ Queues: ``maintenance`` (the retention task, run by beat every ``retention_inter
 ``diarization`` (``babelroom.diarize``, queued by ingest for rooms with diarization on) and ``xtts``
 (``babelroom.xtts``, queued by the TTS worker for speakers with a cloned voice; ``babelroom xtts``) and
 ``context`` (``babelroom.index_document`` and ``babelroom.order_context_terms``, queued by the gateway and the
-STT worker: :mod:`babelroom.jobs.context`).
+STT worker: :mod:`babelroom.jobs.context`) and ``voice`` (``babelroom.check_voice_sample``, queued by the gateway
+after a voice-sample upload: :mod:`babelroom.jobs.voice_check`).
 Results are not kept (tasks log and count).
 
 Source: https://docs.celeryq.dev/en/stable/userguide/configuration.html
@@ -23,7 +24,7 @@ def make_app(settings: Settings) -> Celery:
     """A Celery app on ``settings.redis_url`` with the beat schedule of the maintenance tasks."""
     app = Celery("babelroom", broker=settings.redis_url,
                  include=["babelroom.jobs.retention", "babelroom.jobs.diarization", "babelroom.jobs.xtts",
-                          "babelroom.jobs.context"])
+                          "babelroom.jobs.context", "babelroom.jobs.voice_check"])
     app.conf.update(
         task_default_queue=MAINTENANCE_QUEUE,
         task_ignore_result=True,

@@ -55,8 +55,9 @@ def source_key(speaker: str) -> str:
 
 
 async def clone_source(db: Database, speaker: str) -> CloneSource | None:
-    """The sample to clone ``speaker`` (a user id) from: their newest unexpired stored sample, if their tier
-    has ``voice_clone``; else None (also for a speaker id that is not a user's)."""
+    """The sample to clone ``speaker`` (a user id) from: their newest unexpired stored sample that passed the
+    one-speaker check (``speaker_check``), if their tier has ``voice_clone``; else None (also for a speaker id
+    that is not a user's)."""
     try:
         user_id = uuid.UUID(speaker)
     except ValueError:
@@ -67,6 +68,7 @@ async def clone_source(db: Database, speaker: str) -> CloneSource | None:
             return None
         sample = (await session.execute(
             select(VoiceSample).where(VoiceSample.user_id == user_id, VoiceSample.storage_path.is_not(None),
+                                      VoiceSample.speaker_check == "passed",
                                       or_(VoiceSample.expires_at.is_(None), VoiceSample.expires_at > datetime.now(UTC)))
             .order_by(VoiceSample.created_at.desc()).limit(1)
         )).scalar_one_or_none()

@@ -9,11 +9,14 @@ must be one of the allowed containers (WAV, FLAC, Ogg, MP3, WebM) holding audio.
 - ``too_quiet``: the active speech (30 ms frames within 30 dB of the loud ones and above -60 dBFS) has
   an RMS under ``voice_sample_min_dbfs`` (-40 dBFS), or there is no speech at all;
 - ``too_little_speech``: less than ``voice_sample_min_speech_s`` of active speech (a long silence);
+
+Each refusal is a :class:`SampleRefused` with its reason and a sentence for the user. Those checks need no torch,
+so the gateway runs them on upload (:func:`check`). The one-speaker check needs CAM++ (torch, the jobs image
+only), so the ``babelroom.check_voice_sample`` job runs it later on the stored copy (:func:`speaker_similarity`):
+
 - ``several_speakers``: the CAM++ embeddings (:mod:`babelroom.voice.speaker`) of the first and second half
   of the speech have a cosine under ``voice_sample_min_similarity``. Measured on the repository's clips:
   one speaker's halves 0.77 (JFK, 1961 broadcast)-0.98 (LJ Speech); two speakers 0.44-0.58.
-
-Each refusal is a :class:`SampleRefused` with its reason and a sentence for the user.
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ from babelroom.voice.speaker import RATE, SpeakerEmbedder
 
 #: FFmpeg demuxer names of the accepted containers → the format reported back.
 FORMATS = {"wav": "wav", "flac": "flac", "ogg": "ogg", "mp3": "mp3", "matroska,webm": "webm"}
-REASONS = ("not_audio", "too_short", "too_long", "clipped", "too_quiet", "too_little_speech", "several_speakers")
+REASONS = ("not_audio", "too_short", "too_long", "clipped", "too_quiet", "too_little_speech")
 FRAME_S = 0.03
 FULL_SCALE = 0.999
 
@@ -46,7 +49,7 @@ class SampleRefused(ValueError):
 
 @dataclass(frozen=True)
 class CheckedSample:
-    """A sample that passed every check.
+    """A sample that passed every check but the one-speaker check.
 
     Attributes:
         samples: ``(n,) float32`` mono at ``sample_rate``, as decoded.
@@ -56,7 +59,6 @@ class CheckedSample:
         speech_s: active speech (s).
         speech_dbfs: RMS of the active speech (dBFS).
         clipped: share of samples at full scale.
-        speaker_similarity: cosine of the two halves' speaker embeddings.
     """
 
     samples: npt.NDArray[np.float32]
@@ -66,7 +68,6 @@ class CheckedSample:
     speech_s: float
     speech_dbfs: float
     clipped: float
-    speaker_similarity: float
 
 
 def decode(data: bytes) -> tuple[npt.NDArray[np.float32], int, str]:
@@ -94,16 +95,19 @@ def decode(data: bytes) -> tuple[npt.NDArray[np.float32], int, str]:
     return np.concatenate(chunks).astype(np.float32), int(rate), fmt
 
 
-def _frames_db(samples: npt.NDArray[np.float32]) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
-    """Per 30 ms frame of 16 kHz audio: (mean square, level in dBFS)."""
+def _active_frames(speech16k: npt.NDArray[np.float32]) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.bool_]]:
+    """Per 30 ms frame of 16 kHz audio: its mean square, and whether it is active speech (within 30 dB of the
+    loud frames and above -60 dBFS)."""
     size = int(FRAME_S * RATE)
-    n = len(samples) // size
-    power = np.square(samples[: n * size].astype(np.float64)).reshape(n, size).mean(axis=1)
-    return power, 10 * np.log10(np.maximum(power, 1e-20))
+    n = len(speech16k) // size
+    power = np.square(speech16k[: n * size].astype(np.float64)).reshape(n, size).mean(axis=1)
+    level = 10 * np.log10(np.maximum(power, 1e-20))
+    loud = float(np.percentile(level, 95)) if len(level) else -200.0
+    return power, level > max(loud - 30.0, -60.0)
 
 
-def check(data: bytes, settings: Settings, embedder: SpeakerEmbedder) -> CheckedSample:
-    """Run every check on an uploaded file.
+def check(data: bytes, settings: Settings) -> CheckedSample:
+    """Run every check on an uploaded file but the one-speaker check (:func:`speaker_similarity`).
 
     Raises:
         SampleRefused: the first check that fails.
@@ -121,9 +125,7 @@ def check(data: bytes, settings: Settings, embedder: SpeakerEmbedder) -> Checked
         raise SampleRefused("clipped", f"{clipped:.1%} of the samples are at full scale (distorted): record "
                                        "with a lower input level")
     speech16k = resample(samples, rate, RATE)
-    power, level = _frames_db(speech16k)
-    loud = float(np.percentile(level, 95)) if len(level) else -200.0
-    active = level > max(loud - 30.0, -60.0)
+    power, active = _active_frames(speech16k)
     speech_dbfs = float(10 * np.log10(power[active].mean())) if active.any() else -200.0
     if speech_dbfs < settings.voice_sample_min_dbfs:
         raise SampleRefused("too_quiet", f"the speech is at {max(speech_dbfs, -120):.0f} dBFS: it needs at least "
@@ -132,12 +134,16 @@ def check(data: bytes, settings: Settings, embedder: SpeakerEmbedder) -> Checked
     if speech_s < settings.voice_sample_min_speech_s:
         raise SampleRefused("too_little_speech", f"{speech_s:.1f} s of speech: a voice sample needs at least "
                                                  f"{settings.voice_sample_min_speech_s:g} s")
-    size = int(FRAME_S * RATE)
-    voiced = np.repeat(active, size)
+    return CheckedSample(samples, rate, fmt, duration, speech_s, speech_dbfs, clipped)
+
+
+def speaker_similarity(samples: npt.NDArray[np.float32], rate: int, embedder: SpeakerEmbedder) -> float:
+    """Cosine of the CAM++ embeddings of the first and second half of the active speech of ``(n,) float32`` mono
+    audio at ``rate`` Hz (one speaker: 0.77-0.98; two: 0.44-0.58): below ``voice_sample_min_similarity`` the
+    sample is ``several_speakers``."""
+    speech16k = resample(samples, rate, RATE)
+    _, active = _active_frames(speech16k)
+    voiced = np.repeat(active, int(FRAME_S * RATE))
     speech = speech16k[: len(voiced)][voiced]
     middle = len(speech) // 2
-    similarity = float(embedder.embed(speech[:middle]) @ embedder.embed(speech[middle:]))
-    if similarity < settings.voice_sample_min_similarity:
-        raise SampleRefused("several_speakers", "the two halves of the recording do not sound like the same "
-                                                f"speaker (similarity {similarity:.2f}): record one voice only")
-    return CheckedSample(samples, rate, fmt, duration, speech_s, speech_dbfs, clipped, similarity)
+    return float(embedder.embed(speech[:middle]) @ embedder.embed(speech[middle:]))
