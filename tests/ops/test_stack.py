@@ -193,14 +193,21 @@ def test_diarization_worker_consumes_its_queue_on_the_jobs_image(variant, stack_
 
 
 @pytest.mark.parametrize("variant", ["three nodes", "single host"])
-def test_retention_runs_with_exactly_one_beat(variant, stack_config, request):
+def test_retention_runs_with_exactly_one_beat(variant, stack_config, stack_raw, request):
     """Retention (every tier's history_days) is scheduled by Celery beat: one service runs `jobs --beat`
     on the maintenance queue, one replica, stopped before its successor starts (two beats would both
-    schedule), beside the voice samples it purges."""
+    schedule), beside the voice samples it purges; it also runs their one-speaker check (queue `voice`: CAM++,
+    so the torch image, with the samples on the same volume and path as the gateway's)."""
+    from babelroom.voice.queueing import VOICE_QUEUE
+
     config = stack_config if variant == "three nodes" else request.getfixturevalue("single_host_config")
     beats = {name: svc for name, svc in config["services"].items() if "--beat" in (svc.get("command") or [])}
     assert list(beats) == ["maintenance"]
     svc = beats["maintenance"]
-    assert svc["command"] == ["jobs", "--beat", "--queue", "maintenance"]
+    assert svc["command"] == ["jobs", "--beat", "--queue", f"maintenance,{VOICE_QUEUE}"]
+    assert str(stack_raw["services"]["maintenance"]["image"]).startswith("${BABELROOM_JOBS_IMAGE")
+    gateway = config["services"]["gateway"]
+    assert svc["environment"]["BABELROOM_VOICE_SAMPLE_DIR"] == gateway["environment"]["BABELROOM_VOICE_SAMPLE_DIR"]
+    samples = {(v["source"], v["target"]) for v in gateway["volumes"] if v["source"] == "voice-samples"}
+    assert {(v["source"], v["target"]) for v in svc["volumes"]} == samples
     assert svc["deploy"]["replicas"] == 1 and svc["deploy"]["update_config"]["order"] == "stop-first"
-    assert any(v["target"] == svc["environment"]["BABELROOM_VOICE_SAMPLE_DIR"] for v in svc["volumes"])

@@ -1,5 +1,6 @@
-"""The one-speaker check of voice samples on a real Celery worker process (``babelroom jobs --queue voice``, as the
-stack's ``voice-check`` service runs it), with the real gateway, Redis, PostgreSQL and CAM++: an upload is stored
+"""The one-speaker check of voice samples on a real Celery worker process (``babelroom jobs --queue voice``; the
+stack's ``maintenance`` service consumes ``maintenance,voice``), with the real gateway, Redis, PostgreSQL and
+CAM++: an upload is stored
 ``pending`` and its job queued; the worker passes one speaker (LJ Speech) and fails two (LJ Speech then JFK),
 counts both, leaves a checked or deleted sample alone, and cloning takes only the passed sample. On the runtime
 image (no torch) the upload still answers 201 ``pending`` (before, it failed on ``import torch``)."""

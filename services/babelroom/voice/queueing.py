@@ -1,6 +1,7 @@
 """The one-speaker check of a voice sample as a job: the gateway (runtime image, no torch) stores a sample that
 passed the other checks as ``speaker_check = pending`` and queues ``babelroom.check_voice_sample(sample_id)`` on
-the ``voice`` queue; the ``voice-check`` worker (jobs image, beside the stored samples) runs CAM++ on it
+the ``voice`` queue; a jobs-image worker beside the stored samples (the stack's ``maintenance`` service,
+``babelroom jobs --beat --queue maintenance,voice``) runs CAM++ on it
 (:mod:`babelroom.jobs.voice_check`) and sets ``passed`` or ``failed``. Only ``passed`` samples are cloned.
 """
 
