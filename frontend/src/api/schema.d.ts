@@ -1640,7 +1640,7 @@ export interface components {
              * @example too_short
              * @enum {string}
              */
-            reason: "too_large" | "not_audio" | "too_short" | "too_long" | "clipped" | "too_quiet" | "too_little_speech" | "several_speakers";
+            reason: "too_large" | "not_audio" | "too_short" | "too_long" | "clipped" | "too_quiet" | "too_little_speech";
         };
         /** VoiceSampleOut */
         VoiceSampleOut: {
@@ -1674,8 +1674,14 @@ export interface components {
             /** Name */
             name: string;
             /**
+             * Speaker Check
+             * @description The one-speaker check, run by a background job: pending until it ran; failed: the two halves do not sound like one speaker (the sample is not used for cloning: delete it and record again)
+             * @enum {string}
+             */
+            speaker_check: "pending" | "passed" | "failed";
+            /**
              * Speaker Similarity
-             * @description Cosine of the speaker embeddings of the two halves
+             * @description Cosine of the speaker embeddings of the two halves (null while pending)
              */
             speaker_similarity: number | null;
             /**
