@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import os
 import shutil
 import subprocess
+import sys
 import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -280,3 +283,20 @@ def own_redis(tmp_path: Path) -> Iterator[RedisServer]:
     server = RedisServer(tmp_path)
     yield server
     server.stop()
+
+
+def run_as_on_the_runtime_image(script: str, *args: str) -> dict:
+    """Run ``script`` (Python source) in a new interpreter where ``torch`` and ``transformers`` cannot be
+    imported, as on the production runtime image (the Dockerfile's ``runtime`` stage has no torch), with
+    ``args`` as ``sys.argv[1:]`` and this repository importable; return the JSON object of its last line.
+
+    Raises:
+        AssertionError: the script exited non-zero (its stderr's end is in the message).
+    """
+    root = Path(__file__).resolve().parents[1]
+    blocked = 'import sys; sys.modules["torch"] = sys.modules["transformers"] = None\n'
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(root), str(root / "services")])}
+    done = subprocess.run([sys.executable, "-c", blocked + script, *args], env=env, cwd=root,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-4000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])

@@ -7,17 +7,13 @@ from __future__ import annotations
 
 import base64
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 import redis as sync_redis
 from fastapi.testclient import TestClient
 from prometheus_client import REGISTRY
 from tests.api.test_tier_limits import assert_limit, room
-from tests.conftest import run_sql
+from tests.conftest import run_as_on_the_runtime_image, run_sql
 
 from babelroom.context.queueing import CONTEXT_QUEUE, INDEX_TASK
 from babelroom.context.room_cache import terms_key
@@ -186,7 +182,6 @@ def test_the_gateway_needs_no_embedding_model(db_settings, accounts, database_ur
 
 RUNTIME_IMAGE_UPLOAD = '''
 import asyncio, json, sys
-sys.modules["torch"] = sys.modules["transformers"] = None  # as on the runtime image: importing them fails
 from fastapi.testclient import TestClient
 from tests.api.test_tier_limits import room
 from tests.conftest import Accounts, register_instances
@@ -217,12 +212,7 @@ print(json.dumps({"status": made.status_code, "body": made.json(), "stt": asynci
 def test_upload_and_stt_read_work_where_torch_cannot_be_imported(redis_url, database_url, tmp_path):
     """The gateway and the STT worker run on the runtime image, which has no torch: there an upload is accepted,
     its indexing queued, and the STT worker reads the terms (before this, the upload answered 503)."""
-    root = Path(__file__).resolve().parents[2]
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(root), str(root / "services")])}
-    done = subprocess.run([sys.executable, "-c", RUNTIME_IMAGE_UPLOAD, redis_url, database_url, str(tmp_path)],
-                          env=env, cwd=root, capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, done.stderr[-4000:]
-    out = json.loads(done.stdout.strip().splitlines()[-1])
+    out = run_as_on_the_runtime_image(RUNTIME_IMAGE_UPLOAD, redis_url, database_url, str(tmp_path))
     assert out["status"] == 201 and out["body"]["index_status"] == "pending", out
     assert "Gutenberg" in out["stt"] and out["stt"] == out["body"]["terms"][:len(out["stt"])]
     assert queued_jobs(redis_url) == [(INDEX_TASK, [out["body"]["id"]])]

@@ -8,7 +8,6 @@ image (no torch) the upload still answers 201 ``pending`` (before, it failed on 
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import subprocess
 import sys
@@ -18,7 +17,7 @@ import httpx
 from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 from tests.api.test_voice_samples import encode, lj, two_speakers, upload
-from tests.conftest import Accounts, register_instances
+from tests.conftest import Accounts, register_instances, run_as_on_the_runtime_image
 from tests.context.test_context_jobs import wait_for
 from tests.context.test_documents_api import queued_jobs
 
@@ -106,7 +105,6 @@ def test_the_worker_passes_one_speaker_fails_two_and_only_the_passed_is_cloned(d
 
 RUNTIME_IMAGE_UPLOAD = '''
 import json, sys
-sys.modules["torch"] = None  # as on the runtime image: importing it fails
 from pathlib import Path
 from fastapi.testclient import TestClient
 from tests.api.test_voice_samples import encode, lj, upload
@@ -126,11 +124,6 @@ print(json.dumps({"status": made.status_code, "body": made.json()}))
 def test_an_upload_works_where_torch_cannot_be_imported(redis_url: str, database_url: str, tmp_path: Path) -> None:
     """The gateway runs on the runtime image, which has no torch: there a one-speaker recording is accepted
     ``pending`` and its check queued (before this, the upload failed on ``import torch``: a 500)."""
-    root = Path(__file__).resolve().parents[2]
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(root), str(root / "services")])}
-    done = subprocess.run([sys.executable, "-c", RUNTIME_IMAGE_UPLOAD, redis_url, database_url, str(tmp_path)],
-                          env=env, cwd=root, capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, done.stderr[-4000:]
-    out = json.loads(done.stdout.strip().splitlines()[-1])
+    out = run_as_on_the_runtime_image(RUNTIME_IMAGE_UPLOAD, redis_url, database_url, str(tmp_path))
     assert out["status"] == 201 and out["body"]["speaker_check"] == "pending", out
     assert queued_jobs(redis_url, VOICE_QUEUE) == [(CHECK_TASK, [out["body"]["id"]])]
