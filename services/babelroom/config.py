@@ -242,6 +242,13 @@ class Settings(BaseSettings):
 
     # --- jobs (Celery on Redis) ---
     retention_interval_s: float = Field(3600.0, description="How often the retention task runs (s)")
+    requeue_interval_s: float = Field(
+        300.0, gt=0, description="How often beat re-queues the jobs of documents and voice samples still pending (s)"
+    )
+    requeue_pending_after_s: float = Field(
+        600.0, gt=0, description="A document or voice sample pending this long has its job queued again: its first "
+        "one was lost (the broker was down at upload) or expired (s)"
+    )
     jobs_metrics_port: int = 9104
 
     # --- speaker diarization (issue 11; babelroom.diarization) ---

@@ -441,3 +441,9 @@ CONTEXT_JOBS = Counter(
     "Document-context jobs by job (index, order) and outcome: index: queued, not_queued (gateway), indexed, "
     "gone, failed; order: ordered, no_finals, failed, expired (jobs worker)", ["job", "outcome"],
 )
+
+JOBS_REQUEUED = Counter(
+    "babelroom_jobs_requeued_total",
+    "Jobs queued again by beat for what is still pending (babelroom.jobs.requeue): index (documents), "
+    "speaker_check (voice samples)", ["job"],
+)

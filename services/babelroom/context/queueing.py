@@ -27,14 +27,16 @@ INDEX_TASK = "babelroom.index_document"
 ORDER_TASK = "babelroom.order_context_terms"
 
 
-def queue_indexing(settings: Settings, document_id: uuid.UUID) -> None:
+def queue_indexing(settings: Settings, document_id: uuid.UUID, expires_s: float | None = None) -> None:
     """Send ``babelroom.index_document(document_id)`` to the ``context`` queue (blocking: run it in a thread).
-    It never expires: the document waits ``pending`` until a worker takes it.
+    It never expires unless ``expires_s`` is given (a re-queued job, :mod:`babelroom.jobs.requeue`): the
+    document waits ``pending`` until a worker takes it.
 
     Raises:
         kombu/redis errors: the broker is unreachable (the caller counts it; the document stays ``pending``).
     """
-    producer(settings.redis_url).send_task(INDEX_TASK, args=[str(document_id)], queue=CONTEXT_QUEUE)
+    producer(settings.redis_url).send_task(INDEX_TASK, args=[str(document_id)], queue=CONTEXT_QUEUE,
+                                           expires=expires_s)
     log.debug("context.index_queued", document=str(document_id))
 
 

@@ -1,6 +1,7 @@
 """The Celery application of the background jobs (``babelroom jobs``), with Redis as the broker.
 
-Queues: ``maintenance`` (the retention task, run by beat every ``retention_interval_s``) and
+Queues: ``maintenance`` (run by beat: the retention task every ``retention_interval_s``, and
+``babelroom.requeue_pending`` every ``requeue_interval_s``: :mod:`babelroom.jobs.requeue`) and
 ``diarization`` (``babelroom.diarize``, queued by ingest for rooms with diarization on) and ``xtts``
 (``babelroom.xtts``, queued by the TTS worker for speakers with a cloned voice; ``babelroom xtts``) and
 ``context`` (``babelroom.index_document`` and ``babelroom.order_context_terms``, queued by the gateway and the
@@ -24,7 +25,8 @@ def make_app(settings: Settings) -> Celery:
     """A Celery app on ``settings.redis_url`` with the beat schedule of the maintenance tasks."""
     app = Celery("babelroom", broker=settings.redis_url,
                  include=["babelroom.jobs.retention", "babelroom.jobs.diarization", "babelroom.jobs.xtts",
-                          "babelroom.jobs.context", "babelroom.jobs.voice_check"])
+                          "babelroom.jobs.context", "babelroom.jobs.voice_check",
+                          "babelroom.jobs.requeue"])
     app.conf.update(
         task_default_queue=MAINTENANCE_QUEUE,
         task_ignore_result=True,
@@ -38,7 +40,12 @@ def make_app(settings: Settings) -> Celery:
                 "task": "babelroom.retention",
                 "schedule": settings.retention_interval_s,
                 "options": {"queue": MAINTENANCE_QUEUE, "expires": settings.retention_interval_s},
-            }
+            },
+            "requeue-pending": {
+                "task": "babelroom.requeue_pending",
+                "schedule": settings.requeue_interval_s,
+                "options": {"queue": MAINTENANCE_QUEUE, "expires": settings.requeue_interval_s},
+            },
         },
     )
     return app

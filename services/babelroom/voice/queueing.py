@@ -20,12 +20,14 @@ VOICE_QUEUE = "voice"
 CHECK_TASK = "babelroom.check_voice_sample"
 
 
-def queue_speaker_check(settings: Settings, sample_id: uuid.UUID) -> None:
+def queue_speaker_check(settings: Settings, sample_id: uuid.UUID, expires_s: float | None = None) -> None:
     """Send ``babelroom.check_voice_sample(sample_id)`` to the ``voice`` queue (blocking: run it in a thread).
-    It never expires: the sample waits ``pending`` until a worker takes it.
+    It never expires unless ``expires_s`` is given (a re-queued job, :mod:`babelroom.jobs.requeue`): the
+    sample waits ``pending`` until a worker takes it.
 
     Raises:
         kombu/redis errors: the broker is unreachable (the caller counts it; the sample stays ``pending``).
     """
-    producer(settings.redis_url).send_task(CHECK_TASK, args=[str(sample_id)], queue=VOICE_QUEUE)
+    producer(settings.redis_url).send_task(CHECK_TASK, args=[str(sample_id)], queue=VOICE_QUEUE,
+                                           expires=expires_s)
     log.debug("voice.speaker_check_queued", sample=str(sample_id))
