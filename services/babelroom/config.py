@@ -148,8 +148,9 @@ class Settings(BaseSettings):
     tts_metrics_port: int = 9103
     tts_backends: str = Field(
         "auto", description="Comma-separated backends (kokoro, piper, espeak, gtts) or auto: every local one whose "
-        "model is installed, plus gtts when tts_gtts_url is set; each language takes its installed voices "
-        "best measured intelligibility first (tts/voices.py)"
+        "model is installed, plus gtts when tts_gtts_url is set, each language taking its installed voices "
+        "best measured intelligibility first (tts/voices.py); a written chain keeps its order (gtts,espeak: "
+        "the online voice first)"
     )
     tts_kokoro_dir: str = Field("kokoro", description="Directory under models_dir with the Kokoro model and voices")
     tts_piper_dir: str = Field("piper", description="Directory under models_dir with the Piper voices")
@@ -177,10 +178,6 @@ class Settings(BaseSettings):
         None, gt=0, description="Compute budget for a first chunk (s): a voice whose measured real-time factor "
         "would miss it for a first chunk of tts_first_chunk_chars ranks below the voices that meet it; unset: "
         "rank by intelligibility only"
-    )
-    tts_voice_order: Literal["measured", "configured"] = Field(
-        "measured", description="measured: each language takes its voices best measured first (tts/voices.py); "
-        "configured: in tts_backends' order (e.g. gtts,espeak to put the online voice first)"
     )
 
     # --- bus ---

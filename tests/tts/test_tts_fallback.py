@@ -79,3 +79,17 @@ def test_auto_uses_what_is_installed(settings: Settings, tts_models_dir: Path) -
     chain = build_speech(settings.model_copy(update={"tts_backends": "espeak"}))
     assert chain.name == "fallback:espeak"
     chain.close()
+
+
+def test_auto_ranks_the_voices_and_a_written_chain_keeps_its_order(settings: Settings) -> None:
+    """gTTS is unmeasured here, so the ranking puts it after eSpeak NG; an operator who writes gtts,espeak
+    asks for the online voice first (the chaos suite's gTTS scenarios depend on it)."""
+    online = settings.model_copy(update={"tts_gtts_url": "http://127.0.0.1:9"})
+    ranked = build_speech(online)  # auto: espeak and gtts here, ranked per language
+    written = build_speech(online.model_copy(update={"tts_backends": "gtts,espeak"}))
+    try:
+        assert [b.name for b in ranked.supporting("es")] == ["espeak", "gtts"]
+        assert [b.name for b in written.supporting("es")] == ["gtts", "espeak"]
+    finally:
+        ranked.close()
+        written.close()

@@ -393,7 +393,7 @@ def run_isolated(scenario: Scenario, clip: np.ndarray, state_dir: Path) -> Resul
             env |= {"BABELROOM_MT_BACKENDS": "libretranslate,apertium",
                     "BABELROOM_LIBRETRANSLATE_URL": libretranslate.url}
         if scenario.gtts:
-            env |= {"BABELROOM_TTS_BACKENDS": TTS_CHAIN, "BABELROOM_TTS_VOICE_ORDER": "configured",
+            env |= {"BABELROOM_TTS_BACKENDS": TTS_CHAIN,
                     "BABELROOM_TTS_GTTS_URL": gtts.url}
         try:
             with LocalStack(state_dir=state_dir / scenario.name, stt_workers=2, mt_workers=1, env=env,

@@ -3,8 +3,8 @@
 ``tts_backends`` is a comma-separated list (``kokoro``, ``piper``, ``espeak``, ``gtts``) or ``auto``:
 ``kokoro`` when ``models_dir/tts_kokoro_dir`` holds its model, ``piper`` when ``models_dir/tts_piper_dir``
 holds a voice, ``espeak`` when ``espeak-ng`` is installed, then ``gtts`` when ``tts_gtts_url`` is set.
-Each language then goes to its best measured voice (:mod:`babelroom.tts.voices`; or the chain's order
-with ``tts_voice_order=configured``), falling back along the chain. Models are loaded once, here;
+Under ``auto`` each language goes to its best measured voice (:mod:`babelroom.tts.voices`); a written chain
+keeps the operator's order. Either way a failing voice falls back along the chain. Models are loaded once, here;
 nothing is downloaded.
 
 In production ``auto`` without the Kokoro model stops ``babelroom tts`` (:func:`check_tts_models`, exit
@@ -103,8 +103,10 @@ def build_backend(name: str, settings: Settings) -> TextToSpeech:
 def build_speech(settings: Settings) -> FallbackTextToSpeech:
     """The worker's chain of every configured backend."""
     names = backend_names(settings)
+    written = explicit_chain("tts_backends", settings.tts_backends, BACKENDS) is not None
     chain = FallbackTextToSpeech([build_backend(name, settings) for name in names], settings.tts_latency_budget_s,
-                                 settings.tts_first_chunk_chars or settings.tts_chunk_chars, settings.tts_voice_order)
+                                 settings.tts_first_chunk_chars or settings.tts_chunk_chars,
+                                 "configured" if written else "measured")
     log.info("tts_chain", backends=names, configured=settings.tts_backends,
              voices={lang: chain.voice(lang) for lang in ("en", "es", "pt", "fr", "de")})
     return chain
