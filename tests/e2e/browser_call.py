@@ -248,13 +248,13 @@ def sign_up(page, url: str, name: str) -> None:
     page.get_by_test_id("lobby").wait_for(timeout=30_000)
 
 
-def speaking_wav(work: Path, clip: np.ndarray, name: str = "speech48k.wav", lead_s: float = LEAD_S
-                 ) -> tuple[Path, float]:
-    """The WAV a speaking browser captures (``lead_s`` of silence, ``clip``, TAIL_S of silence) and the
+def speaking_wav(work: Path, clip: np.ndarray, name: str = "speech48k.wav", lead_s: float = LEAD_S,
+                 tail_s: float = TAIL_S) -> tuple[Path, float]:
+    """The WAV a speaking browser captures (``lead_s`` of silence, ``clip``, ``tail_s`` of silence) and the
     end of its speech in the file (ms)."""
     path = work / name
     write_wav48(path, np.concatenate([np.zeros(int(lead_s * 16000), np.float32), clip,
-                                      np.zeros(int(TAIL_S * 16000), np.float32)]))
+                                      np.zeros(int(tail_s * 16000), np.float32)]))
     return path, lead_s * 1000 + speech_end_ms(clip)
 
 

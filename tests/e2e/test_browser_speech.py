@@ -38,9 +38,8 @@ from browser_call import (  # noqa: E402
     page_finals,
     sign_up,
     silent_wav,
-    speech_end_ms,
+    speaking_wav,
     wait_for_finals,
-    write_wav48,
 )
 
 from babelroom.audio.pcm import decode_file  # noqa: E402
@@ -140,11 +139,8 @@ def test_listener_hears_the_translation_spoken(speech_setup):
 
     setup = speech_setup
     work, url = setup["work"], setup["url"]
-    clip = decode_file(SPEECH / "jfk.flac")
-    speaking = work / "speech48k.wav"
-    write_wav48(speaking, np.concatenate([np.zeros(int(LEAD_S * 16000), np.float32), clip,
-                                          np.zeros(int(TAIL_S * 16000), np.float32)]))
-    speech_end_in_file_ms = LEAD_S * 1000 + speech_end_ms(clip)
+    speaking, speech_end_in_file_ms = speaking_wav(work, decode_file(SPEECH / "jfk.flac"), lead_s=LEAD_S,
+                                                   tail_s=TAIL_S)
     silent = silent_wav(work)
     wrapper = chromium_in(setup["pair"].client, work)
 
