@@ -148,15 +148,15 @@ async def upload_document(
         data += chunk
         if len(data) > settings.document_max_bytes:
             raise _refuse(413, "too_large", f"the document is larger than {settings.document_max_bytes // 2**20} MB")
-    try:
-        read = read_document(bytes(data))
+    try:  # CPU work on up to document_max_bytes: off the event loop
+        read = await asyncio.to_thread(read_document, bytes(data))
     except DocumentRefused as exc:
         raise _refuse(exc.status, exc.reason, exc.detail) from exc
+    terms = await asyncio.to_thread(extract_terms, read.text, settings.document_max_terms)
 
     document = Document(id=uuid.uuid4(), user_id=user.id, room_id=room_id, filename=name,
                         content_type=read.content_type, size_bytes=len(data), text=read.text,
-                        terms=extract_terms(read.text, limit=settings.document_max_terms), chunk_count=0,
-                        index_status="pending")
+                        terms=terms, chunk_count=0, index_status="pending")
     await session.execute(select(Room.id).where(Room.id == room_id).with_for_update())  # one upload at a time
     if await _count(session, room_id) >= settings.documents_per_room:
         raise _refuse(409, "too_many", too_many)

@@ -47,9 +47,10 @@ def extract_terms(text: str, limit: int | None = None) -> list[str]:
     """The domain terms of ``text``, most salient first, each once (as first written; a rare word seen first at a
     sentence start in lower case), at most ``limit``."""
     words: list[tuple[str, bool]] = []
+    lead = len(text) - len(text.lstrip())  # the first word starts the text (a slice per word was quadratic)
     for match in _WORD.finditer(text):
-        initial = not text[:match.start()].strip() or bool(_SENTENCE_END.search(text[max(0, match.start() - 12):
-                                                                                   match.start()]))
+        initial = match.start() <= lead or bool(_SENTENCE_END.search(text[max(0, match.start() - 12):
+                                                                           match.start()]))
         word = _ELISION.sub("", match.group()).strip("'’-")  # l'archipel → archipel
         words.append((word, initial))
     capitalised_inside = {w for w, initial in words if not initial and w[:1].isupper()}
