@@ -16,11 +16,8 @@ from babelroom.config import Settings
 from babelroom.dev.eval_diarization import read_rttm, score, to_annotation
 from babelroom.diarization.offline import OfflineDiarizer
 from babelroom.diarization.select import backend_name, load_diarizer
+from babelroom.diarization.tracking import cosine
 from babelroom.models.fetch import COMPLETE_MARKER
-
-
-def cosine(a: np.ndarray, b: np.ndarray) -> float:
-    return float(a @ b / (np.linalg.norm(a) * np.linalg.norm(b)))
 
 
 def test_two_speakers_within_the_der_target(offline_diarizer: OfflineDiarizer, sample_audio: np.ndarray) -> None:
