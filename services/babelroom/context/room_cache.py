@@ -21,7 +21,7 @@ import asyncio
 import json
 import uuid
 from collections.abc import Coroutine
-from typing import Any
+from typing import Any, cast
 
 import redis.asyncio as aioredis
 import structlog
@@ -82,9 +82,20 @@ class RoomContext:
 
     async def terms(self, room: str, recent: str | None) -> list[str]:
         """The terms for a decode in ``room``, most useful first (Whisper keeps what fits its prompt budget);
-        ``recent``: the speaker's last final, recorded for the room's next re-ordering job. One Redis read."""
-        raw, nearest = await self.redis.mget(terms_key(room), nearest_key(room))
+        ``recent``: the speaker's last final, recorded for the room's next re-ordering job. One Redis read
+        (the STT worker reads :meth:`keys` in its own MGET and calls :meth:`pick`)."""
+        raw, nearest = cast(list[bytes | None], await self.redis.mget(*self.keys(room)))  # decode_responses=False
+        return self.pick(room, recent, raw, nearest)
+
+    @staticmethod
+    def keys(room: str) -> tuple[str, str]:
+        """The Redis keys :meth:`pick` needs, in its order: the room's terms, its nearest terms."""
+        return terms_key(room), nearest_key(room)
+
+    def pick(self, room: str, recent: str | None, raw: bytes | None, nearest: bytes | None) -> list[str]:
+        """:meth:`terms` from the values of :meth:`keys` already read (``None``: absent)."""
         if raw is None:
+            self._noted.pop(room, None)  # no documents (or the room closed): nothing to remember
             return []
         terms: list[str] = json.loads(raw)
         if len(terms) <= self.settings.context_max_terms:

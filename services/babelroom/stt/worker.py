@@ -11,8 +11,8 @@ a segment of a speaker who asked for ``auto`` carries the identified language on
 ``language_detected`` (:mod:`babelroom.stt.language_id`).
 
 Every decode is prompted with the speaker's previous final text (its last ``stt_prompt_tokens``) and, in a room
-with documents (Pro), their domain terms (:class:`babelroom.context.room_cache.RoomContext`: one Redis read; a
-room without documents decodes as before).
+with documents (Pro), their domain terms (:class:`babelroom.context.room_cache.RoomContext`), read in the
+same MGET as the previous final; a room without documents decodes as before.
 When a partial's committed words complete a sentence, the cut time (from word timestamps) goes to
 :func:`babelroom.bus.streams.cut_key` for the ingest, which ends the segment there: finals are
 sentences (see :mod:`babelroom.stt.sentences`). A segment ``sentence_word_cut_s`` long with no committed
@@ -108,17 +108,18 @@ class SttStage:
         ):
             await (self._final(m) if m.kind == "final" else self._partial(m))
 
-    async def _decode(self, msg: SegmentAudio, word_timestamps: bool = False) -> Hypothesis:
-        """Decode the segment, prompted with the speaker's previous final; a continuation loses the
-        words repeated from its cut predecessor (and their times)."""
-        audio = pcm_to_float(msg.pcm)
+    async def _decode(self, msg: SegmentAudio, audio: np.ndarray, word_timestamps: bool = False) -> Hypothesis:
+        """Decode the segment (``audio``: its PCM as ``(n,) float32``), prompted with the speaker's previous
+        final and the room's document terms (one MGET); a continuation loses the words repeated from its cut
+        predecessor (and their times)."""
         if msg.language == AUTO:
             await self._identify(msg, audio)
             if msg.language == AUTO:
                 return UNDECIDED
-        previous_raw = cast(bytes | None, await self.redis.get(_last_final_key(msg)))  # decode_responses=False
-        previous = previous_raw.decode() if previous_raw else None
-        terms = await self.context.terms(msg.room, previous) if self.context is not None else []
+        context_keys = self.context.keys(msg.room) if self.context is not None else ()
+        values = cast(list[bytes | None], await self.redis.mget(_last_final_key(msg), *context_keys))
+        previous = values[0].decode() if values[0] else None  # decode_responses=False
+        terms = self.context.pick(msg.room, previous, *values[1:]) if self.context is not None else []
         # Finals only make sure the prompt did not make Whisper skip their first words (stt/prompt_skip.py):
         # it costs a decoder pass, and partials stay as fast as they were.
         hyp = await asyncio.to_thread(self.engine.transcribe, audio, msg.language, previous, word_timestamps, terms,
@@ -160,15 +161,15 @@ class SttStage:
         # or when the segment is long enough for the word-gap fallback.
         audio_s = len(msg.pcm) / 2 / SAMPLE_RATE
         long = audio_s >= self.settings.sentence_word_cut_s
-        hyp = await self._decode(msg, word_timestamps=long or has_sentence_end(agreement.previous or []))
+        audio = pcm_to_float(msg.pcm)
+        hyp = await self._decode(msg, audio, word_timestamps=long or has_sentence_end(agreement.previous or []))
         timings["stt_end"] = now_ms()
         if not hyp.text or self.filter.check(hyp) is not None:
             return
         words = hyp.text.split()
         committed, unstable = agreement.update(words)
         await self.redis.set(key, json.dumps(agreement.state()), ex=STATE_TTL_S)
-        cut_s = segment_cut_s(words, len(words) - len(unstable), hyp.words, pcm_to_float(msg.pcm),
-                              self.settings.sentence_word_cut_s)
+        cut_s = segment_cut_s(words, len(words) - len(unstable), hyp.words, audio, self.settings.sentence_word_cut_s)
         if cut_s is not None:
             cut_ms = msg.audio_start_ms + round(cut_s * 1000)
             await self.redis.set(cut_key(msg.segment_id), cut_ms, nx=True, ex=STATE_TTL_S)
@@ -192,7 +193,7 @@ class SttStage:
         if msg.language == AUTO and not (msg.pcm and not dropped):
             await self._identify(msg, None)
         if msg.pcm and not dropped:
-            hyp = await self._decode(msg)
+            hyp = await self._decode(msg, pcm_to_float(msg.pcm))
             metrics.STT_AVG_LOGPROB.observe(hyp.avg_logprob)
             metrics.STT_NO_SPEECH_PROB.observe(hyp.no_speech_prob)
             dropped = "empty" if not hyp.text else self.filter.check(hyp, doubtful=msg.doubtful)
