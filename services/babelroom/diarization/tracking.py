@@ -55,7 +55,7 @@ async def assign(redis: aioredis.Redis, room: str, speaker: str, local: dict[str
     known = {label: np.asarray(item["v"], dtype=np.float32) for label, item in stored.items()}
     mapping = match(local, known, threshold)
     next_number = len(stored) + 1
-    for name in sorted(local, key=lambda n: n):  # stable order for new labels
+    for name in sorted(local):  # stable order for new labels
         if name not in mapping:
             mapping[name] = f"Speaker {next_number}"
             next_number += 1

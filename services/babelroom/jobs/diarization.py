@@ -30,7 +30,7 @@ from babelroom.bus.streams import publish_notice
 from babelroom.config import Settings, get_settings
 from babelroom.db.session import Database
 from babelroom.diarization.buffer import DIARIZE_TASK, read_window
-from babelroom.diarization.engine import Diarizer
+from babelroom.diarization.engine import SAMPLE_RATE, Diarizer
 from babelroom.diarization.labels import label_segments
 from babelroom.diarization.select import load_diarizer
 from babelroom.diarization.tracking import assign
@@ -81,7 +81,8 @@ async def diarize_window(settings: Settings, redis: aioredis.Redis, db: Database
     ))
     metrics.DIARIZATION_JOBS.labels("labelled").inc()
     log.info("diarization.labelled", room=room, speaker=speaker, finals=len(labels), speakers=sorted(stable.values()),
-             audio_s=round(window.audio.size / 16_000, 1), seconds=round(result.seconds, 2), backend=result.backend)
+             audio_s=round(window.audio.size / SAMPLE_RATE, 1), seconds=round(result.seconds, 2),
+             backend=result.backend)
     return labels
 
 

@@ -31,7 +31,7 @@ from babelroom.jobs.app import app
 from babelroom.tts.codec import OPUS_RATE, encode_ogg_opus
 from babelroom.voice.cloning import XTTS_TASK
 from babelroom.voice.latents import Latents, latents_path, load_latents, save_latents
-from babelroom.voice.xtts import XttsVoice
+from babelroom.voice.xtts import XTTS_RATE, XttsVoice
 
 log = structlog.get_logger(__name__)
 
@@ -85,7 +85,7 @@ async def respeak_final(settings: Settings, redis: aioredis.Redis, final: FinalR
         return "no_sample"
     speech = await asyncio.to_thread(model.synthesize, translation.text, language, latents)
     metrics.XTTS_SYNTHESIS.observe(speech.compute_s)
-    audio = await asyncio.to_thread(encode_ogg_opus, speech.samples, 24_000, settings.tts_opus_bitrate)
+    audio = await asyncio.to_thread(encode_ogg_opus, speech.samples, XTTS_RATE, settings.tts_opus_bitrate)
     message = SpeechAudio(
         **final.header(), type="cloned_audio_ready", room_seq=final.room_seq, translation=translation,
         sample_rate=OPUS_RATE, duration_ms=round(speech.duration_s * 1000), tts_backend="xtts",

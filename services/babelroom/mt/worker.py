@@ -175,7 +175,6 @@ class MtStage:
         await self.redis.expire(stream, ttl_s)
         if kind == "final":
             await self.redis.xtrim(stream, minid=replay_from(settings), approximate=True)
-        if kind == "final":
             await self.finals.publish(
                 FinalRecord(**m.header(), room_seq=room_seq, text=m.text, translations=translations,
                             avg_logprob=m.avg_logprob, timings=timings)

@@ -33,6 +33,11 @@ XTTS_RATE = 24_000
 CONDITIONING_RATE = 22_050
 
 
+def _model_language(language: str) -> str:
+    """XTTS's code for an ISO 639-1 ``language`` (its Chinese is ``zh-cn``)."""
+    return "zh-cn" if language == "zh" else language
+
+
 class XttsUnavailable(RuntimeError):
     """The XTTS checkpoint is missing or cannot be loaded; the message says what, where and how to get it."""
 
@@ -104,7 +109,7 @@ class XttsVoice:
 
     def supports(self, language: str) -> bool:
         """True when the model speaks ``language`` (ISO 639-1; zh is XTTS's zh-cn)."""
-        return ("zh-cn" if language == "zh" else language) in self.languages
+        return _model_language(language) in self.languages
 
     def latents(self, sample: bytes) -> Latents:
         """The conditioning of a voice sample file (any format :func:`babelroom.voice.samples.decode` reads),
@@ -140,7 +145,7 @@ class XttsVoice:
         start = time.perf_counter()
         try:
             out = self.model.inference(
-                text, "zh-cn" if language == "zh" else language,
+                text, _model_language(language),
                 self._torch.from_numpy(latents.gpt_cond_latent), self._torch.from_numpy(latents.speaker_embedding),
                 temperature=config.temperature, length_penalty=config.length_penalty,
                 repetition_penalty=config.repetition_penalty, top_k=config.top_k, top_p=config.top_p,
