@@ -97,6 +97,19 @@ async def _used(session: AsyncSession, user: User) -> int:
         VoiceSample.user_id == user.id, _live())) or 0
 
 
+async def _within_quota(session: AsyncSession, user: User, limits: Limits) -> None:
+    """The tier's ``voice_samples`` quota on the user's live samples.
+
+    Raises:
+        LimitExceeded: at the quota (counted as ``tier_limit``).
+    """
+    try:
+        check_quota(limits, "voice_samples", await _used(session, user), reset_hint="when you delete a voice sample")
+    except LimitExceeded:
+        metrics.VOICE_SAMPLES.labels("tier_limit").inc()
+        raise
+
+
 def _live() -> ColumnElement[bool]:
     """Not expired yet."""
     return or_(VoiceSample.expires_at.is_(None), VoiceSample.expires_at > func.now())
@@ -121,12 +134,12 @@ async def upload_voice_sample(
     try:
         code = language_code(language)
         require_feature(limits, "voice_clone")
-        check_quota(limits, "voice_samples", await _used(session, user), reset_hint="when you delete a voice sample")
     except LimitExceeded:
         metrics.VOICE_SAMPLES.labels("tier_limit").inc()
         raise
     except ValueError as exc:
         raise ApiError(400, "bad_request", f"language: {exc}") from exc
+    await _within_quota(session, user, limits)  # before reading the body
     data = bytearray()
     async for chunk in request.stream():
         data += chunk
@@ -139,11 +152,7 @@ async def upload_voice_sample(
     flac = await asyncio.to_thread(storage.encode_flac, checked.samples, checked.sample_rate)
 
     await session.execute(select(User.id).where(User.id == user.id).with_for_update())  # one upload at a time
-    try:
-        check_quota(limits, "voice_samples", await _used(session, user), reset_hint="when you delete a voice sample")
-    except LimitExceeded:
-        metrics.VOICE_SAMPLES.labels("tier_limit").inc()
-        raise
+    await _within_quota(session, user, limits)  # again, under the lock
     sample_id = uuid.uuid4()
     relative = storage.relative_path(user.id, sample_id)
     expires = None if limits.history_days is None else datetime.now(UTC) + timedelta(days=limits.history_days)
