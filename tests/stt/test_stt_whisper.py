@@ -148,7 +148,7 @@ def test_a_segment_prompted_with_an_unpunctuated_final_keeps_its_first_words(whi
     audio = clips["jfk.flac"].audio
     heard = {
         start_s: whisper.transcribe(audio[round(start_s * SAMPLE_RATE) :], "en",
-                                    prompt="what your country can do for you", recover_skipped=True).text
+                                    prompt="what your country can do for you", final=True).text
         for start_s in [round(7.5 + 0.05 * k, 2) for k in range(14)]
     }
     wrong = {s: text for s, text in heard.items() if jiwer.wer(continuation, text, WER_TRANSFORM, WER_TRANSFORM) > 0.15}

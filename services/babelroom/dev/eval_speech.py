@@ -98,8 +98,7 @@ def transcribe_offline(settings: Settings, clips: list[Clip], on_clip: Callable[
     for clip in clips:
         audio, text = decode_file(clip.audio), ""
         for start in range(0, audio.size, window):
-            hypothesis = engine.transcribe(audio[start : start + window], clip.language, text or None,
-                                           recover_skipped=True)
+            hypothesis = engine.transcribe(audio[start : start + window], clip.language, text or None, final=True)
             if hypothesis.text and hallucinations.check(hypothesis) is None:
                 text = f"{text} {hypothesis.text}".strip()
         texts.append(text)

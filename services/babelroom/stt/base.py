@@ -42,7 +42,7 @@ class SpeechToText(ABC):
     def transcribe(
         self, audio: np.ndarray, language: str, prompt: str | None = None, word_timestamps: bool = False,
         terms: Sequence[str] = (),
-        recover_skipped: bool = False,
+        final: bool = False,
     ) -> Hypothesis:
         """Decode ``audio``: ``(n_samples,) float32`` at 16 kHz in [-1, 1].
 
@@ -52,9 +52,10 @@ class SpeechToText(ABC):
             word_timestamps: fill :attr:`Hypothesis.words`.
             terms: domain terms of the room's documents, most useful first, to bias the decoder towards
                 (as many as the backend's budget holds; see :mod:`babelroom.context`).
-            recover_skipped: when ``prompt`` ends no sentence, make sure the prompt did not make the
-                decoder skip the audio's first words (:mod:`babelroom.stt.prompt_skip`; costs a decoder
-                pass: for finals).
+            final: decode as a final (the text that stays), not a partial: when ``prompt`` ends no
+                sentence, make sure the prompt did not make the decoder skip the audio's first words
+                (:mod:`babelroom.stt.prompt_skip`; costs a decoder pass), and use the backend's final
+                settings (Whisper: ``stt_final_window_s``).
 
         Raises:
             ValueError: the language is not supported by the loaded model.

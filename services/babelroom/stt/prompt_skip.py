@@ -12,7 +12,7 @@ went from 3.9% to 7.1% (English, tiny.en) and from 37.4% to 61.6% (French, base)
 37.9% unprompted ("à la réflexion" became "Je vous invite à la réflexion").
 
 So a final whose prompt ends no sentence is also decoded unprompted (the decoder only: the encoder
-output is shared; ``recover_skipped`` of :meth:`~babelroom.stt.whisper.WhisperSTT.transcribe`), and the
+output is shared; ``final`` of :meth:`~babelroom.stt.whisper.WhisperSTT.transcribe`), and the
 unprompted text is kept when the prompted one is the unprompted one's tail with :data:`MIN_SKIPPED_WORDS`
 or more words missing in front (:func:`skipped_words`). That pass costs 15–45% of a decode (tiny.en and
 base, 2.7–9 s segments), so partials, re-decoded every second and replaced by the final, go without it.

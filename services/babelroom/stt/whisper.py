@@ -12,6 +12,15 @@ directly instead of ``WhisperModel.transcribe()``:
   punctuation removed), median decode 200 ms vs 402 ms (180 ms vs 376 ms on 5 s cuts); faster-whisper's
   ``transcribe()`` gave WER 0.059 in 453 ms. A 10 s window (1000 frames) produced repetition loops: the
   models were trained on 30 s windows only, so do not shorten the window much below 15 s.
+- finals of multilingual models keep the native 30 s window (``stt_final_window_s``); partials, decoded
+  every second, keep ``stt_window_s``. Measured with Whisper base (int8, greedy, 2 threads) on the 36
+  clips of the five ``tests/data/eval`` sets through the pipeline (``babelroom eval --speed 0``),
+  streaming WER at 15 s → 30 s: de 18.9 → 21.6%, es 23.4 → 22.1%, fr 17.8 → 12.3%, pt 23.5 → 21.2%,
+  vi 31.2 → 28.8%. Each clip decoded whole from 6 start offsets (0–500 ms: where a VAD may put the
+  segment's start), mean WER 15 s → 30 s: de 23.4 → 23.9%, es 78.6 → 25.3% (greedy base loops on one
+  clip at 15 s), fr 17.6 → 16.4%, pt 25.1 → 22.9%, vi 30.1 → 30.1%; the WER's spread over the offsets
+  fell in de, es and fr (10.8 → 4.1, 63.6 → 7.8, 8.2 → 5.5 points). A 5 s final costs 568 ms instead of
+  263 ms. tiny.en keeps 15 s for finals too: lower WER (above) and half the latency.
 - one greedy (by default) decode without timestamps and without temperature fallback: a partial is
   re-decoded every second anyway, and hallucinations are dropped by
   :class:`babelroom.stt.hallucination.HallucinationFilter` instead of being re-sampled.
@@ -96,10 +105,14 @@ class WhisperSTT(SpeechToText):
             cpu_threads=settings.stt_cpu_threads,
         )
         self._features = self._model.feature_extractor
-        #: Encoder input length (log-Mel frames, 10 ms each).
-        self.window_frames = round(
-            settings.stt_window_s * self._features.sampling_rate / self._features.hop_length
+        #: Encoder window of finals (s): ``stt_final_window_s``, else 30 s on multilingual models and
+        #: ``stt_window_s`` on English-only ones (see the module docstring).
+        self.final_window_s = settings.stt_final_window_s or (
+            self.window_s if self.english_only else WHISPER_WINDOW_S
         )
+        #: Encoder input length of partials and of finals (log-Mel frames, 10 ms each).
+        self.window_frames = self._frames(self.window_s)
+        self.final_window_frames = self._frames(self.final_window_s)
         self._beam_size = settings.stt_beam_size
         self._prompt_tokens_kept = min(settings.stt_prompt_tokens, MAX_PROMPT_TOKENS)
         self._term_tokens = min(settings.stt_context_tokens, MAX_PROMPT_TOKENS)
@@ -116,7 +129,12 @@ class WhisperSTT(SpeechToText):
             cpu_threads=settings.stt_cpu_threads,
             beam_size=self._beam_size,
             window_s=self.window_s,
+            final_window_s=self.final_window_s,
         )
+
+    def _frames(self, window_s: float) -> int:
+        """Log-Mel frames (10 ms each) of a ``window_s`` encoder window."""
+        return round(window_s * self._features.sampling_rate / self._features.hop_length)
 
     @property
     def english_only(self) -> bool:
@@ -131,7 +149,7 @@ class WhisperSTT(SpeechToText):
     def transcribe(
         self, audio: np.ndarray, language: str, prompt: str | None = None, word_timestamps: bool = False,
         terms: Sequence[str] = (),
-        recover_skipped: bool = False,
+        final: bool = False,
     ) -> Hypothesis:
         """Decode one segment.
 
@@ -147,9 +165,10 @@ class WhisperSTT(SpeechToText):
                 go, comma-separated and ending in a full stop, right after ``<|startofprev|>`` and before the
                 previous text, as faster-whisper's ``hotwords``; the previous text keeps the rest of the
                 223-token prompt.
-            recover_skipped: when ``prompt`` ends no sentence, also decode the audio without the previous text (one more
-                decoder pass on the same encoder output: +15–45% of a decode's time) and keep that text if
-                the prompted one skipped the audio's first words (:mod:`babelroom.stt.prompt_skip`).
+            final: decode a final: on the ``final_window_s`` encoder window, and when ``prompt`` ends no
+                sentence, also without the previous text (one more decoder pass on the same encoder output:
+                +15–45% of a decode's time), keeping that text if the prompted one skipped the audio's first
+                words (:mod:`babelroom.stt.prompt_skip`).
 
         Raises:
             ValueError: unsupported language, audio not 1-D, empty, or longer than ``window_s``
@@ -164,13 +183,13 @@ class WhisperSTT(SpeechToText):
             raise ValueError(f"audio is {audio_s:.2f} s, longer than the {self.window_s} s window")
 
         started = time.perf_counter()
-        mel = log_mel(self._features, samples, self.window_frames)
+        mel = log_mel(self._features, samples, self.final_window_frames if final else self.window_frames)
         encoded = self._model.encode(mel)
         hotwords = self._hotwords(tokenizer, terms, self._term_tokens)
         kept = min(self._prompt_tokens_kept, MAX_PROMPT_TOKENS - len(hotwords))
         result = self._generate(encoded, self._prompt_tokens(tokenizer, prompt, kept, hotwords), audio_s)
         text = tokenizer.decode(result.sequences_ids[0]).strip()
-        if recover_skipped and prompt and prompt.strip() and not ends_sentence(prompt.split()[-1]):
+        if final and prompt and prompt.strip() and not ends_sentence(prompt.split()[-1]):
             # An open prompt: the start of the audio may have been taken for its end (stt/prompt_skip.py).
             # The document terms stay: they end in a full stop, so they open no sentence.
             bare = self._generate(encoded, self._prompt_tokens(tokenizer, None, 0, hotwords), audio_s)
