@@ -396,6 +396,10 @@ class Settings(BaseSettings):
 
     # --- document context (POST /api/rooms/{id}/documents; babelroom.context) ---
     document_max_bytes: int = Field(10 * 1024 * 1024, description="Largest document upload (bytes); above: 413")
+    document_max_pages: int = Field(
+        500, ge=1, description="Most pages of a PDF read (text is also capped at document_max_bytes characters); "
+        "above: 413"
+    )
     documents_per_room: int = Field(20, description="Most documents a room holds; one more: 409")
     document_max_terms: int = Field(200, description="Most domain terms kept per document")
     document_chunk_words: int = Field(

@@ -76,8 +76,9 @@ def test_only_the_owner_manages_documents_and_the_room_must_exist(gateway, accou
 
 
 @pytest.mark.parametrize(("data", "status", "reason"), [
-    (b"%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\n%%EOF\n", 415, "unsupported_type"),
-    (b"PK\x03\x04\x14\x00\x06\x00word/document.xml", 415, "unsupported_type"),
+    (b"%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\n%%EOF\n", 422, "corrupt"),
+    (b"PK\x03\x04\x14\x00\x06\x00word/document.xml", 422, "corrupt"),
+    (b"{\\rtf1\\ansi Gutenberg}", 415, "unsupported_type"),
     (b"\x7fELF\x02\x01\x01\x00\x00\x00binary", 415, "unsupported_type"),
     ("Caf\u00e9 Gutenberg".encode("latin-1"), 422, "undecodable"),
     (b"", 422, "empty"),

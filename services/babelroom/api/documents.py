@@ -40,8 +40,9 @@ from babelroom import metrics
 from babelroom.api.deps import current_user, db_session, limits_of, rate_limit, settings_of
 from babelroom.api.errors import ApiError, ValidationErrorBody, responses
 from babelroom.context import room_cache
-from babelroom.context.document_text import DocumentRefused, read_document
+from babelroom.context.document_text import read_document
 from babelroom.context.queueing import queue_indexing
+from babelroom.context.refusal import DocumentRefused
 from babelroom.context.terms import extract_terms
 from babelroom.db.models import Document, Room, User
 from babelroom.rooms.errors import RoomClosed, RoomNotFound
@@ -149,7 +150,8 @@ async def upload_document(
         if len(data) > settings.document_max_bytes:
             raise _refuse(413, "too_large", f"the document is larger than {settings.document_max_bytes // 2**20} MB")
     try:  # CPU work on up to document_max_bytes: off the event loop
-        read = await asyncio.to_thread(read_document, bytes(data))
+        read = await asyncio.to_thread(read_document, bytes(data), max_pages=settings.document_max_pages,
+                                       max_chars=settings.document_max_bytes)
     except DocumentRefused as exc:
         raise _refuse(exc.status, exc.reason, exc.detail) from exc
     terms = await asyncio.to_thread(extract_terms, read.text, settings.document_max_terms)
