@@ -430,7 +430,7 @@ VOICE_SAMPLE_CHECKS = Counter(
 DOCUMENTS = Counter(
     "babelroom_documents_total",
     "Room document uploads by outcome: accepted, or the refusal (tier_limit, not_owner, not_found, room_closed, "
-    "too_large, unsupported_type, undecodable, empty, bad_name, too_many)", ["outcome"],
+    "too_large, unsupported_type, corrupt, encrypted, undecodable, empty, bad_name, too_many)", ["outcome"],
 )
 CONTEXT_FAILURES = Counter(
     "babelroom_context_failures_total",

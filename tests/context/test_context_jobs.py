@@ -137,6 +137,29 @@ def test_upload_terms_at_once_then_the_worker_indexes_and_orders(db_settings, da
         assert worker_count(env, "order", "expired") == 1  # the one queued before the worker started
 
 
+def test_a_pdf_and_a_docx_are_indexed_by_the_worker(db_settings, database_url, redis_url, tmp_path, start_worker,
+                                                    printing_pdf, word_docx):
+    """Uploaded as the web app does (the file's bytes), a PDF and a DOCX end ``indexed``, their terms stored
+    with their chunks."""
+    register_instances(redis_url)
+    with TestClient(create_app(db_settings)) as client:
+        owner = Accounts(client, database_url).create("pro")
+        room_id = room(client, owner).json()["id"]
+        for name, data in (("printing.pdf", printing_pdf), ("physio.docx", word_docx)):
+            assert upload(client, owner, room_id, data, name=name).status_code == 201
+        alive = start_worker(env_of(db_settings, tmp_path))
+
+        def listed() -> list[dict] | None:
+            docs = client.get(f"/api/rooms/{room_id}/documents", headers=owner.headers).json()
+            return docs if all(d["index_status"] != "pending" for d in docs) else None
+        docs = {d["name"]: d for d in wait_for(listed, alive)}
+        assert [(docs[n]["index_status"], docs[n]["chunk_count"]) for n in ("printing.pdf", "physio.docx")] == [
+            ("indexed", 1), ("indexed", 1)]
+        assert "Gutenberg" in docs["printing.pdf"]["terms"] and "Senninger" in docs["physio.docx"]["terms"]
+        chunks = run_sql(database_url, "SELECT terms FROM document_chunks")
+        assert {"Mainz", "Haaland"} <= {t for c in chunks for t in c["terms"]}
+
+
 def worker_count(env: dict[str, str], job: str, outcome: str) -> float:
     """``babelroom_context_jobs_total{job,outcome}`` on the worker's ``/metrics``."""
     text = httpx.get(f"http://127.0.0.1:{env['BABELROOM_JOBS_METRICS_PORT']}/metrics").text

@@ -14,7 +14,9 @@ from fastapi.testclient import TestClient
 from prometheus_client import REGISTRY
 from tests.api.test_tier_limits import assert_limit, room
 from tests.conftest import run_as_on_the_runtime_image, run_sql
+from tests.context.conftest import DOCX_TERMS, XLSX_MAIN, encrypted, ooxml_zip
 
+from babelroom.context.document_text import DOCX, PDF
 from babelroom.context.queueing import CONTEXT_QUEUE, INDEX_TASK
 from babelroom.context.room_cache import terms_key
 from babelroom.gateway.app import create_app
@@ -88,6 +90,44 @@ def test_content_refusals(gateway, accounts, data, status, reason):
     owner, room_id = pro_room(gateway, accounts)
     before = counted(reason)
     refused(upload(gateway, owner, room_id, data, name="notes.txt"), status, reason)
+    assert counted(reason) == before + 1
+    assert gateway.get(f"/api/rooms/{room_id}/documents", headers=owner.headers).json() == []
+
+
+def test_a_pdf_and_a_docx_are_read_their_terms_stored_cached_and_queued(gateway, accounts, redis_url, database_url,
+                                                                        printing_pdf, word_docx):
+    owner, room_id = pro_room(gateway, accounts)
+    before = counted("accepted")
+    made = {}
+    for name, data, content_type in (("printing.pdf", printing_pdf, PDF), ("physio.docx", word_docx, DOCX)):
+        response = upload(gateway, owner, room_id, data, name=name)
+        assert response.status_code == 201, response.text
+        made[name] = response.json()
+        assert (made[name]["content_type"], made[name]["size_bytes"]) == (content_type, len(data))
+        assert made[name]["index_status"] == "pending"
+    assert {"Gutenberg", "Mainz", "Schoeffer", "Haarlem"} <= set(made["printing.pdf"]["terms"])
+    assert set(made["physio.docx"]["terms"]) >= DOCX_TERMS
+    assert counted("accepted") == before + 2
+    assert queued_jobs(redis_url) == [(INDEX_TASK, [made[n]["id"]]) for n in ("printing.pdf", "physio.docx")]
+    stored = {r["filename"]: r["text"] for r in run_sql(database_url, "SELECT filename, text FROM documents")}
+    assert "Gutenberg Bible was printed in Mainz" in stored["printing.pdf"]
+    assert "Later Haaland scored." in stored["physio.docx"]
+    cached = set(json.loads(sync_redis.Redis.from_url(redis_url).get(terms_key(room_id))))
+    assert cached >= {"Gutenberg", "Mainz"} | DOCX_TERMS
+
+
+@pytest.mark.parametrize(("document", "status", "reason", "said"), [
+    ("encrypted", 422, "encrypted", "password"), ("truncated", 422, "corrupt", "truncated"),
+    ("xlsx", 415, "unsupported_type", "XLSX"), ("scanned", 422, "empty", "no text layer"),
+])
+def test_pdf_and_docx_refusals(gateway, accounts, printing_pdf, scanned_pdf, document, status, reason, said):
+    data = {"encrypted": lambda: encrypted(printing_pdf, "secret"),
+            "truncated": lambda: printing_pdf[: len(printing_pdf) // 2],
+            "xlsx": lambda: ooxml_zip(XLSX_MAIN, "xl/workbook.xml"), "scanned": lambda: scanned_pdf}[document]()
+    owner, room_id = pro_room(gateway, accounts)
+    before = counted(reason)
+    body = refused(upload(gateway, owner, room_id, data, name="notes.pdf"), status, reason)
+    assert said in body["detail"]
     assert counted(reason) == before + 1
     assert gateway.get(f"/api/rooms/{room_id}/documents", headers=owner.headers).json() == []
 

@@ -1,7 +1,8 @@
 """Room documents (Pro): context whose terms improve the room's captions (``/api/rooms/{id}/documents``).
 
-``POST /api/rooms/{id}/documents?name=…`` takes the document itself as the request body: UTF-8 plain text or
-Markdown, judged by its content (:mod:`babelroom.context.document_text`), at most ``document_max_bytes``. Its
+``POST /api/rooms/{id}/documents?name=…`` takes the document itself as the request body: PDF (its text layer),
+DOCX, UTF-8 plain text or Markdown, judged by its content (:mod:`babelroom.context.document_text`; read in a
+thread), at most ``document_max_bytes``. Its
 domain terms are extracted and stored with its text, and the room's terms are cached in Redis at once for the
 STT worker (:mod:`babelroom.context.room_cache`), which hands them to Whisper with every decode of the room.
 Chunking and MiniLM embedding (pgvector) need torch, which the gateway's image has not: they run in the
@@ -17,9 +18,11 @@ Enterprise). Refusals, each counted in ``babelroom_documents_total{outcome}``:
 - 403 tier-limit body (``limit: "feature:document_context"``): the owner's tier lacks the feature;
 - 409 ``room_closed``: uploading to a closed room;
 - 409 ``document_refused``, reason ``too_many``: the room already holds ``documents_per_room``;
-- 413 ``too_large``, 415 ``unsupported_type`` (PDF, DOCX, any binary), 422 ``undecodable`` (not UTF-8),
-  ``empty`` (no words), ``bad_name`` (a name with a path or control characters): ``document_refused`` with
-  ``reason``, as a validation error (``errors``) for the 422s.
+- 413 ``too_large`` (the upload, or a PDF's pages or a PDF's or DOCX's text past the limits), 415
+  ``unsupported_type`` (another ZIP such as XLSX, DOC, an image, any other binary), 422 ``corrupt`` (a damaged or
+  truncated PDF or DOCX), ``encrypted`` (a PDF needing a password), ``undecodable`` (not UTF-8), ``empty`` (no
+  words; a scanned PDF without a text layer), ``bad_name`` (a name with a path or control characters):
+  ``document_refused`` with ``reason``, as a validation error (``errors``) for the 422s.
 """
 
 from __future__ import annotations
@@ -58,7 +61,8 @@ _BAD_NAME = re.compile(r"[/\\\x00-\x1f\x7f]|^\.\.?$|^\s|\s$")
 class DocumentErrorBody(ValidationErrorBody):
     """A document was refused: ``reason`` says why (also the ``type`` of its one ``errors`` entry)."""
 
-    reason: str = Field(description="too_large, unsupported_type, undecodable, empty, bad_name or too_many",
+    reason: str = Field(description="too_large, unsupported_type, corrupt, encrypted, undecodable, empty, bad_name "
+                        "or too_many",
                         examples=["unsupported_type"])
 
 
@@ -68,7 +72,8 @@ class RoomDocumentOut(BaseModel):
     id: uuid.UUID
     room_id: uuid.UUID | None
     name: str = Field(validation_alias="filename")
-    content_type: str = Field(description="text/plain or text/markdown (judged by the content)")
+    content_type: str = Field(description="application/pdf, application/vnd.openxmlformats-officedocument."
+                              "wordprocessingml.document, text/plain or text/markdown (judged by the content)")
     size_bytes: int
     terms: list[str] = Field(description="Domain terms found, most salient first (names, acronyms, rare words)")
     chunk_count: int = Field(description="Pieces stored with an embedding for retrieval (0 until indexed)")
@@ -81,8 +86,8 @@ def _refusal_responses() -> dict[int | str, dict[str, object]]:
     out: dict[int | str, dict[str, object]] = {}
     for status, reason, detail in ((409, "too_many", "this room already holds 20 documents"),
                                    (413, "too_large", "the document is larger than 10 MB"),
-                                   (415, "unsupported_type", "a PDF file: upload plain text or Markdown (UTF-8)"),
-                                   (422, "undecodable", "not UTF-8 text (byte 12): save the file as UTF-8")):
+                                   (415, "unsupported_type", "a JPEG file: upload PDF, DOCX, plain text or Markdown"),
+                                   (422, "encrypted", "the PDF is encrypted with a password: upload it without one")):
         out[status] = {"model": DocumentErrorBody, "description": f"Refused: {reason} and the like",
                        "content": {"application/json": {"example": {
                            "error": "document_refused", "reason": reason, "detail": detail,
@@ -124,8 +129,8 @@ async def _count(session: AsyncSession, room_id: uuid.UUID) -> int:
 @router.post("/api/rooms/{room_id}/documents", status_code=201, response_model=RoomDocumentOut,
              responses={**responses(403, 404), **_refusal_responses()},
              openapi_extra={"requestBody": {
-                 "required": True, "description": "The document: UTF-8 plain text or Markdown, whatever the "
-                 "Content-Type says (the content decides)",
+                 "required": True, "description": "The document: PDF (with a text layer), DOCX, UTF-8 plain text "
+                 "or Markdown, whatever the Content-Type says (the content decides)",
                  "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}}})
 async def upload_document(
     room_id: uuid.UUID, request: Request,
