@@ -739,7 +739,7 @@ export interface components {
             errors: components["schemas"]["FieldError"][];
             /**
              * Reason
-             * @description too_large, unsupported_type, undecodable, empty, bad_name or too_many
+             * @description too_large, unsupported_type, corrupt, encrypted, undecodable, empty, bad_name or too_many
              * @example unsupported_type
              */
             reason: string;
@@ -1184,7 +1184,7 @@ export interface components {
             chunk_count: number;
             /**
              * Content Type
-             * @description text/plain or text/markdown (judged by the content)
+             * @description application/pdf, application/vnd.openxmlformats-officedocument.wordprocessingml.document, text/plain or text/markdown (judged by the content)
              */
             content_type: string;
             /**
@@ -4293,7 +4293,7 @@ export interface operations {
             };
             cookie?: never;
         };
-        /** @description The document: UTF-8 plain text or Markdown, whatever the Content-Type says (the content decides) */
+        /** @description The document: PDF (with a text layer), DOCX, UTF-8 plain text or Markdown, whatever the Content-Type says (the content decides) */
         requestBody: {
             content: {
                 "application/octet-stream": string;
@@ -4432,14 +4432,14 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "detail": "a PDF file: upload plain text or Markdown (UTF-8)",
+                     *       "detail": "a JPEG file: upload PDF, DOCX, plain text or Markdown",
                      *       "error": "document_refused",
                      *       "errors": [
                      *         {
                      *           "loc": [
                      *             "body"
                      *           ],
-                     *           "msg": "a PDF file: upload plain text or Markdown (UTF-8)",
+                     *           "msg": "a JPEG file: upload PDF, DOCX, plain text or Markdown",
                      *           "type": "unsupported_type"
                      *         }
                      *       ],
