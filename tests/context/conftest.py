@@ -8,6 +8,7 @@ import base64
 import io
 import subprocess
 import zipfile
+import zlib
 from collections.abc import Callable
 from pathlib import Path
 
@@ -100,13 +101,14 @@ def ooxml_zip(content_type: str, part: str) -> bytes:
 XLSX_MAIN = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"
 
 
-def handmade_pdf(content: bytes) -> bytes:
-    """A one-page PDF whose page draws ``content`` (a content stream) with Helvetica as ``/F1``, written by hand
-    (for text layers Chromium never prints, e.g. a NUL character code)."""
+def handmade_pdf(content: bytes, flate: bool = False) -> bytes:
+    """A one-page PDF whose page draws ``content`` (a content stream, deflated if ``flate``) with Helvetica as
+    ``/F1``, written by hand (for what Chromium never prints: a NUL character code, a decompression bomb)."""
+    stream = zlib.compress(content, 9) if flate else content
     objects = [b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
                b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R "
                b"/Resources << /Font << /F1 5 0 R >> >> >>",
-               b"<< /Length %d >>\nstream\n%s\nendstream" % (len(content), content),
+               b"<< %s/Length %d >>\nstream\n%s\nendstream" % (b"/Filter /FlateDecode " * flate, len(stream), stream),
                b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"]
     out, offsets = bytearray(b"%PDF-1.4\n"), []
     for number, body in enumerate(objects, 1):

@@ -69,6 +69,20 @@ def test_a_truncated_or_damaged_pdf_is_corrupt(printing_pdf):
         assert (refused.reason, refused.status) == ("corrupt", 422), refused.detail
 
 
+def test_a_damaged_deflate_stream_or_an_unknown_filter_is_corrupt(word_docx):
+    """zipfile raises zlib.error on a damaged deflate stream, pypdf NotImplementedError on a filter it does not
+    know (a garbled name): both found by mutating real files; both answered 500 before."""
+    with zipfile.ZipFile(io.BytesIO(word_docx)) as source:
+        info = source.getinfo("word/document.xml")
+    start = info.header_offset + 30 + len(info.filename.encode()) + len(info.extra)  # the local header's size
+    damaged = word_docx[:start] + b"\xff" + word_docx[start + 1:]  # deflate block type 3: reserved, invalid
+    unknown = handmade_pdf(b"BT /F1 12 Tf 72 720 Td (Gutenberg) Tj ET").replace(b"<< /Length", b"<< /Filter /Fla\x16e "
+                                                                                   b"/Length")
+    for data in (damaged, unknown):
+        refused = refusal(data)
+        assert (refused.reason, refused.status) == ("corrupt", 422), refused.detail
+
+
 def test_a_scanned_pdf_has_no_text_layer(scanned_pdf):
     refused = refusal(scanned_pdf)
     assert (refused.reason, refused.status) == ("empty", 422) and "no text layer" in refused.detail
@@ -119,6 +133,15 @@ def test_a_docx_decompression_bomb_is_refused_unread(word_docx):
     refused = refusal(bomb, max_chars=10 * 2**20)
     assert (refused.reason, refused.status) == ("too_large", 413) and "inflates" in refused.detail
     assert read_document(zipped(files)).content_type == DOCX  # the same DOCX without the bomb
+
+
+def test_a_pdf_decompression_bomb_is_refused():
+    """80 MB of spaces in one page's content stream, 80 kB deflated: pypdf stops at its 75 MB stream limit."""
+    bomb = handmade_pdf(b"BT /F1 12 Tf 72 720 Td (Gutenberg) Tj ET\n" + b" " * (80 * 2**20), flate=True)
+    assert len(bomb) < 200_000
+    refused = refusal(bomb)
+    assert (refused.reason, refused.status) == ("too_large", 413) and "limit" in refused.detail
+    assert "Gutenberg" in read_document(handmade_pdf(b"BT /F1 12 Tf 72 720 Td (Gutenberg) Tj ET", flate=True)).text
 
 
 def test_a_pdfs_stray_nul_never_reaches_the_text():

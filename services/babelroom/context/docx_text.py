@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import zipfile
+import zlib
 from collections.abc import Iterator
 
 import docx
@@ -29,8 +30,10 @@ _OTHER_OOXML = {b"spreadsheetml": "an XLSX spreadsheet", b"presentationml": "a P
                 b"ms-word.document.macroEnabled": "a macro-enabled Word document (DOCM): save it as DOCX",
                 b"wordprocessingml.template": "a Word template (DOTX): save it as DOCX"}
 _CONTENT_TYPES, _MAX_CONTENT_TYPES = "[Content_Types].xml", 1 << 20
-#: What a damaged DOCX raises (lxml's XMLSyntaxError is a SyntaxError).
-_BROKEN = (zipfile.BadZipFile, KeyError, ValueError, PackageNotFoundError, SyntaxError, EOFError)
+#: What a damaged DOCX raises (lxml's XMLSyntaxError is a SyntaxError; zipfile raises zlib.error on a damaged
+#: deflate stream and NotImplementedError on a compression method it lacks).
+_BROKEN = (zipfile.BadZipFile, KeyError, ValueError, PackageNotFoundError, SyntaxError, EOFError, zlib.error,
+           NotImplementedError)
 
 
 def docx_text(data: bytes, max_chars: int) -> str:

@@ -16,9 +16,10 @@ from babelroom.context.refusal import DocumentRefused
 
 #: The PDF trailer's end mark; Acrobat looks for it in the last 1024 bytes, and so do we (a cut upload lacks it).
 _EOF_MARK, _EOF_WINDOW = b"%%EOF", 1024
-#: What pypdf raises on a damaged file besides its own errors (it parses leniently, strict=False).
+#: What pypdf raises on a damaged file besides its own errors (it parses leniently, strict=False); a filter name it
+#: does not know (garbled or rare) raises NotImplementedError.
 _BROKEN = (PyPdfError, ValueError, KeyError, IndexError, TypeError, AttributeError, AssertionError, struct.error,
-           zlib.error, RecursionError)
+           zlib.error, RecursionError, NotImplementedError)
 
 
 def pdf_text(data: bytes, max_pages: int, max_chars: int) -> str:
@@ -50,7 +51,7 @@ def pdf_text(data: bytes, max_pages: int, max_chars: int) -> str:
         raise DocumentRefused("encrypted", "the PDF is encrypted in a way we cannot open: upload it without "
                                            "encryption") from exc
     except LimitReachedError as exc:
-        raise DocumentRefused("too_large", f"the PDF's content inflates past the limit ({exc})") from exc
+        raise DocumentRefused("too_large", f"the PDF goes past a limit of the reader ({exc})") from exc
     except _BROKEN as exc:
         raise DocumentRefused("corrupt", f"the PDF is damaged and cannot be read ({type(exc).__name__})") from exc
     return "\n\n".join(pages)
