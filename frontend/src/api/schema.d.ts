@@ -4432,14 +4432,14 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "detail": "a JPEG file: upload PDF, DOCX, plain text or Markdown",
+                     *       "detail": "a JPEG file: upload PDF, DOCX, plain text or Markdown (UTF-8)",
                      *       "error": "document_refused",
                      *       "errors": [
                      *         {
                      *           "loc": [
                      *             "body"
                      *           ],
-                     *           "msg": "a JPEG file: upload PDF, DOCX, plain text or Markdown",
+                     *           "msg": "a JPEG file: upload PDF, DOCX, plain text or Markdown (UTF-8)",
                      *           "type": "unsupported_type"
                      *         }
                      *       ],

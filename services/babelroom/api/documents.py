@@ -86,7 +86,8 @@ def _refusal_responses() -> dict[int | str, dict[str, object]]:
     out: dict[int | str, dict[str, object]] = {}
     for status, reason, detail in ((409, "too_many", "this room already holds 20 documents"),
                                    (413, "too_large", "the document is larger than 10 MB"),
-                                   (415, "unsupported_type", "a JPEG file: upload PDF, DOCX, plain text or Markdown"),
+                                   (415, "unsupported_type",
+                                    "a JPEG file: upload PDF, DOCX, plain text or Markdown (UTF-8)"),
                                    (422, "encrypted", "the PDF is encrypted with a password: upload it without one")):
         out[status] = {"model": DocumentErrorBody, "description": f"Refused: {reason} and the like",
                        "content": {"application/json": {"example": {
