@@ -29,8 +29,8 @@ def pdf_text(data: bytes, max_pages: int, max_chars: int) -> str:
 
     Raises:
         DocumentRefused: ``corrupt`` (truncated or unreadable), ``encrypted`` (needs a password),
-            ``too_large`` (more than ``max_pages`` pages, more than ``max_chars`` characters of text, or a stream
-            past pypdf's decompression limits), ``empty`` (no text layer).
+            ``too_large`` (more than ``max_pages`` pages, more than ``max_chars`` characters of text, or past one
+            of pypdf's limits, e.g. a stream inflating past 75 MB). A PDF without a text layer gives ``""``.
     """
     if _EOF_MARK not in data[-_EOF_WINDOW:]:
         raise DocumentRefused("corrupt", "the PDF is truncated (no %%EOF at its end): upload the whole file")
