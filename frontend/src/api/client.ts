@@ -15,6 +15,7 @@ import type {
   RefreshRequest,
   Register,
   Room,
+  RoomDocument,
   SourceLanguage,
   Tier,
   TokenPair,
@@ -28,6 +29,7 @@ export interface ApiClientOptions {
 }
 
 interface RequestOptions {
+  /** JSON, or a Blob (a File) sent as it is, as application/octet-stream (uploads). */
   body?: unknown;
   auth?: boolean;
   query?: Record<string, string | number | undefined | null>;
@@ -72,13 +74,14 @@ export class ApiClient {
 
   private async send(method: string, path: string, options: RequestOptions, token: string | null): Promise<Response> {
     const headers: Record<string, string> = { Accept: "application/json" };
-    if (options.body !== undefined) headers["Content-Type"] = "application/json";
+    const raw = options.body instanceof Blob;
+    if (options.body !== undefined) headers["Content-Type"] = raw ? "application/octet-stream" : "application/json";
     if (token) headers.Authorization = `Bearer ${token}`;
     try {
       return await this.fetchImpl(this.url(path, options.query), {
         method,
         headers,
-        body: options.body !== undefined ? JSON.stringify(options.body) : undefined,
+        body: raw ? (options.body as Blob) : options.body !== undefined ? JSON.stringify(options.body) : undefined,
       });
     } catch (error) {
       throw new ApiError(0, "network", `Cannot reach the server (${error instanceof Error ? error.message : error})`);
@@ -226,6 +229,29 @@ export class ApiClient {
 
   closeRoom(id: string): Promise<Room> {
     return this.request<Room>("POST", `/api/rooms/${encodeURIComponent(id)}/close`);
+  }
+
+  // --- room documents (Pro: the room's owner only) ---
+
+  /** The room's documents, oldest first (403: not the owner, or a tier without document_context). */
+  documents(roomId: string): Promise<RoomDocument[]> {
+    return this.request<RoomDocument[]>("GET", `/api/rooms/${encodeURIComponent(roomId)}/documents`);
+  }
+
+  /** Upload ``file`` (its bytes as the body; the server judges the type by the content) as ``name``.
+   * Refusals: ApiError 413/415/422 (``reason``: too_large, unsupported_type, corrupt, encrypted, empty …), 409. */
+  uploadDocument(roomId: string, file: Blob, name: string): Promise<RoomDocument> {
+    return this.request<RoomDocument>("POST", `/api/rooms/${encodeURIComponent(roomId)}/documents`, {
+      body: file,
+      query: { name },
+    });
+  }
+
+  deleteDocument(roomId: string, documentId: string): Promise<void> {
+    return this.request<void>(
+      "DELETE",
+      `/api/rooms/${encodeURIComponent(roomId)}/documents/${encodeURIComponent(documentId)}`,
+    );
   }
 
   // --- transcripts ---

@@ -3,13 +3,13 @@
 // Every error is JSON {error, detail}. Tier limits (403, and 429 for the request rate) add limit,
 // allowed, tier, current, resets_at, reset_hint, retry_after_s; a full pool (503) adds pool and
 // retry_after_s; 429 and 503 carry a Retry-After header. Validation errors are FastAPI's 422
-// {detail: [{loc, msg}]}. Anything else (a proxy's HTML page, a dropped connection) still becomes an
+// {detail: [{loc, msg}]}; refused uploads (documents, voice samples) add ``reason``. Anything else (a proxy's HTML page, a dropped connection) still becomes an
 // ApiError, so callers handle one type.
 
-import type { CapacityErrorBody, LimitErrorBody } from "./types";
+import type { CapacityErrorBody, DocumentErrorBody, LimitErrorBody } from "./types";
 
 /** Any field of the API's error bodies, unchecked: the body may also come from a proxy. */
-type ErrorFields = Partial<Record<keyof LimitErrorBody | keyof CapacityErrorBody, unknown>>;
+type ErrorFields = Partial<Record<keyof LimitErrorBody | keyof CapacityErrorBody | keyof DocumentErrorBody, unknown>>;
 
 export class ApiError extends Error {
   readonly status: number;
@@ -24,6 +24,8 @@ export class ApiError extends Error {
   readonly resetHint: string | null;
   readonly retryAfterS: number | null;
   readonly pool: string | null;
+  /** Why an upload was refused (too_large, unsupported_type, corrupt …; also not_owner on a 403). */
+  readonly reason: string | null;
 
   constructor(status: number, code: string, detail: string, extra: Partial<ApiErrorFields> = {}) {
     super(detail);
@@ -39,6 +41,7 @@ export class ApiError extends Error {
     this.resetHint = extra.resetHint ?? null;
     this.retryAfterS = extra.retryAfterS ?? null;
     this.pool = extra.pool ?? null;
+    this.reason = extra.reason ?? null;
   }
 }
 
@@ -51,6 +54,7 @@ export interface ApiErrorFields {
   resetHint: string | null;
   retryAfterS: number | null;
   pool: string | null;
+  reason: string | null;
 }
 
 const num = (v: unknown): number | null => (typeof v === "number" && Number.isFinite(v) ? v : null);
@@ -93,6 +97,7 @@ export function apiErrorFrom(status: number, statusText: string, body: unknown, 
       resetHint: str(b.reset_hint),
       retryAfterS: num(b.retry_after_s) ?? headerRetry,
       pool: str(b.pool),
+      reason: str(b.reason),
     });
   }
   const text = typeof body === "string" && body.trim() && body.length < 300 && !body.includes("<") ? body.trim() : "";

@@ -39,3 +39,8 @@ export type JoinRoom = Schemas["JoinRoom"];
 /** Error bodies: JSON ``{error, detail}``, to which tier limits and a full pool add fields. */
 export type LimitErrorBody = Schemas["LimitErrorBody"];
 export type CapacityErrorBody = Schemas["CapacityErrorBody"];
+/** A refused document upload: ``reason`` says why (too_large, unsupported_type, corrupt, encrypted …). */
+export type DocumentErrorBody = Schemas["DocumentErrorBody"];
+
+/** A room's document (Pro: its terms bias the room's captions); ``index_status`` pending → indexed/failed. */
+export type RoomDocument = Schemas["RoomDocumentOut"];

@@ -17,6 +17,9 @@ function title(error: unknown): string {
   if (error.status === 401) return "Please sign in again";
   if (error.status === 404) return "Not found";
   if (error.status === 409) return "Conflict";
+  if (error.status === 413) return "Too large";
+  if (error.status === 415) return "Not a supported file type";
+  if (error.status === 422 && error.reason) return "Not accepted";
   return `Error ${error.status}`;
 }
 
@@ -31,6 +34,7 @@ export function ErrorNotice({ error, onDismiss, onRetry }: Props) {
       data-status={api?.status}
       data-code={api?.code}
       data-limit={api?.limit ?? undefined}
+      data-reason={api?.reason ?? undefined}
       data-retry-after={api?.retryAfterS ?? undefined}
     >
       <strong>{title(error)}</strong>

@@ -20,6 +20,7 @@ import type { NoticeMessage } from "../captions/messages";
 import { captionReducer, initialCaptionState } from "../captions/reducer";
 import { CaptionSocket, type SocketState } from "../captions/socket";
 import { CaptionPanel, FONT_SIZES } from "../components/CaptionPanel";
+import { DocumentsPanel } from "../components/DocumentsPanel";
 import { ErrorNotice } from "../components/ErrorNotice";
 import { LanguagePicker } from "../components/LanguagePicker";
 import { VideoGrid, type Tile } from "../components/VideoGrid";
@@ -391,6 +392,14 @@ export function RoomPage({ roomId, listenOnly, me }: Props) {
       )}
       <ErrorNotice error={actionError} onDismiss={() => setActionError(null)} />
       <ErrorNotice error={languages.error} onRetry={languages.retry} />
+      {room.owner_id === me.user.id && (
+        <DocumentsPanel
+          roomId={room.id}
+          allowed={me.effective.features.document_context}
+          tier={me.effective.tier}
+          closed={!!ended}
+        />
+      )}
       <div className="room-body">
         <section className="stage" aria-label="Video">
           {mediaStatus.state !== "idle" && mediaStatus.state !== "connected" && (
