@@ -76,12 +76,12 @@ const uploadProps = {
 };
 
 describe("VoicePage", () => {
-  it("shows a basic plan what the feature is and that its plan lacks it, without the form", () => {
-    const html = page(me("basic", false));
+  it("shows a free plan what the feature is and that its plan lacks it, without the form", () => {
+    const html = page(me("free", false));
     expect(html).toContain('data-testid="voice-page"');
     expect(html).toContain('data-allowed="false"');
     expect(html).toContain('data-testid="voice-locked"');
-    expect(html).toContain("Voice cloning is not part of the <strong>basic</strong> plan.");
+    expect(html).toContain("Voice cloning is not part of the <strong>free</strong> plan.");
     expect(html).toContain("in <em>your</em> voice");
     expect(html).not.toContain('data-testid="voice-record-start"');
     expect(html).not.toContain('data-testid="voice-upload"');
@@ -89,7 +89,7 @@ describe("VoicePage", () => {
 
   it("names the plans that include it", () => {
     const html = renderToStaticMarkup(
-      <VoiceLocked tier="basic" tiers={[tier("basic", false), tier("premium", true), tier("pro", true)]} />,
+      <VoiceLocked tier="free" tiers={[tier("free", false), tier("premium", true), tier("pro", true)]} />,
     );
     expect(html).toContain("It is included in: premium, pro.");
   });
