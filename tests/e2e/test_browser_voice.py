@@ -6,12 +6,15 @@ they choose tests/data/speech/jfk.flac with the file picker, cannot upload until
 upload it, see it listed ``pending`` and then ``passed`` (the worker's check, polled by the page). Then they
 record a sample through Chromium's fake microphone (the same speech, MediaRecorder's WebM Opus: the server
 must decode it), listen to it, upload it, see its check leave ``pending``, and delete it after confirming.
+The page's screenshot is docs/screenshots/web-voice.png (copied when missing or BABELROOM_UPDATE_SCREENSHOT is set).
 No Janus and no network namespaces: nothing here is WebRTC.
 """
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -110,6 +113,9 @@ def test_a_premium_user_uploads_and_records_a_voice_sample_and_sees_its_check(vo
             expect(page.get_by_test_id("voice-sample")).to_have_count(1)
             assert set(stack_samples(stack.database_url)) == {"jfk"}
             page.screenshot(path=str(work / "voice.png"), full_page=True)
+            docs_shot = ROOT / "docs" / "screenshots" / "web-voice.png"
+            if not docs_shot.exists() or os.environ.get("BABELROOM_UPDATE_SCREENSHOT"):
+                shutil.copy(work / "voice.png", docs_shot)  # the committed one stays unless asked
         finally:
             context.close()
     print(f"\nrecorded sample's check: {status}; screenshot {work / 'voice.png'}")
