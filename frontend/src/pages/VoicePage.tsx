@@ -391,6 +391,7 @@ export function VoicePage({ me, onMeChanged }: Props) {
 
   async function pickFile(event: ChangeEvent<HTMLInputElement>) {
     const file = event.target.files?.[0];
+    event.target.value = ""; // the same file can be chosen again after Discard
     if (!file) return;
     setError(null);
     const url = URL.createObjectURL(file);
@@ -480,6 +481,7 @@ export function VoicePage({ me, onMeChanged }: Props) {
             onFile={(e) => void pickFile(e)}
             onDiscard={() => setClip(null)}
           />
+          {languages.error !== null && <ErrorNotice error={languages.error} onRetry={languages.retry} />}
           <UploadSection
             clip={clip}
             name={name}
