@@ -8,6 +8,7 @@ import { ErrorNotice } from "./components/ErrorNotice";
 import { AuthPage } from "./pages/AuthPage";
 import { LobbyPage } from "./pages/LobbyPage";
 import { RoomPage } from "./pages/RoomPage";
+import { VoicePage } from "./pages/VoicePage";
 import { useRoute } from "./router";
 
 export function App({ api: given }: { api?: ApiClient }) {
@@ -51,7 +52,8 @@ export function App({ api: given }: { api?: ApiClient }) {
     );
   } else if (route.page === "room") {
     page = <RoomPage key={route.roomId} roomId={route.roomId} listenOnly={route.listenOnly} me={me} />;
-  } else page = <LobbyPage me={me} onMeChanged={loadMe} />;
+  } else if (route.page === "voice") page = <VoicePage me={me} onMeChanged={loadMe} />;
+  else page = <LobbyPage me={me} onMeChanged={loadMe} />;
 
   return (
     <ApiContext.Provider value={api}>

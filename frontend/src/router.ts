@@ -1,11 +1,14 @@
 // Hash routes, so the gateway serves one index.html for every page: #/ (lobby), #/signin,
-// #/rooms/<id>[?listen=1].
+// #/rooms/<id>[?listen=1], #/voice (My voice: the cloned voice's samples).
 import { useEffect, useState } from "react";
 
 export type Route =
   | { page: "lobby" }
   | { page: "signin" }
-  | { page: "room"; roomId: string; listenOnly: boolean };
+  | { page: "room"; roomId: string; listenOnly: boolean }
+  | { page: "voice" };
+
+export const VOICE_HREF = "#/voice";
 
 export function parseRoute(hash: string): Route {
   const path = hash.replace(/^#/, "") || "/";
@@ -16,6 +19,7 @@ export function parseRoute(hash: string): Route {
     return { page: "room", roomId: decodeURIComponent(room[1]), listenOnly: listen === "1" || listen === "true" };
   }
   if (pathname === "/signin") return { page: "signin" };
+  if (pathname === "/voice" || pathname === "/voice/") return { page: "voice" };
   return { page: "lobby" };
 }
 

@@ -173,6 +173,19 @@ class MediaInThread:
         self.loop.call_soon_threadsafe(self.loop.stop)
 
 
+def ensure_web_app() -> None:
+    """Skip the test when Chromium or Playwright is missing; build frontend/dist when it is not built."""
+    if not Path(CHROMIUM).exists():
+        pytest.skip("Debian's chromium is not installed (`make test` installs it: APT_PACKAGES)")
+    pytest.importorskip("playwright.sync_api", reason="the playwright package (services[dev]) is missing")
+    if not (FRONTEND / "dist" / "index.html").exists():
+        if shutil.which("npm") is None:
+            pytest.skip("frontend/dist is not built and npm is missing")
+        if not (FRONTEND / "node_modules").exists():
+            subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=FRONTEND, check=True, timeout=600)
+        subprocess.run(["npm", "run", "build"], cwd=FRONTEND, check=True, timeout=600)
+
+
 @contextlib.contextmanager
 def call_stack(work: Path, env: dict[str, str] | None = None, tts: bool = False,
                jobs_queues: str = "") -> Iterator[dict]:
@@ -184,15 +197,7 @@ def call_stack(work: Path, env: dict[str, str] | None = None, tts: bool = False,
     reason = unavailable()
     if reason:
         pytest.skip(f"network namespaces unavailable: {reason}")
-    if not Path(CHROMIUM).exists():
-        pytest.skip("Debian's chromium is not installed (`make test` installs it: APT_PACKAGES)")
-    pytest.importorskip("playwright.sync_api", reason="the playwright package (services[dev]) is missing")
-    if not (FRONTEND / "dist" / "index.html").exists():
-        if shutil.which("npm") is None:
-            pytest.skip("frontend/dist is not built and npm is missing")
-        if not (FRONTEND / "node_modules").exists():
-            subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=FRONTEND, check=True, timeout=600)
-        subprocess.run(["npm", "run", "build"], cwd=FRONTEND, check=True, timeout=600)
+    ensure_web_app()
     pair = NetnsPair.create()
     janus = media = relay_in = relay_janus = None
     try:

@@ -19,6 +19,7 @@ import type {
   SourceLanguage,
   Tier,
   TokenPair,
+  VoiceSample,
 } from "./types";
 
 export interface ApiClientOptions {
@@ -29,8 +30,9 @@ export interface ApiClientOptions {
 }
 
 interface RequestOptions {
-  /** JSON, or a Blob (a File) sent as it is, as application/octet-stream (uploads). */
   body?: unknown;
+  /** A file sent as is (not JSON), with its own type or application/octet-stream. */
+  file?: Blob;
   auth?: boolean;
   query?: Record<string, string | number | undefined | null>;
 }
@@ -74,14 +76,14 @@ export class ApiClient {
 
   private async send(method: string, path: string, options: RequestOptions, token: string | null): Promise<Response> {
     const headers: Record<string, string> = { Accept: "application/json" };
-    const raw = options.body instanceof Blob;
-    if (options.body !== undefined) headers["Content-Type"] = raw ? "application/octet-stream" : "application/json";
+    if (options.body !== undefined) headers["Content-Type"] = "application/json";
+    if (options.file) headers["Content-Type"] = options.file.type || "application/octet-stream";
     if (token) headers.Authorization = `Bearer ${token}`;
     try {
       return await this.fetchImpl(this.url(path, options.query), {
         method,
         headers,
-        body: raw ? (options.body as Blob) : options.body !== undefined ? JSON.stringify(options.body) : undefined,
+        body: options.file ?? (options.body !== undefined ? JSON.stringify(options.body) : undefined),
       });
     } catch (error) {
       throw new ApiError(0, "network", `Cannot reach the server (${error instanceof Error ? error.message : error})`);
@@ -242,7 +244,7 @@ export class ApiClient {
    * Refusals: ApiError 413/415/422 (``reason``: too_large, unsupported_type, corrupt, encrypted, empty …), 409. */
   uploadDocument(roomId: string, file: Blob, name: string): Promise<RoomDocument> {
     return this.request<RoomDocument>("POST", `/api/rooms/${encodeURIComponent(roomId)}/documents`, {
-      body: file,
+      file,
       query: { name },
     });
   }
@@ -265,5 +267,22 @@ export class ApiClient {
     const match = /filename="?([^";]+)"?/.exec(disposition);
     const filename = match?.[1] ?? `transcript-${id}.${lang || "original"}.${format}`;
     return { blob: await response.blob(), filename };
+  }
+
+  // --- voice samples (the reference recordings of the cloned voice) ---
+
+  /** The user's voice samples, oldest first. */
+  voiceSamples(): Promise<VoiceSample[]> {
+    return this.request<VoiceSample[]>("GET", "/api/voice-samples");
+  }
+
+  /** Upload a recording (the body is the file itself; the server judges it by content). Refusals:
+   * 403 tier limit, 413 too_large, 415 not_audio, 422 too_short/too_long/clipped/too_quiet/too_little_speech. */
+  uploadVoiceSample(file: Blob, name: string, language: string): Promise<VoiceSample> {
+    return this.request<VoiceSample>("POST", "/api/voice-samples", { file, query: { name, language } });
+  }
+
+  deleteVoiceSample(id: string): Promise<void> {
+    return this.request<void>("DELETE", `/api/voice-samples/${encodeURIComponent(id)}`);
   }
 }

@@ -14,6 +14,8 @@ export type Tier = Schemas["TierOut"];
 export type Me = Schemas["Me"];
 export type Room = Schemas["RoomOut"];
 export type ExportFormat = Schemas["ExportFormat"];
+/** A voice sample of the cloned voice (``speaker_check``: pending until the background check ran). */
+export type VoiceSample = Schemas["VoiceSampleOut"];
 
 /** GET /api/languages: a spoken language, its STT model, and the caption languages its routes reach. */
 export type SourceLanguage = Schemas["SourceLanguageOut"];

@@ -11,7 +11,7 @@ import { LanguagePicker } from "../components/LanguagePicker";
 import { TierCard, TierTable } from "../components/TierCard";
 import { useLanguageChoice } from "../languageChoice";
 import { routesTo } from "../languages";
-import { navigate, roomHref } from "../router";
+import { VOICE_HREF, navigate, roomHref } from "../router";
 import { rememberJoin } from "./joinCache";
 
 interface Props {
@@ -195,6 +195,9 @@ export function LobbyPage({ me, onMeChanged }: Props) {
         </section>
       </div>
       <aside className="lobby-side">
+        <a className="button secondary voice-link" href={VOICE_HREF} data-testid="my-voice-link">
+          My voice: translations spoken in your own voice
+        </a>
         <TierCard me={me} />
         <TierTable tiers={tiers} current={me.effective.tier} />
       </aside>
