@@ -27,6 +27,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import jiwer
@@ -36,6 +37,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parents[1] / "sfu"))
 
 from netns import NetnsPair, TcpRelay, socket_in, unavailable  # noqa: E402
+from tests.conftest import run_sql  # noqa: E402
 
 from babelroom.config import Settings  # noqa: E402
 from babelroom.dev.devstack import LocalStack  # noqa: E402
@@ -171,6 +173,13 @@ class MediaInThread:
 
         asyncio.run_coroutine_threadsafe(stop(), self.loop).result(30)
         self.loop.call_soon_threadsafe(self.loop.stop)
+
+
+def set_tier(database_url: str, display_name: str, tier: str) -> None:
+    """Put the user called ``display_name`` on ``tier`` (as an admin would), from Playwright's thread."""
+    with ThreadPoolExecutor(1) as pool:  # run_sql runs its own event loop; Playwright's is this thread's
+        pool.submit(run_sql, database_url, "UPDATE users SET tier_name = :tier WHERE display_name = :name",
+                    params={"tier": tier, "name": display_name}).result()
 
 
 def ensure_web_app() -> None:

