@@ -6,6 +6,7 @@
 import { useCallback, useEffect, useReducer, useRef, useState, type ChangeEvent } from "react";
 
 import { useApi } from "../api/instance";
+import { pollDelayMs } from "../api/polling";
 import type { RoomDocument } from "../api/types";
 import {
   ACCEPT,
@@ -13,7 +14,6 @@ import {
   formatBytes,
   hasPending,
   initialDocumentsState,
-  pollDelayMs,
   uploadFiles,
   type DocumentsState,
 } from "../documents/state";
@@ -221,7 +221,9 @@ export function DocumentsPanel({ roomId, allowed, tier, closed }: Props) {
       polls.current = 0;
       return;
     }
-    const timer = setTimeout(() => void load(), pollDelayMs(polls.current++));
+    const delay = pollDelayMs(polls.current++);
+    if (delay === null) return; // the user can close and open the panel again
+    const timer = setTimeout(() => void load(), delay);
     return () => clearTimeout(timer);
   }, [allowed, open, pending, state.docs, load]);
 

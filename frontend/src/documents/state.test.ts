@@ -9,7 +9,6 @@ import {
   formatBytes,
   hasPending,
   initialDocumentsState,
-  pollDelayMs,
   uploadFiles,
   type DocumentsAction,
   type DocumentsState,
@@ -153,10 +152,6 @@ describe("documentsReducer", () => {
 });
 
 describe("helpers", () => {
-  it("asks again soon, then less and less often", () => {
-    expect([0, 1, 2, 3, 4, 5, 6, 50].map(pollDelayMs)).toEqual([3000, 5000, 10000, 20000, 30000, 60000, 60000, 60000]);
-  });
-
   it("writes sizes for people", () => {
     expect([820, 14_000, 2_500_000].map(formatBytes)).toEqual(["820 B", "14 KB", "2.4 MB"]);
   });

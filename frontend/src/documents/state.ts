@@ -124,14 +124,6 @@ export async function uploadFiles(
   }
 }
 
-/** Seconds before the ``n``-th (0-based) re-list of a list that still holds pending documents: soon at first,
- * then less and less often (every call counts against the plan's requests per hour). */
-export const POLL_DELAYS_S = [3, 5, 10, 20, 30, 60];
-
-export function pollDelayMs(n: number): number {
-  return POLL_DELAYS_S[Math.min(n, POLL_DELAYS_S.length - 1)] * 1000;
-}
-
 export function hasPending(docs: RoomDocument[] | null): boolean {
   return !!docs?.some((d) => d.index_status === "pending");
 }

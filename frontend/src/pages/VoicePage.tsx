@@ -5,6 +5,7 @@
 // have it instead of the form (and its old samples, if any, to delete).
 import { useCallback, useEffect, useRef, useState, type ChangeEvent, type FormEvent } from "react";
 
+import { pollDelayMs } from "../api/polling";
 import { useApi } from "../api/instance";
 import type { Me, Tier, VoiceSample } from "../api/types";
 import { ErrorNotice } from "../components/ErrorNotice";
@@ -20,7 +21,6 @@ import {
   STATUS_LABEL,
   formatSeconds,
   hasPending,
-  pollDelayMs,
   statusText,
   uploadBlocker,
   type Clip,

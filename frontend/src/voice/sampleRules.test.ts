@@ -1,7 +1,7 @@
-// What the page asks before an upload, how it words a sample's check, and how often it polls.
+// What the page asks before an upload and how it words a sample's check.
 import { describe, expect, it } from "vitest";
 
-import { hasPending, pollDelayMs, statusText, uploadBlocker, type Clip } from "./sampleRules";
+import { hasPending, statusText, uploadBlocker, type Clip } from "./sampleRules";
 import { sample } from "./testSamples";
 
 const clip = (durationS: number | null, size = 1000): Clip => ({
@@ -53,16 +53,5 @@ describe("polling", () => {
     expect(hasPending(null)).toBe(false);
     expect(hasPending([sample({ speaker_check: "passed" })])).toBe(false);
     expect(hasPending([sample({ speaker_check: "passed" }), sample({ id: "s2" })])).toBe(true);
-  });
-
-  it("asks less and less often, then stops", () => {
-    expect(pollDelayMs(0)).toBe(3000);
-    expect(pollDelayMs(1)).toBe(4500);
-    expect(pollDelayMs(10)).toBe(30_000);
-    expect(pollDelayMs(30)).toBeNull();
-    let total = 0;
-    for (let n = 0; pollDelayMs(n) !== null; n++) total += pollDelayMs(n)!;
-    expect(total / 60_000).toBeGreaterThan(10); // beyond the server's requeue of a lost check (10 min)
-    expect(total / 60_000).toBeLessThan(15);
   });
 });

@@ -61,14 +61,6 @@ export const STATUS_LABEL: Record<VoiceSample["speaker_check"], string> = {
   failed: "Rejected",
 };
 
-/** How long to wait before asking the list again while a sample is pending (ms): 3 s, growing to 30 s, so
- * that a check that takes minutes costs few of the plan's requests per hour; null from ``attempt`` 30
- * (about 13 min: the server requeues a check lost after 10 min) — the user can refresh. */
-export function pollDelayMs(attempt: number): number | null {
-  if (attempt >= 30) return null;
-  return Math.min(30_000, 3_000 * 1.5 ** attempt);
-}
-
 export function hasPending(samples: VoiceSample[] | null): boolean {
   return !!samples?.some((s) => s.speaker_check === "pending");
 }
