@@ -111,6 +111,11 @@ STT_PROMPT_SKIPS = Counter(
     "Decodes whose prompted text skipped the audio's first words, replaced by the unprompted decode "
     "(stt/prompt_skip.py)",
 )
+STT_WINDOW_FALLBACKS = Counter(
+    "babelroom_stt_window_fallbacks_total",
+    "Finals whose decode looped (compression ratio above stt_compression_ratio_threshold) on "
+    "stt_final_window_s, decoded again on Whisper's native 30 s window (stt/whisper.py)",
+)
 STT_LANGUAGE_MODEL = Gauge(
     "babelroom_stt_language_model", "The STT model serving each source language ('auto': language ID)",
     ["language", "model"],

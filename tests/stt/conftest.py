@@ -81,8 +81,7 @@ def whisper(stt_settings: Settings) -> WhisperSTT:
 
 @pytest.fixture(scope="session")
 def whisper_base(stt_settings: Settings) -> tuple[WhisperSTT, Settings]:
-    """Whisper base (multilingual) from ``babelroom models install --offline``, with the deployed settings
-    (its finals on the native 30 s window: ``WhisperSTT.final_window_s``)."""
+    """Whisper base (multilingual) from ``babelroom models install --offline``, with the deployed settings."""
     install(ROOT / "models", [WHISPER_BASE])
     settings = stt_settings.model_copy(update={"stt_model": str(ROOT / "models" / WHISPER_BASE_DIR)})
     return WhisperSTT(settings), settings

@@ -12,15 +12,15 @@ directly instead of ``WhisperModel.transcribe()``:
   punctuation removed), median decode 200 ms vs 402 ms (180 ms vs 376 ms on 5 s cuts); faster-whisper's
   ``transcribe()`` gave WER 0.059 in 453 ms. A 10 s window (1000 frames) produced repetition loops: the
   models were trained on 30 s windows only, so do not shorten the window much below 15 s.
-- finals of multilingual models keep the native 30 s window (``stt_final_window_s``); partials, decoded
-  every second, keep ``stt_window_s``. Measured with Whisper base (int8, greedy, 2 threads) on the 36
-  clips of the five ``tests/data/eval`` sets through the pipeline (``babelroom eval --speed 0``),
-  streaming WER at 15 s → 30 s: de 18.9 → 21.6%, es 23.4 → 22.1%, fr 17.8 → 12.3%, pt 23.5 → 21.2%,
-  vi 31.2 → 28.8%. Each clip decoded whole from 6 start offsets (0–500 ms: where a VAD may put the
-  segment's start), mean WER 15 s → 30 s: de 23.4 → 23.9%, es 78.6 → 25.3% (greedy base loops on one
-  clip at 15 s), fr 17.6 → 16.4%, pt 25.1 → 22.9%, vi 30.1 → 30.1%; the WER's spread over the offsets
-  fell in de, es and fr (10.8 → 4.1, 63.6 → 7.8, 8.2 → 5.5 points). A 5 s final costs 568 ms instead of
-  263 ms. tiny.en keeps 15 s for finals too: lower WER (above) and half the latency.
+- finals may take another window (``stt_final_window_s``, default ``stt_window_s``). Whisper base's finals on
+  the native 30 s lower its WER a little (docs/stt-models.md: streaming WER fr 17.8 → 12.3%, pt, vi and
+  es 1.3–2.4 points lower, de 2.7 higher, on the 36 eval clips) but cost twice the encoder (a 5 s final:
+  568 ms instead of 263 ms), and on 2 cores the real-time Spanish speakers held at final p95 ≤ 1.5 s fell
+  from 7 to 1 (``make bench-capacity``). So the default keeps 15 s, and only a final that loops there
+  (compression ratio above ``stt_compression_ratio_threshold``, the trigger of faster-whisper's
+  ``generate_with_fallback``) is decoded once more on the native window, where greedy Whisper base
+  reads the Picovoice Spanish clip it looped on at 15 s ("Uno de las las las …"), instead of being
+  dropped as a hallucination. That costs one more encoder pass on those finals only.
 - one greedy (by default) decode without timestamps and without temperature fallback: a partial is
   re-decoded every second anyway, and hallucinations are dropped by
   :class:`babelroom.stt.hallucination.HallucinationFilter` instead of being re-sampled.
@@ -46,7 +46,7 @@ from faster_whisper.tokenizer import Tokenizer
 from faster_whisper.transcribe import get_compression_ratio, get_suppressed_tokens
 
 from babelroom.config import Settings
-from babelroom.metrics import STT_MODEL_INFO, STT_PROMPT_SKIPS
+from babelroom.metrics import STT_MODEL_INFO, STT_PROMPT_SKIPS, STT_WINDOW_FALLBACKS
 from babelroom.stt.base import Hypothesis, SpeechToText
 from babelroom.stt.models import ResolvedModel, resolve_model
 from babelroom.stt.prompt_skip import skipped_words
@@ -105,14 +105,14 @@ class WhisperSTT(SpeechToText):
             cpu_threads=settings.stt_cpu_threads,
         )
         self._features = self._model.feature_extractor
-        #: Encoder window of finals (s): ``stt_final_window_s``, else 30 s on multilingual models and
-        #: ``stt_window_s`` on English-only ones (see the module docstring).
-        self.final_window_s = settings.stt_final_window_s or (
-            self.window_s if self.english_only else WHISPER_WINDOW_S
-        )
-        #: Encoder input length of partials and of finals (log-Mel frames, 10 ms each).
+        #: Encoder window of finals (s): ``stt_final_window_s``, else ``stt_window_s`` (see the module docstring).
+        self.final_window_s = settings.stt_final_window_s or self.window_s
+        #: Encoder input length of partials, of finals and of a looping final's second decode (log-Mel frames,
+        #: 10 ms each).
         self.window_frames = self._frames(self.window_s)
         self.final_window_frames = self._frames(self.final_window_s)
+        self.native_window_frames = self._frames(WHISPER_WINDOW_S)
+        self._compression_limit = settings.stt_compression_ratio_threshold
         self._beam_size = settings.stt_beam_size
         self._prompt_tokens_kept = min(settings.stt_prompt_tokens, MAX_PROMPT_TOKENS)
         self._term_tokens = min(settings.stt_context_tokens, MAX_PROMPT_TOKENS)
@@ -168,7 +168,8 @@ class WhisperSTT(SpeechToText):
             final: decode a final: on the ``final_window_s`` encoder window, and when ``prompt`` ends no
                 sentence, also without the previous text (one more decoder pass on the same encoder output:
                 +15–45% of a decode's time), keeping that text if the prompted one skipped the audio's first
-                words (:mod:`babelroom.stt.prompt_skip`).
+                words (:mod:`babelroom.stt.prompt_skip`); a final that loops (compression ratio above
+                ``stt_compression_ratio_threshold``) is decoded again on Whisper's native 30 s window.
 
         Raises:
             ValueError: unsupported language, audio not 1-D, empty, or longer than ``window_s``
@@ -183,22 +184,14 @@ class WhisperSTT(SpeechToText):
             raise ValueError(f"audio is {audio_s:.2f} s, longer than the {self.window_s} s window")
 
         started = time.perf_counter()
-        mel = log_mel(self._features, samples, self.final_window_frames if final else self.window_frames)
-        encoded = self._model.encode(mel)
         hotwords = self._hotwords(tokenizer, terms, self._term_tokens)
-        kept = min(self._prompt_tokens_kept, MAX_PROMPT_TOKENS - len(hotwords))
-        result = self._generate(encoded, self._prompt_tokens(tokenizer, prompt, kept, hotwords), audio_s)
-        text = tokenizer.decode(result.sequences_ids[0]).strip()
-        if final and prompt and prompt.strip() and not ends_sentence(prompt.split()[-1]):
-            # An open prompt: the start of the audio may have been taken for its end (stt/prompt_skip.py).
-            # The document terms stay: they end in a full stop, so they open no sentence.
-            bare = self._generate(encoded, self._prompt_tokens(tokenizer, None, 0, hotwords), audio_s)
-            bare_text = tokenizer.decode(bare.sequences_ids[0]).strip()
-            skipped = skipped_words(text, bare_text)
-            if skipped:
-                STT_PROMPT_SKIPS.inc()
-                log.info("stt.prompt_skip", language=language, skipped=skipped, prompted=text, kept=bare_text)
-                result, text = bare, bare_text
+        frames = self.final_window_frames if final else self.window_frames
+        encoded, result, text = self._decode_on(samples, frames, tokenizer, language, prompt, hotwords, final)
+        if final and frames < self.native_window_frames and get_compression_ratio(text) > self._compression_limit:
+            STT_WINDOW_FALLBACKS.inc()
+            log.info("stt.window_fallback", language=language, looped=text[:80])
+            encoded, result, text = self._decode_on(samples, self.native_window_frames, tokenizer, language, prompt,
+                                                    hotwords, final)
         tokens = result.sequences_ids[0]
         # As generate_with_fallback: the score is the cumulated log-prob divided by
         # seq_len ** length_penalty (CTranslate2's default 1); the +1 counts the end-of-text token.
@@ -225,6 +218,29 @@ class WhisperSTT(SpeechToText):
             no_speech_prob=round(result.no_speech_prob, 3),
         )
         return hypothesis
+
+    def _decode_on(
+        self, samples: np.ndarray, frames: int, tokenizer: Tokenizer, language: str, prompt: str | None,
+        hotwords: list[int], final: bool,
+    ) -> tuple[ctranslate2.StorageView, ctranslate2.models.WhisperGenerationResult, str]:
+        """Encode ``samples`` on a ``frames`` window and decode it (see :meth:`transcribe`): the encoder output,
+        the generation result and its text."""
+        encoded = self._model.encode(log_mel(self._features, samples, frames))
+        kept = min(self._prompt_tokens_kept, MAX_PROMPT_TOKENS - len(hotwords))
+        audio_s = samples.size / SAMPLE_RATE
+        result = self._generate(encoded, self._prompt_tokens(tokenizer, prompt, kept, hotwords), audio_s)
+        text = tokenizer.decode(result.sequences_ids[0]).strip()
+        if final and prompt and prompt.strip() and not ends_sentence(prompt.split()[-1]):
+            # An open prompt: the start of the audio may have been taken for its end (stt/prompt_skip.py).
+            # The document terms stay: they end in a full stop, so they open no sentence.
+            bare = self._generate(encoded, self._prompt_tokens(tokenizer, None, 0, hotwords), audio_s)
+            bare_text = tokenizer.decode(bare.sequences_ids[0]).strip()
+            skipped = skipped_words(text, bare_text)
+            if skipped:
+                STT_PROMPT_SKIPS.inc()
+                log.info("stt.prompt_skip", language=language, skipped=skipped, prompted=text, kept=bare_text)
+                result, text = bare, bare_text
+        return encoded, result, text
 
     def _generate(
         self, encoded: ctranslate2.StorageView, prompt_tokens: list[int], audio_s: float
