@@ -3,10 +3,11 @@ against the same decoding (issue 9: "offline WER of the same model on the same c
 
 Clips: the four Spanish recordings of ``tests/data/eval/es.tsv`` (``tests/data/speech-multi``, see its
 ``ATTRIBUTION.md``), Whisper base from ``babelroom models install --offline``: the worker's decoding of
-finals (the final window and its native-window second decode of a loop, the prompt-skip check) and its filter:
-no clip is left without text (greedy base loops on Picovoice cheetah v2.3 at 15 s; the second decode reads it). faster-whisper's ``transcribe()``,
-which the eval used before, decodes otherwise (on Picovoice cheetah v2.3 it printed a loop, "Uno de las
-las las …": offline WER 90.9% on the four clips, against 26% for the worker's decoding).
+finals (the final window and its native-window second decode of a loop, the prompt-skip check) and its
+filter. No clip is left without text: greedy base loops on Picovoice cheetah v2.3 at 15 s, and the second
+decode reads it. faster-whisper's ``transcribe()``, which the eval used before, decodes otherwise (it
+printed that loop, "Uno de las las las …": offline WER 90.9% on the four clips, against 26% for the
+worker's decoding).
 """
 
 from __future__ import annotations
