@@ -3,12 +3,16 @@
 from pathlib import Path
 
 import pytest
+from rich.console import Console
 
 from babelroom.dev.bench import (
     CLIP_GAP_S,
     RunResult,
+    _audio_markdown,
+    _audio_table,
     _delta,
     _markdown,
+    _table,
     bench_clip,
     find_max_speakers,
     holds,
@@ -82,6 +86,20 @@ def test_markdown_table_row():
                   cpu_s_per_audio_s=0.33, lost_finals=0, dropped_finals=0, latencies_ms=[])
     assert "| 2 | 700 | 1100 | 1200 | 1600 | 0.080 | 4.2 | 50% | 0.33 | 0 | 0 |" in _markdown([r], "m")
     assert "Largest number: **3**" in _markdown([r], "m", "Largest number: **3**")
+
+
+def test_tables_show_a_dash_not_0_for_an_empty_percentile_set():
+    r = result(None)  # no final, no partial came: their percentile sets are empty
+    r.final_latency_ms = {"p50": 700, "p95": 1100, "p99": 1200}
+    assert "| 2 | 700 | 1100 | 1200 | – | 0.100 |" in _markdown([r], "m")
+    r.audio_latency_ms, r.final_to_audio_ms = {}, {}
+    assert "| 2 |  | – | – | – | – | – | 0 | 0 |" in _audio_markdown([r])
+    console = Console(width=200, record=True)
+    console.print(_table([r]), _audio_table([r]))
+    rows = [[cell.strip() for cell in line.strip("│").split("│")]
+            for line in console.export_text().splitlines() if line.startswith("│")]
+    assert rows == [["2", "700", "1100", "1200", "–", "0.100", "4.0", "0%", "0.30", "0", "0"],
+                    ["2", "", "–", "–", "–", "–", "–", "0", "0"]]
 
 
 def _speech(segment_id: str, audio_end_ms: int, audio_at: float, text: str = "hola"):

@@ -110,3 +110,19 @@ def test_prioritise_finals_first_newest_fresh_partials():
 def test_segment_audio_partials_are_prioritised_too():
     msgs = [SegmentAudio(**HEADER, segment_id="s", kind="partial", revision=r) for r in (2, 1)]
     assert [m.revision for m in prioritise(msgs, "audio", max_age_ms=1000, stamp="published")] == [2]
+
+
+async def test_backlog_ignores_a_lag_counter_behind_the_stream(aredis):
+    """Redis's ``lag`` (entries added minus the group's entries-read counter) can stay wrong in a
+    long-lived Redis: a backlog taken from it shed every partial of an idle stack."""
+    pub = Publisher(aredis, "t", "g", maxlen=1000, overload_depth=2, depth_ttl_s=0)
+    consumer = Consumer(aredis, "t", "g", "c", claim_idle_ms=60_000, block_ms=100, delete_acked=True)
+    await consumer.start()
+    for i in range(5):
+        await pub.publish(transcript(segment_id=f"f{i}"))
+    for entry in await consumer.read(10):
+        await consumer.ack(entry.id)  # read, acknowledged and deleted: nothing is waiting
+    await aredis.execute_command("XGROUP", "SETID", "t", "g", "$", "ENTRIESREAD", 0)  # the counter falls behind
+    assert (await aredis.xinfo_groups("t"))[0]["lag"] == 5 and await aredis.xlen("t") == 0
+    assert await group_backlog(aredis, "t", "g") == 0
+    assert await pub.publish(transcript(kind="partial", revision=1), droppable=True) is not None

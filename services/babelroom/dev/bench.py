@@ -94,6 +94,15 @@ class RunResult:
     tts_backends: str = ""
 
 
+#: What a table shows for a percentile of an empty set (no such caption came): never a number.
+EMPTY_CELL = "–"
+
+
+def ms_cell(figures: dict[str, float], key: str) -> str:
+    """``figures[key]`` (ms, from :func:`percentiles`) rounded for a table, or :data:`EMPTY_CELL` when absent."""
+    return f"{figures[key]:.0f}" if key in figures else EMPTY_CELL
+
+
 def percentiles(values: list[float]) -> dict[str, float]:
     """p50/p95/p99/max of ``values`` (ms), rounded; empty dict when there are none."""
     if not values:
@@ -319,8 +328,8 @@ def _table(results: list[RunResult]) -> Table:
         table.add_column(col, justify="right")
     for r in results:
         table.add_row(
-            str(r.speakers), f"{r.final_latency_ms.get('p50', 0):.0f}", f"{r.final_latency_ms.get('p95', 0):.0f}",
-            f"{r.final_latency_ms.get('p99', 0):.0f}", f"{r.first_partial_latency_ms.get('p50', 0):.0f}",
+            str(r.speakers), ms_cell(r.final_latency_ms, "p50"), ms_cell(r.final_latency_ms, "p95"),
+            ms_cell(r.final_latency_ms, "p99"), ms_cell(r.first_partial_latency_ms, "p50"),
             f"{r.stt_rtf:.3f}", f"{r.mt_ms_per_sentence:.1f}", f"{r.cache_hit_rate:.0%}",
             f"{r.cpu_s_per_audio_s:.2f}", str(r.lost_finals), str(r.dropped_finals),
         )
@@ -334,9 +343,8 @@ def _audio_table(results: list[RunResult]) -> Table:
         table.add_column(col, justify="right")
     for r in results:
         a, f = r.audio_latency_ms or {}, r.final_to_audio_ms or {}
-        table.add_row(str(r.speakers), r.tts_backends, f"{a.get('p50', 0):.0f}", f"{a.get('p95', 0):.0f}",
-                      f"{a.get('p99', 0):.0f}", f"{f.get('p50', 0):.0f}", f"{f.get('p95', 0):.0f}", str(r.speech),
-                      str(r.unspoken))
+        table.add_row(str(r.speakers), r.tts_backends, ms_cell(a, "p50"), ms_cell(a, "p95"), ms_cell(a, "p99"),
+                      ms_cell(f, "p50"), ms_cell(f, "p95"), str(r.speech), str(r.unspoken))
     return table
 
 
@@ -347,9 +355,8 @@ def _audio_markdown(results: list[RunResult]) -> str:
              "| speech | unspoken |", "|---:|---|---:|---:|---:|---:|---:|---:|---:|"]
     for r in results:
         a, f = r.audio_latency_ms or {}, r.final_to_audio_ms or {}
-        lines.append(f"| {r.speakers} | {r.tts_backends} | {a.get('p50', 0):.0f} | {a.get('p95', 0):.0f} "
-                     f"| {a.get('p99', 0):.0f} | {f.get('p50', 0):.0f} | {f.get('p95', 0):.0f} | {r.speech} "
-                     f"| {r.unspoken} |")
+        lines.append(f"| {r.speakers} | {r.tts_backends} | {ms_cell(a, 'p50')} | {ms_cell(a, 'p95')} "
+                     f"| {ms_cell(a, 'p99')} | {ms_cell(f, 'p50')} | {ms_cell(f, 'p95')} | {r.speech} | {r.unspoken} |")
     return "\n".join(lines) + "\n"
 
 
@@ -384,8 +391,8 @@ def _markdown(results: list[RunResult], machine: str, summary: str = "") -> str:
     for r in results:
         f, p = r.final_latency_ms, r.first_partial_latency_ms
         lines.append(
-            f"| {r.speakers} | {f.get('p50', 0):.0f} | {f.get('p95', 0):.0f} | {f.get('p99', 0):.0f} "
-            f"| {p.get('p50', 0):.0f} | {r.stt_rtf:.3f} | {r.mt_ms_per_sentence:.1f} | {r.cache_hit_rate:.0%} "
+            f"| {r.speakers} | {ms_cell(f, 'p50')} | {ms_cell(f, 'p95')} | {ms_cell(f, 'p99')} "
+            f"| {ms_cell(p, 'p50')} | {r.stt_rtf:.3f} | {r.mt_ms_per_sentence:.1f} | {r.cache_hit_rate:.0%} "
             f"| {r.cpu_s_per_audio_s:.2f} | {r.lost_finals} | {r.dropped_finals} |"
         )
     return "\n".join(lines) + "\n"
