@@ -103,10 +103,9 @@ class Settings(BaseSettings):
     stt_window_s: float = Field(
         15.0, description="Whisper encoder window (s) of partials; 30 is the model's native window"
     )
-    stt_final_window_s: float = Field(
-        30.0, le=30.0, description="Whisper encoder window (s) of a multilingual model's final while nothing else "
-        "waits for the STT worker (else stt_window_s): a little more accurate, twice the encoder's cost "
-        "(docs/stt-models.md)"
+    stt_final_window_s: float | None = Field(
+        None, le=30.0, description="Whisper encoder window (s) of finals (unset: stt_window_s). 30 lowers Whisper "
+        "base's WER a little at twice the encoder's cost per final (docs/stt-models.md)"
     )
     stt_prompt_tokens: int = Field(
         100, ge=0, description="Tokens of the speaker's previous final text that prompt each decode"
@@ -436,7 +435,7 @@ class Settings(BaseSettings):
         """Every segment must fit Whisper's encoder window (else the STT worker could never start)."""
         for name in ("stt_window_s", "stt_final_window_s"):
             window = getattr(self, name)
-            if self.vad_max_segment_s > window:
+            if window is not None and self.vad_max_segment_s > window:
                 raise ValueError(f"vad_max_segment_s={self.vad_max_segment_s} must not exceed {name}="
                                  f"{window}: STT could not decode the longest segments")
         return self

@@ -111,11 +111,6 @@ STT_PROMPT_SKIPS = Counter(
     "Decodes whose prompted text skipped the audio's first words, replaced by the unprompted decode "
     "(stt/prompt_skip.py)",
 )
-STT_WIDE_DECODES = Counter(
-    "babelroom_stt_wide_decodes_total",
-    "Finals decoded on a multilingual model's wider final_window_s, nothing else waiting for the STT worker "
-    "(stt/whisper.py)",
-)
 STT_WINDOW_FALLBACKS = Counter(
     "babelroom_stt_window_fallbacks_total",
     "Finals whose decode looped (compression ratio above stt_compression_ratio_threshold) on "

@@ -35,6 +35,6 @@ def test_offline_is_the_workers_decoding_and_filter(tmp_path: Path) -> None:
     worker, kept = WhisperSTT(settings), HallucinationFilter(settings)
     expected = []
     for clip in clips:
-        hypothesis = worker.transcribe(decode_file(clip.audio), clip.language, final=True, wide=True)
+        hypothesis = worker.transcribe(decode_file(clip.audio), clip.language, final=True)
         expected.append(hypothesis.text if kept.check(hypothesis) is None else "")
     assert offline == expected and all(offline), offline

@@ -192,7 +192,7 @@ def main() -> None:
     engine = WhisperSTT(settings)
     clips = _clips(args.data, None if args.data.name == "speech" else args.lang)
     refs = [text for _, text in clips]
-    offline = [engine.transcribe(a, args.lang, final=True, wide=True).text for a, _ in clips]
+    offline = [engine.transcribe(a, args.lang, final=True).text for a, _ in clips]
     print(f"clips {len(clips)}  offline WER {100 * wer(refs, offline, args.lang):.2f}%")
     server, url = _redis_server()
     try:

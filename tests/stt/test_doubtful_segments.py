@@ -27,7 +27,7 @@ def test_a_recording_silero_doubts_gets_its_final(whisper_base, redis_url: str) 
     silence = np.zeros(16_000, np.float32)
     finals = asyncio.run(stream_finals(np.concatenate([silence, clip, silence]), "de", settings, engine, redis_url))
     assert len(finals) == 1 and not finals[0].cut, finals
-    offline = engine.transcribe(clip, "de", final=True, wide=True).text
+    offline = engine.transcribe(clip, "de", final=True).text
     assert wer([REFERENCE], [finals[0].text], "de") <= wer([REFERENCE], [offline], "de") + 0.01, (finals, offline)
 
 

@@ -1,6 +1,5 @@
-"""The encoder windows of finals: a wide decode on ``final_window_s`` (``stt_final_window_s``, 30 s, on
-multilingual models; ``stt_window_s`` on English-only ones), and the second decode on Whisper's native 30 s
-window of a final that loops on 15 s. When the worker asks for a wide decode: test_stt_per_language.py.
+"""The encoder window of finals: ``stt_final_window_s`` (default ``stt_window_s``, 15 s), and the second
+decode on Whisper's native 30 s window of a final that loops.
 
 Clip: ``tests/data/speech-multi/es_picovoice-cheetah-v2.3_test_es.wav`` (Picovoice, Apache-2.0; see that
 folder's ``ATTRIBUTION.md``): "Un homenaje a Cabré era más que necesario." Greedy Whisper base loops on it
@@ -26,12 +25,12 @@ def fallbacks() -> float:
     return REGISTRY.get_sample_value("babelroom_stt_window_fallbacks_total") or 0.0
 
 
-def test_wide_decodes_of_multilingual_models_take_the_native_window(whisper, whisper_base):
+def test_finals_take_the_partial_window_unless_set(whisper, whisper_base):
     engine, settings = whisper_base
-    assert (engine.window_frames, engine.final_window_frames, engine.native_window_frames) == (1500, 3000, 3000)
-    assert (whisper.window_frames, whisper.final_window_frames) == (1500, 1500)  # tiny.en
-    narrower = WhisperSTT(settings.model_copy(update={"stt_final_window_s": 20.0}))
-    assert (narrower.window_frames, narrower.final_window_frames) == (1500, 2000)
+    for model in (whisper, engine):
+        assert (model.window_frames, model.final_window_frames, model.native_window_frames) == (1500, 1500, 3000)
+    wide = WhisperSTT(settings.model_copy(update={"stt_final_window_s": 30.0}))
+    assert (wide.window_frames, wide.final_window_frames) == (1500, 3000)
 
 
 def test_a_final_window_shorter_than_a_segment_is_refused():
@@ -42,8 +41,8 @@ def test_a_final_window_shorter_than_a_segment_is_refused():
 
 
 def test_a_final_that_loops_is_decoded_again_on_the_native_window(whisper_base):
-    """The partial (15 s) loops and the filter drops it; the final of a busy worker (not wide) loops at 15 s
-    too, is decoded once more on 30 s, reads the sentence's end ("… necesaria.") and is kept."""
+    """The partial (15 s) loops and the filter drops it; the final loops at 15 s too, is decoded once more on
+    30 s, reads the sentence's end ("… necesaria.") and is kept."""
     engine, settings = whisper_base
     audio, keep = decode_file(CLIP), HallucinationFilter(settings)
     partial = engine.transcribe(audio, "es")

@@ -22,7 +22,7 @@ from faster_whisper import decode_audio
 from structlog.testing import capture_logs
 
 from babelroom.bus.schemas import SegmentAudio, Transcript
-from babelroom.bus.streams import AUDIO_STREAM, STT_GROUP, TRANSCRIPT_STREAM, Publisher
+from babelroom.bus.streams import TRANSCRIPT_STREAM, Publisher
 from babelroom.config import Settings
 from babelroom.metrics import REGISTRY
 from babelroom.models.manifest import WHISPER_BASE, WHISPER_BASE_DIR
@@ -199,27 +199,3 @@ async def test_a_final_after_an_unpunctuated_final_keeps_its_first_words(per_lan
     assert jiwer.wer("ask what you can do for your country", normalise(transcript.text)) <= 0.15, transcript.text
     assert REGISTRY.get_sample_value("babelroom_stt_prompt_skips_total") == skips + 1
     await stage.redis.aclose()
-
-
-def wide_decodes() -> float:
-    return REGISTRY.get_sample_value("babelroom_stt_wide_decodes_total") or 0.0
-
-
-async def test_a_final_is_decoded_wide_only_while_nothing_else_waits(per_language, multi_clips, redis_url):
-    """Alone in its batch with nothing in the group: the native window (stt/whisper.py); with entries waiting
-    in the ``audio`` stream (another speaker's segments): the 15 s window, the worker's capacity kept."""
-    stage = stage_on(redis_url, per_language)
-    await stage.redis.delete(AUDIO_STREAM)
-    _, audio, _ = multi_clips["es_picovoice-leopard_test_es.wav"]
-    before = wide_decodes()
-    idle = await transcribe(stage, final("room-wide", "ana", "seg-wide-1", "es", audio))
-    assert wide_decodes() == before + 1 and "arenas" in idle.text.lower(), idle
-    await stage.redis.xgroup_create(AUDIO_STREAM, STT_GROUP, id="$", mkstream=True)
-    for _ in range(2):
-        await stage.redis.xadd(AUDIO_STREAM, {"waiting": b"1"})
-    try:
-        busy = await transcribe(stage, final("room-wide", "ana", "seg-wide-2", "es", audio))
-    finally:
-        await stage.redis.delete(AUDIO_STREAM)
-        await stage.redis.aclose()
-    assert wide_decodes() == before + 1 and "arenas" in busy.text.lower(), busy

@@ -89,8 +89,8 @@ def run_context_eval(manifest: Path, out_dir: Path, settings: Settings) -> dict[
                 : settings.context_max_terms]
         language, document_terms = row["language"], offered[row["document"]]
         audio = decode_audio(row["audio"], sampling_rate=SAMPLE_RATE)[: int(settings.stt_window_s * SAMPLE_RATE)]
-        without = engine.transcribe(audio, language, final=True, wide=True).text
-        with_document = engine.transcribe(audio, language, terms=document_terms, final=True, wide=True).text
+        without = engine.transcribe(audio, language, final=True).text
+        with_document = engine.transcribe(audio, language, terms=document_terms, final=True).text
         model = engine.models()[language]
         captions.append({"clip": Path(row["audio"]).name, "language": language, "model": model,
                          "reference": row["reference"], "without": without, "with_document": with_document})

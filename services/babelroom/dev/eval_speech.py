@@ -11,9 +11,8 @@ room order.
 
 Offline: the worker's own decoder transcribes each whole clip: :class:`~babelroom.stt.whisper.WhisperSTT`
 on the same model (the directory the worker resolves for ``BABELROOM_STT_MODEL``) with the worker's
-compute type, threads, beam size and windows (greedy by default, no temperature fallback, no timestamps,
-a final's wide window of an idle worker, its second decode of a loop and its check for words an open prompt
-made it skip: :mod:`babelroom.stt.prompt_skip`),
+compute type, threads, beam size and window (greedy by default, no temperature fallback, no timestamps,
+the finals' check for words an open prompt made it skip: :mod:`babelroom.stt.prompt_skip`),
 and the worker's :class:`~babelroom.stt.hallucination.HallucinationFilter` (a dropped hypothesis counts
 as no text, as a dropped final). A clip longer than the window is decoded in consecutive windows, each
 prompted with the text before it. So offline and streaming differ only in what streaming adds (segments,
@@ -99,8 +98,7 @@ def transcribe_offline(settings: Settings, clips: list[Clip], on_clip: Callable[
     for clip in clips:
         audio, text = decode_file(clip.audio), ""
         for start in range(0, audio.size, window):
-            hypothesis = engine.transcribe(audio[start : start + window], clip.language, text or None, final=True,
-                                           wide=True)
+            hypothesis = engine.transcribe(audio[start : start + window], clip.language, text or None, final=True)
             if hypothesis.text and hallucinations.check(hypothesis) is None:
                 text = f"{text} {hypothesis.text}".strip()
         texts.append(text)

@@ -43,7 +43,6 @@ class SpeechToText(ABC):
         self, audio: np.ndarray, language: str, prompt: str | None = None, word_timestamps: bool = False,
         terms: Sequence[str] = (),
         final: bool = False,
-        wide: bool = False,
     ) -> Hypothesis:
         """Decode ``audio``: ``(n_samples,) float32`` at 16 kHz in [-1, 1].
 
@@ -55,9 +54,8 @@ class SpeechToText(ABC):
                 (as many as the backend's budget holds; see :mod:`babelroom.context`).
             final: decode as a final (the text that stays), not a partial: when ``prompt`` ends no
                 sentence, make sure the prompt did not make the decoder skip the audio's first words
-                (:mod:`babelroom.stt.prompt_skip`; costs a decoder pass).
-            wide: spend more on accuracy (Whisper: the ``final_window_s`` encoder window); the worker asks for
-                it for a final while nothing else waits for it.
+                (:mod:`babelroom.stt.prompt_skip`; costs a decoder pass), and use the backend's final
+                settings (Whisper: ``stt_final_window_s``).
 
         Raises:
             ValueError: the language is not supported by the loaded model.

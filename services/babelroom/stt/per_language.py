@@ -74,10 +74,10 @@ class PerLanguageSTT(SpeechToText):
 
     def transcribe(
         self, audio: np.ndarray, language: str, prompt: str | None = None, word_timestamps: bool = False,
-        terms: Sequence[str] = (), final: bool = False, wide: bool = False,
+        terms: Sequence[str] = (), final: bool = False,
     ) -> Hypothesis:
         """:meth:`WhisperSTT.transcribe` on the model of ``language``."""
-        return self.engine(language).transcribe(audio, language, prompt, word_timestamps, terms, final, wide)
+        return self.engine(language).transcribe(audio, language, prompt, word_timestamps, terms, final)
 
     def identify_language(self, audio: np.ndarray, candidates: Iterable[str]) -> tuple[str, float]:
         """Language identification on the ``auto`` model; ``("en", 0.0)`` (never locks) when that model is

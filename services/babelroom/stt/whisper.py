@@ -12,17 +12,15 @@ directly instead of ``WhisperModel.transcribe()``:
   punctuation removed), median decode 200 ms vs 402 ms (180 ms vs 376 ms on 5 s cuts); faster-whisper's
   ``transcribe()`` gave WER 0.059 in 453 ms. A 10 s window (1000 frames) produced repetition loops: the
   models were trained on 30 s windows only, so do not shorten the window much below 15 s.
-- a ``wide`` decode (the worker asks for it for a final while nothing else waits for it) encodes on
-  ``final_window_s``: ``stt_final_window_s`` (30 s, Whisper's native window) on multilingual models,
-  ``stt_window_s`` on English-only ones. Whisper base on 30 s lowers its streaming WER on the 36 eval
-  clips (docs/stt-models.md: fr 17.8 → 12.3%, es, pt and vi 1.3–2.4 points lower, de 2.7 higher) but
-  costs twice the encoder (a 5 s final: 568 ms instead of 263 ms): on every final, the real-time Spanish
-  speakers 2 cores hold at final p95 ≤ 1.5 s fell from 7 to 1 (``make bench-capacity``), hence only when
-  idle. tiny.en keeps 15 s: lower WER (above) and its 800 ms latency target.
-- a final that loops on ``stt_window_s`` (compression ratio above ``stt_compression_ratio_threshold``, the
-  trigger of faster-whisper's ``generate_with_fallback``) is decoded once more on the native window instead
-  of being dropped as a hallucination: greedy Whisper base reads there the Picovoice Spanish clip it loops on
-  at 15 s ("Uno de las las las …"). One more encoder pass, on those finals only.
+- finals may take another window (``stt_final_window_s``, default ``stt_window_s``). Whisper base's finals on
+  the native 30 s lower its WER a little (docs/stt-models.md: streaming WER fr 17.8 → 12.3%, pt, vi and
+  es 1.3–2.4 points lower, de 2.7 higher, on the 36 eval clips) but cost twice the encoder (a 5 s final:
+  568 ms instead of 263 ms), and on 2 cores the real-time Spanish speakers held at final p95 ≤ 1.5 s fell
+  from 7 to 1 (``make bench-capacity``). So the default keeps 15 s, and only a final that loops there
+  (compression ratio above ``stt_compression_ratio_threshold``, the trigger of faster-whisper's
+  ``generate_with_fallback``) is decoded once more on the native window, where greedy Whisper base
+  reads the Picovoice Spanish clip it looped on at 15 s ("Uno de las las las …"), instead of being
+  dropped as a hallucination. That costs one more encoder pass on those finals only.
 - one greedy (by default) decode without timestamps and without temperature fallback: a partial is
   re-decoded every second anyway, and hallucinations are dropped by
   :class:`babelroom.stt.hallucination.HallucinationFilter` instead of being re-sampled.
@@ -48,7 +46,7 @@ from faster_whisper.tokenizer import Tokenizer
 from faster_whisper.transcribe import get_compression_ratio, get_suppressed_tokens
 
 from babelroom.config import Settings
-from babelroom.metrics import STT_MODEL_INFO, STT_PROMPT_SKIPS, STT_WIDE_DECODES, STT_WINDOW_FALLBACKS
+from babelroom.metrics import STT_MODEL_INFO, STT_PROMPT_SKIPS, STT_WINDOW_FALLBACKS
 from babelroom.stt.base import Hypothesis, SpeechToText
 from babelroom.stt.models import ResolvedModel, resolve_model
 from babelroom.stt.prompt_skip import skipped_words
@@ -107,10 +105,9 @@ class WhisperSTT(SpeechToText):
             cpu_threads=settings.stt_cpu_threads,
         )
         self._features = self._model.feature_extractor
-        #: Encoder window of wide decodes (s): ``stt_final_window_s`` on multilingual models, ``stt_window_s`` on
-        #: English-only ones (see the module docstring).
-        self.final_window_s = self.window_s if self.english_only else settings.stt_final_window_s
-        #: Encoder input length of decodes, of wide ones and of a looping final's second decode (log-Mel frames,
+        #: Encoder window of finals (s): ``stt_final_window_s``, else ``stt_window_s`` (see the module docstring).
+        self.final_window_s = settings.stt_final_window_s or self.window_s
+        #: Encoder input length of partials, of finals and of a looping final's second decode (log-Mel frames,
         #: 10 ms each).
         self.window_frames = self._frames(self.window_s)
         self.final_window_frames = self._frames(self.final_window_s)
@@ -153,7 +150,6 @@ class WhisperSTT(SpeechToText):
         self, audio: np.ndarray, language: str, prompt: str | None = None, word_timestamps: bool = False,
         terms: Sequence[str] = (),
         final: bool = False,
-        wide: bool = False,
     ) -> Hypothesis:
         """Decode one segment.
 
@@ -169,12 +165,11 @@ class WhisperSTT(SpeechToText):
                 go, comma-separated and ending in a full stop, right after ``<|startofprev|>`` and before the
                 previous text, as faster-whisper's ``hotwords``; the previous text keeps the rest of the
                 223-token prompt.
-            final: decode a final: when ``prompt`` ends no sentence, also without the previous text (one
-                more decoder pass on the same encoder output: +15–45% of a decode's time), keeping that text
-                if the prompted one skipped the audio's first words (:mod:`babelroom.stt.prompt_skip`); a
-                final that loops (compression ratio above ``stt_compression_ratio_threshold``) is decoded
-                again on Whisper's native 30 s window.
-            wide: encode on ``final_window_s`` instead of ``window_s``.
+            final: decode a final: on the ``final_window_s`` encoder window, and when ``prompt`` ends no
+                sentence, also without the previous text (one more decoder pass on the same encoder output:
+                +15–45% of a decode's time), keeping that text if the prompted one skipped the audio's first
+                words (:mod:`babelroom.stt.prompt_skip`); a final that loops (compression ratio above
+                ``stt_compression_ratio_threshold``) is decoded again on Whisper's native 30 s window.
 
         Raises:
             ValueError: unsupported language, audio not 1-D, empty, or longer than ``window_s``
@@ -190,9 +185,7 @@ class WhisperSTT(SpeechToText):
 
         started = time.perf_counter()
         hotwords = self._hotwords(tokenizer, terms, self._term_tokens)
-        frames = self.final_window_frames if wide else self.window_frames
-        if frames != self.window_frames:
-            STT_WIDE_DECODES.inc()
+        frames = self.final_window_frames if final else self.window_frames
         encoded, result, text = self._decode_on(samples, frames, tokenizer, language, prompt, hotwords, final)
         if final and frames < self.native_window_frames and get_compression_ratio(text) > self._compression_limit:
             STT_WINDOW_FALLBACKS.inc()

@@ -41,7 +41,6 @@ from babelroom.bus.streams import (
     Entry,
     Publisher,
     cut_key,
-    group_backlog,
 )
 from babelroom.config import Settings
 from babelroom.context.room_cache import RoomContext
@@ -107,13 +106,12 @@ class SttStage:
             max_age_ms=self.settings.bus_partial_max_age_ms,
             stamp="published",
         ):
-            await (self._final(m, alone=len(batch) == 1) if m.kind == "final" else self._partial(m))
+            await (self._final(m) if m.kind == "final" else self._partial(m))
 
-    async def _decode(self, msg: SegmentAudio, audio: np.ndarray, word_timestamps: bool = False,
-                      wide: bool = False) -> Hypothesis:
+    async def _decode(self, msg: SegmentAudio, audio: np.ndarray, word_timestamps: bool = False) -> Hypothesis:
         """Decode the segment (``audio``: its PCM as ``(n,) float32``), prompted with the speaker's previous
         final and the room's document terms (one MGET); a continuation loses the words repeated from its cut
-        predecessor (and their times). ``wide``: see :meth:`SpeechToText.transcribe`."""
+        predecessor (and their times)."""
         if msg.language == AUTO:
             await self._identify(msg, audio)
             if msg.language == AUTO:
@@ -125,7 +123,7 @@ class SttStage:
         # Finals only make sure the prompt did not make Whisper skip their first words (stt/prompt_skip.py):
         # it costs a decoder pass, and partials stay as fast as they were.
         hyp = await asyncio.to_thread(self.engine.transcribe, audio, msg.language, previous, word_timestamps, terms,
-                                      msg.kind == "final", wide)
+                                      msg.kind == "final")
         metrics.STT_INFERENCE.labels(msg.kind).observe(hyp.inference_s)
         metrics.STT_AUDIO_SECONDS.labels(msg.kind).inc(hyp.audio_s)
         metrics.STAGE_LATENCY.labels(f"stt_{msg.kind}").observe(hyp.inference_s)
@@ -189,17 +187,13 @@ class SttStage:
             droppable=True,
         )
 
-    async def _final(self, msg: SegmentAudio, alone: bool = False) -> None:
-        """Decode and publish a final. ``alone``: the only entry of its batch; when nothing else waits in the
-        group either, the final is decoded wide (the model's ``final_window_s``: more accurate, twice the
-        encoder's cost; stt/whisper.py), so a busy worker keeps its capacity."""
+    async def _final(self, msg: SegmentAudio) -> None:
         timings = {**msg.timings, "stt_start": now_ms()}
         text, dropped, hyp = "", msg.dropped, None
         if msg.language == AUTO and not (msg.pcm and not dropped):
             await self._identify(msg, None)
         if msg.pcm and not dropped:
-            wide = alone and await group_backlog(self.redis, AUDIO_STREAM, STT_GROUP) <= 1
-            hyp = await self._decode(msg, pcm_to_float(msg.pcm), wide=wide)
+            hyp = await self._decode(msg, pcm_to_float(msg.pcm))
             metrics.STT_AVG_LOGPROB.observe(hyp.avg_logprob)
             metrics.STT_NO_SPEECH_PROB.observe(hyp.no_speech_prob)
             dropped = "empty" if not hyp.text else self.filter.check(hyp, doubtful=msg.doubtful)
