@@ -15,8 +15,8 @@ directly instead of ``WhisperModel.transcribe()``:
 - finals may take another window (``stt_final_window_s``, default ``stt_window_s``). Whisper base's finals on
   the native 30 s lower its WER a little (docs/stt-models.md: streaming WER fr 17.8 → 12.3%, pt, vi and
   es 1.3–2.4 points lower, de 2.7 higher, on the 36 eval clips) but cost twice the encoder (a 5 s final:
-  568 ms instead of 263 ms), and on 2 cores the real-time Spanish speakers held at final p95 ≤ 1.5 s fell
-  from 7 to 1 (``make bench-capacity``). So the default keeps 15 s, and only a final that loops there
+  568 ms instead of 263 ms), on every final, where the STT worker is the bottleneck. So the default keeps
+  15 s, and only a final that loops there
   (compression ratio above ``stt_compression_ratio_threshold``, the trigger of faster-whisper's
   ``generate_with_fallback``) is decoded once more on the native window, where greedy Whisper base
   reads the Picovoice Spanish clip it looped on at 15 s ("Uno de las las las …"), instead of being
