@@ -16,11 +16,10 @@ directly instead of ``WhisperModel.transcribe()``:
   the native 30 s lower its WER a little (docs/stt-models.md: streaming WER fr 17.8 → 12.3%, pt, vi and
   es 1.3–2.4 points lower, de 2.7 higher, on the 36 eval clips) but cost twice the encoder (a 5 s final:
   568 ms instead of 263 ms), on every final, where the STT worker is the bottleneck. So the default keeps
-  15 s, and only a final that loops there
-  (compression ratio above ``stt_compression_ratio_threshold``, the trigger of faster-whisper's
-  ``generate_with_fallback``) is decoded once more on the native window, where greedy Whisper base
-  reads the Picovoice Spanish clip it looped on at 15 s ("Uno de las las las …"), instead of being
-  dropped as a hallucination. That costs one more encoder pass on those finals only.
+  15 s, and only a final that loops there (compression ratio above ``stt_compression_ratio_threshold``,
+  the trigger of faster-whisper's ``generate_with_fallback``) is decoded once more on the native window,
+  where greedy Whisper base reads the Picovoice Spanish clip it looped on at 15 s ("Uno de las las las
+  …"), instead of being dropped as a hallucination. That costs one more encoder pass on those finals only.
 - one greedy (by default) decode without timestamps and without temperature fallback: a partial is
   re-decoded every second anyway, and hallucinations are dropped by
   :class:`babelroom.stt.hallucination.HallucinationFilter` instead of being re-sampled.
@@ -187,11 +186,13 @@ class WhisperSTT(SpeechToText):
         hotwords = self._hotwords(tokenizer, terms, self._term_tokens)
         frames = self.final_window_frames if final else self.window_frames
         encoded, result, text = self._decode_on(samples, frames, tokenizer, language, prompt, hotwords, final)
-        if final and frames < self.native_window_frames and get_compression_ratio(text) > self._compression_limit:
+        compression_ratio = get_compression_ratio(text)
+        if final and frames < self.native_window_frames and compression_ratio > self._compression_limit:
             STT_WINDOW_FALLBACKS.inc()
             log.info("stt.window_fallback", language=language, looped=text[:80])
             encoded, result, text = self._decode_on(samples, self.native_window_frames, tokenizer, language, prompt,
                                                     hotwords, final)
+            compression_ratio = get_compression_ratio(text)
         tokens = result.sequences_ids[0]
         # As generate_with_fallback: the score is the cumulated log-prob divided by
         # seq_len ** length_penalty (CTranslate2's default 1); the +1 counts the end-of-text token.
@@ -203,7 +204,7 @@ class WhisperSTT(SpeechToText):
             text=text,
             avg_logprob=avg_logprob,
             no_speech_prob=result.no_speech_prob,
-            compression_ratio=get_compression_ratio(text),
+            compression_ratio=compression_ratio,
             audio_s=audio_s,
             inference_s=inference_s,
             words=words,
