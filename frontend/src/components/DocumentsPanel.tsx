@@ -3,10 +3,10 @@
 // while any is pending), uploads the files picked (each refusal shown with that file) and deletes one
 // after a confirmation. On a tier without document_context it says it is a Pro feature and asks the API
 // nothing. State and upload loop: ../documents/state.ts.
-import { useCallback, useEffect, useReducer, useRef, useState, type ChangeEvent } from "react";
+import { useCallback, useEffect, useReducer, useState, type ChangeEvent } from "react";
 
 import { useApi } from "../api/instance";
-import { pollDelayMs } from "../api/polling";
+import { usePollWhilePending } from "../api/polling";
 import type { RoomDocument } from "../api/types";
 import {
   ACCEPT,
@@ -198,7 +198,6 @@ export function DocumentsPanel({ roomId, allowed, tier, closed }: Props) {
   const [open, setOpen] = useState(false);
   const [confirming, setConfirming] = useState<string | null>(null);
   const [deleteError, setDeleteError] = useState<unknown>(null);
-  const polls = useRef(0);
 
   const load = useCallback(
     () =>
@@ -214,18 +213,8 @@ export function DocumentsPanel({ roomId, allowed, tier, closed }: Props) {
     if (allowed && open) void load();
   }, [allowed, open, load]);
 
-  // While a document is pending: ask again, less and less often.
-  const pending = hasPending(state.docs);
-  useEffect(() => {
-    if (!allowed || !open || !pending) {
-      polls.current = 0;
-      return;
-    }
-    const delay = pollDelayMs(polls.current++);
-    if (delay === null) return; // the user can close and open the panel again
-    const timer = setTimeout(() => void load(), delay);
-    return () => clearTimeout(timer);
-  }, [allowed, open, pending, state.docs, load]);
+  // While a document is pending and the panel open: ask again, less and less often (until closed and opened).
+  usePollWhilePending(allowed && open && hasPending(state.docs), load);
 
   async function remove(doc: RoomDocument) {
     setConfirming(null);

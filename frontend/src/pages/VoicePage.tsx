@@ -5,7 +5,7 @@
 // have it instead of the form (and its old samples, if any, to delete).
 import { useCallback, useEffect, useRef, useState, type ChangeEvent, type FormEvent } from "react";
 
-import { pollDelayMs } from "../api/polling";
+import { usePollWhilePending } from "../api/polling";
 import { useApi } from "../api/instance";
 import type { Me, Tier, VoiceSample } from "../api/types";
 import { ErrorNotice } from "../components/ErrorNotice";
@@ -319,7 +319,6 @@ export function VoicePage({ me, onMeChanged }: Props) {
   const [busy, setBusy] = useState(false);
   const [confirming, setConfirming] = useState<string | null>(null);
   const [deleting, setDeleting] = useState<string | null>(null);
-  const [pollAttempt, setPollAttempt] = useState(0);
   const recorder = useRef<VoiceRecorder | null>(null);
   const spoken = languages.spoken && languages.spoken !== "auto" ? languages.spoken : null;
   const language = picked ?? spoken ?? options.find((l) => l.code === "en")?.code ?? options[0]?.code ?? null;
@@ -332,21 +331,16 @@ export function VoicePage({ me, onMeChanged }: Props) {
   // While a sample is pending: ask again, less and less often (each call counts against the plan's rate);
   // checks that finished meanwhile are announced.
   const pending = hasPending(samples);
-  const delay = pending ? pollDelayMs(pollAttempt) : null;
-  useEffect(() => {
-    if (delay === null) return;
-    const timer = setTimeout(() => {
-      api
-        .voiceSamples()
-        .then((next) => {
-          const news = transitions(samples, next);
-          if (news.length) setAnnouncement(news.join(" "));
-          setSamples(next);
-        }, () => undefined)
-        .finally(() => setPollAttempt((n) => n + 1));
-    }, delay);
-    return () => clearTimeout(timer);
-  }, [api, delay, pollAttempt, samples]);
+  const reload = useCallback(
+    () =>
+      api.voiceSamples().then((next) => {
+        const news = transitions(samples, next);
+        if (news.length) setAnnouncement(news.join(" "));
+        setSamples(next);
+      }, () => undefined),
+    [api, samples, setAnnouncement, setSamples],
+  );
+  const polling = usePollWhilePending(pending, reload);
 
   // A clip replaced, and leaving the page: its object URL is released.
   useEffect(() => () => (clip ? URL.revokeObjectURL(clip.url) : undefined), [clip]);
@@ -408,7 +402,7 @@ export function VoicePage({ me, onMeChanged }: Props) {
     try {
       const sample = await api.uploadVoiceSample(clip.blob, name.trim(), language);
       setSamples((before) => [...(before ?? []).filter((s) => s.id !== sample.id), sample]);
-      setPollAttempt(0);
+      polling.restart();
       setClip(null);
       setConsent(false);
       setAnnouncement(`Uploaded “${sample.name}”. Checking that one person speaks…`);
@@ -443,9 +437,9 @@ export function VoicePage({ me, onMeChanged }: Props) {
       languageName={languageName}
       confirming={confirming}
       deleting={deleting}
-      pollingStopped={pending && delay === null}
+      pollingStopped={polling.stopped}
       onRefresh={() => {
-        setPollAttempt(0);
+        polling.restart();
         api.voiceSamples().then(setSamples, setError);
       }}
       onAskDelete={setConfirming}
