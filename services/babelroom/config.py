@@ -73,7 +73,9 @@ class Settings(BaseSettings):
     ingest_max_frame_bytes: int = Field(192_000, description="Largest accepted binary frame (bytes)")
     vad_aggressiveness: int = Field(2, ge=0, le=3, description="webrtcvad mode, 0 (lenient) .. 3")
     vad_frame_ms: Literal[10, 20, 30] = 30
-    vad_pre_speech_ms: int = Field(300, description="Audio kept before speech onset (ms)")
+    vad_pre_speech_ms: int = Field(
+        400, description="Audio kept before speech onset and after its end (ms): faster-whisper's speech_pad_ms"
+    )
     vad_trailing_silence_ms: int = Field(500, description="Silence that ends a segment (ms)")
     vad_min_speech_ms: int = Field(250, description="Shorter speech bursts are discarded (ms)")
     vad_max_segment_s: float = Field(
