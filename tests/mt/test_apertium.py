@@ -8,6 +8,7 @@ import signal
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import sacrebleu
@@ -31,6 +32,20 @@ def test_finds_the_installed_pairs() -> None:
     pairs = installed_pairs()
     assert {("en", "es"), ("es", "en")} <= pairs.keys()
     assert pairs[("en", "es")].name == "eng-spa.mode"
+
+
+def test_reads_iso_639_1_mode_names_and_skips_variants(tmp_path: Path) -> None:
+    """The modes directory with apertium-eng-spa, -fr-es and -es-pt: older pairs name their modes
+    ``fr-es``; variants (``es-pt_BR``, ``spa-eng_US``) and sub-domain modes (``eco-fr-es``) are skipped."""
+    names = ("eng-spa", "spa-eng", "spa-eng_US", "fr-es", "es-fr", "eco-fr-es", "eco-es-fr", "es-pt", "es-pt_BR",
+             "pt-es")
+    for name in names:
+        (tmp_path / f"{name}.mode").write_text("lt-proc x.bin\n")
+    pairs = installed_pairs(tmp_path)
+    assert {pair: mode.stem for pair, mode in pairs.items()} == {
+        ("en", "es"): "eng-spa", ("es", "en"): "spa-eng", ("fr", "es"): "fr-es", ("es", "fr"): "es-fr",
+        ("es", "pt"): "es-pt", ("pt", "es"): "pt-es",
+    }
 
 
 def test_translates_english_to_spanish_and_back(apertium: ApertiumTranslator) -> None:
