@@ -3,6 +3,8 @@ and the routed translator on the real Bergamot en↔pt and Apertium en↔es."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import redis
 import redis.asyncio as aioredis
@@ -11,12 +13,16 @@ import sacrebleu
 from babelroom.bus.schemas import Caption, Transcript
 from babelroom.bus.streams import Entry, captions_stream
 from babelroom.captions import listeners
+from babelroom.config import Settings
+from babelroom.dev.eval_mt import evaluate_mt, read_sets
 from babelroom.mt.apertium import ApertiumTranslator
 from babelroom.mt.base import UnsupportedLanguagePair
 from babelroom.mt.bergamot import BergamotTranslator
 from babelroom.mt.cache import CachedTranslator
 from babelroom.mt.routes import MEASURED, PIVOT_PENALTY, PRIOR, RoutedTranslator, RouteTable
 from babelroom.mt.worker import NO_ROUTE, MtStage
+
+MT_DATA = Path(__file__).resolve().parents[1] / "data" / "mt"
 
 
 def pairs(*items: str):
@@ -108,3 +114,15 @@ async def test_a_pair_without_route_shows_the_source_flagged(
     assert by_language["vi"].backend == NO_ROUTE == "no_route"
     assert by_language["vi"].text == "Thank you very much."
     assert by_language["pt"].backend == "bergamot" and "obrigad" in by_language["pt"].text.lower()
+
+
+def test_eval_scores_every_route_of_a_pair(bergamot_root, tmp_path) -> None:
+    """``babelroom eval --mt-every-route``: each route of es→pt, best first (Apertium direct, and through
+    English), as MEASURED records them; without it, only the best route."""
+    settings = Settings(models_dir=bergamot_root.parent, state_dir=tmp_path, mt_backends="bergamot,apertium")
+    sets = read_sets(MT_DATA, 10)
+    every = evaluate_mt(settings, sets, [("es", "pt"), ("en", "vi")], lambda _s, _t: None, every_route=True)
+    assert sorted(score.route for score in every) == ["apertium", "apertium>en>bergamot"]
+    assert all(score.lines == 10 and score.chrf > 30 for score in every)
+    (best,) = evaluate_mt(settings, sets, [("es", "pt")], lambda _s, _t: None)
+    assert best.route == every[0].route
