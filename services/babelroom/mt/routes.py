@@ -6,7 +6,9 @@ A route is one or two hops, each ``(backend, src, tgt)``; its name is what capti
 Its score is the chrF recorded in :data:`MEASURED` for that route and pair; an unmeasured direct hop
 scores its backend's :data:`PRIOR` and an unmeasured pivot its weakest hop minus :data:`PIVOT_PENALTY`
 (measured here, a pivot lands close to its weakest hop: pt→es 47.6 over hops of 64.4 and 47.4; es→pt
-52.6 over 49.6 and 58.9). :class:`RoutedTranslator` tries the routes of a pair best first: it is a
+52.6 over 49.6 and 58.9; en→es 54.4 over 58.9 and 54.8). A pivot can beat a direct pair: en↔es through
+Portuguese (Bergamot, then Apertium's close pt↔es) measures 7-8 points above Apertium's en↔es.
+:class:`RoutedTranslator` tries the routes of a pair best first: it is a
 :class:`~babelroom.mt.fallback.FallbackTranslator` whose chain is chosen per pair, so the cache and
 the ``MT_FALLBACK`` counter work unchanged.
 """
@@ -32,6 +34,9 @@ BACKEND_LICENCES = {
 
 _NTREX = ("NTREX-128 dev, all 603 lines, sacrebleu 2.6 corpus chrF, measured 2026-12-06 on this repo's "
           "backends (tests/mt/test_routes.py re-measures the first 100)")
+_NTREX_PAIRS = ("NTREX-128 dev, all 603 lines, sacrebleu 2.6 corpus chrF, measured 2026-12-06 with `babelroom eval "
+                "--mt-dir ../shared/data/mt --mt-every-route` on Debian apertium-eng-spa 0.8.1, apertium-fr-es 0.9.4, "
+                "apertium-es-pt 1.1.6 and the Bergamot en↔pt students")
 
 
 @dataclass(frozen=True)
@@ -48,9 +53,19 @@ MEASURED: dict[tuple[str, str, str], Measurement] = {
     ("apertium", "es", "en"): Measurement(49.6, _NTREX),
     ("bergamot>en>apertium", "pt", "es"): Measurement(47.6, _NTREX),
     ("apertium>en>bergamot", "es", "pt"): Measurement(52.6, _NTREX),
-    ("apertium>es>apertium", "en", "pt"): Measurement(
-        45.6, "NTREX-128 en→es→pt with Debian apertium-eng-spa + apertium-es-pt (shared/MODELS.md)"
-    ),
+    ("apertium>es>apertium", "en", "pt"): Measurement(45.4, _NTREX_PAIRS),
+    # Debian's apertium-fr-es and apertium-es-pt: direct, and as hops of pivots (BLEU, ms: docs/mt-routes.md).
+    ("apertium", "fr", "es"): Measurement(46.6, _NTREX_PAIRS),
+    ("apertium", "es", "fr"): Measurement(45.5, _NTREX_PAIRS),
+    ("apertium", "es", "pt"): Measurement(52.5, _NTREX_PAIRS),
+    ("apertium", "pt", "es"): Measurement(54.8, _NTREX_PAIRS),
+    ("apertium>es>apertium", "fr", "en"): Measurement(42.7, _NTREX_PAIRS),
+    ("apertium>es>apertium", "en", "fr"): Measurement(40.2, _NTREX_PAIRS),
+    ("apertium>es>apertium", "fr", "pt"): Measurement(43.8, _NTREX_PAIRS),
+    ("apertium>es>apertium", "pt", "fr"): Measurement(44.8, _NTREX_PAIRS),
+    ("apertium>es>apertium", "pt", "en"): Measurement(49.5, _NTREX_PAIRS),
+    ("bergamot>pt>apertium", "en", "es"): Measurement(54.4, _NTREX_PAIRS),
+    ("apertium>pt>bergamot", "es", "en"): Measurement(57.7, _NTREX_PAIRS),
 }
 
 #: chrF assumed for an unmeasured direct hop (not measurements: an ordering). Bergamot tiny students
