@@ -46,7 +46,7 @@ def test_languages_lists_routes_backends_and_licences(gateway) -> None:
     # French, through Debian's apertium-fr-es (and -es-pt): it reaches en, es and pt, and they reach it.
     fr = {t["language"]: t for t in body["fr"]["targets"]}
     assert sorted(fr) == ["en", "es", "pt"] and fr["es"]["backend"] == "apertium"
-    assert fr["en"]["route"] == ["fr", "es", "en"] and fr["en"]["measured"]
+    assert fr["en"]["route"] == ["fr", "es", "pt", "en"] and fr["en"]["measured"] and fr["en"]["chrf"] == 47.1
     assert all("fr" in {t["language"] for t in body[src]["targets"]} for src in ("en", "es", "pt"))
     assert "vi" not in en and body["vi"]["targets"] == []  # no route: captions show the source, flagged
 

@@ -83,10 +83,10 @@ BEST_WITH_DEBIAN_PAIRS = {
     ("pt", "es"): ("apertium", 54.8),  # through English: 47.6
     ("fr", "es"): ("apertium", 46.6),
     ("es", "fr"): ("apertium", 45.5),
-    ("fr", "en"): ("apertium>es>apertium", 42.7),
-    ("en", "fr"): ("apertium>es>apertium", 40.2),
-    ("fr", "pt"): ("apertium>es>apertium", 43.8),
-    ("pt", "fr"): ("apertium>es>apertium", 44.8),
+    ("fr", "en"): ("apertium>es>apertium>pt>bergamot", 47.1),  # through Spanish alone: 42.7
+    ("en", "fr"): ("bergamot>pt>apertium>es>apertium", 43.5),  # 40.2
+    ("fr", "pt"): ("apertium>es>apertium>en>bergamot", 45.0),  # 43.8
+    ("pt", "fr"): ("apertium>es>apertium", 44.8),  # through English and Spanish: 41.0
 }
 
 
@@ -97,7 +97,20 @@ def test_debian_pairs_route_every_pair_by_measurement() -> None:
     assert all(route is not None and route.measured for route in best.values())
     assert {pair: (route.name, route.chrf) for pair, route in best.items() if route} == BEST_WITH_DEBIAN_PAIRS
     fr_en = best[("fr", "en")]
-    assert fr_en is not None and fr_en.languages == ["fr", "es", "en"] and fr_en.licence == "GPL-2.0"
+    assert fr_en is not None and fr_en.languages == ["fr", "es", "pt", "en"] and fr_en.licence == "GPL-2.0 + MPL-2.0"
+
+
+def test_three_hop_routes_use_measured_hops_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An NLLB reaching every pair joins direct and one-pivot routes, but no three-hop route (its hops are
+    unmeasured); an unmeasured three-hop route scores its weakest hop minus two pivot penalties."""
+    table = RouteTable({**DEBIAN, "nllb": lambda s, t: s != t})
+    routes = {r.name: r for r in table.routes("fr", "en")}
+    assert "apertium>es>apertium>pt>bergamot" in routes and "apertium>es>nllb" in routes
+    assert not [name for name, r in routes.items() if len(r.hops) == 3 and "nllb" in name]
+    monkeypatch.delitem(MEASURED, ("apertium>es>apertium>pt>bergamot", "fr", "en"))
+    unmeasured = {r.name: r for r in RouteTable(DEBIAN).routes("fr", "en")}["apertium>es>apertium>pt>bergamot"]
+    assert not unmeasured.measured and unmeasured.chrf == min(46.6, 52.5, 64.4) - 2 * PIVOT_PENALTY
+    assert RouteTable(DEBIAN).best("fr", "en").name == "apertium>es>apertium"  # measured 42.7
 
 
 @pytest.fixture(scope="module")
@@ -113,9 +126,9 @@ REAL_TEXT_FLOOR = {
     ("es", "en"): 54.0,  # 57.5
     ("fr", "es"): 41.5,  # 44.7
     ("es", "fr"): 40.0,  # 43.3
-    ("fr", "en"): 37.5,  # 40.5
-    ("en", "fr"): 36.0,  # 39.0
-    ("fr", "pt"): 38.0,  # 41.2
+    ("fr", "en"): 41.5,  # 44.5
+    ("en", "fr"): 37.5,  # 40.7
+    ("fr", "pt"): 39.5,  # 42.7
     ("pt", "fr"): 38.5,  # 41.9
 }
 
