@@ -71,9 +71,11 @@ RUN pip install --index-url "${TORCH_INDEX}" "torch==${TORCH_VERSION}" "torchaud
 
 # ---------------------------------------------------------------------------------------------------
 FROM base AS os
-# apertium + apertium-eng-spa: the offline MT fallback; espeak-ng: quick TTS; ffmpeg: decoding.
+# apertium + its en-es, fr-es and es-pt pairs (GPL-2): rule-based MT, direct and as pivot hops;
+# espeak-ng: quick TTS; ffmpeg: decoding.
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends apertium apertium-eng-spa espeak-ng ffmpeg \
+    && apt-get install -y --no-install-recommends apertium apertium-eng-spa apertium-fr-es apertium-es-pt \
+       espeak-ng ffmpeg \
     && rm -rf /var/lib/apt/lists/*
 RUN groupadd --system --gid 10001 babelroom \
     && useradd --system --uid 10001 --gid babelroom --create-home --home-dir /home/babelroom \

@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 BASE := $(VENV)/.base-installed
 DEV := $(VENV)/.dev-installed
-APT_PACKAGES := redis-server apertium apertium-eng-spa espeak-ng ffmpeg prometheus janus iproute2 libopus0 chromium coturn
+APT_PACKAGES := redis-server apertium apertium-eng-spa apertium-fr-es apertium-es-pt espeak-ng ffmpeg prometheus janus iproute2 libopus0 chromium coturn
 export BABELROOM_LOG_JSON ?= true
 
 .PHONY: help install system-deps demo test bench clean up web

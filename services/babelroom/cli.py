@@ -393,6 +393,8 @@ def eval_(
                                 help="Line-aligned text sets for text-only MT (e.g. tests/data/mt)"),
     mt_pairs: str = typer.Option(None, help="Text MT pairs, e.g. en-es,es-en (default: every pair of mt-dir)"),
     mt_lines: int = typer.Option(None, min=1, help="Score only the first N lines of each text set"),
+    mt_every_route: bool = typer.Option(False, "--mt-every-route", help="Score each route of a text MT pair "
+                                        "(direct and pivots), not only its best (babelroom.mt.routes.MEASURED)"),
     diarization: bool = typer.Option(False, "--diarization", help="Score speaker diarization (DER) of --audio "
                                      "against --rttm instead (babelroom.dev.eval_diarization)"),
     audio: Path = typer.Option(None, exists=True, dir_okay=False, help="--diarization: mono 16 kHz recording"),
@@ -419,7 +421,8 @@ def eval_(
     configure_logging("WARNING", json=True)
     try:
         run_eval(manifests=manifests or [], out_dir=out, settings=settings, stt_models=models, target=target_lang,
-                 speed=speed, mt_dir=mt_dir, mt_pairs=pairs, mt_lines=mt_lines)
+                 speed=speed, mt_dir=mt_dir, mt_pairs=pairs, mt_lines=mt_lines,
+                 mt_every_route=mt_every_route)
     except (ManifestError, ValueError) as exc:
         typer.echo(f"babelroom eval: {exc}", err=True)
         raise typer.Exit(2) from None

@@ -1,6 +1,6 @@
 """``GET /api/languages`` on the real gateway: spoken languages, their STT model, and the caption
-languages each reaches over the installed backends (real Bergamot en↔pt, Debian Apertium en↔es, the offline
-Whisper base and the bundled tiny.en)."""
+languages each reaches over the installed backends (real Bergamot en↔pt, Debian Apertium en↔es, fr↔es
+and es↔pt, the offline Whisper base and the bundled tiny.en)."""
 
 from __future__ import annotations
 
@@ -37,10 +37,17 @@ def test_languages_lists_routes_backends_and_licences(gateway) -> None:
     en = {t["language"]: t for t in body["en"]["targets"]}
     assert en["pt"] == {"language": "pt", "route": ["en", "pt"], "backend": "bergamot", "licence": "MPL-2.0",
                         "chrf": 58.9, "measured": True}
-    assert en["es"]["backend"] == "apertium" and en["es"]["licence"] == "GPL-2.0"
+    # en→es: Bergamot to Portuguese, then Apertium's pt→es measures above Apertium's en→es.
+    assert en["es"]["route"] == ["en", "pt", "es"] and en["es"]["backend"] == "bergamot>pt>apertium"
+    assert en["es"]["licence"] == "MPL-2.0 + GPL-2.0" and en["es"]["chrf"] == 54.4
     es = {t["language"]: t for t in body["es"]["targets"]}
     assert es["pt"]["route"] == ["es", "en", "pt"] and es["pt"]["backend"] == "apertium>en>bergamot"
     assert es["pt"]["licence"] == "GPL-2.0 + MPL-2.0"
+    # French, through Debian's apertium-fr-es (and -es-pt): it reaches en, es and pt, and they reach it.
+    fr = {t["language"]: t for t in body["fr"]["targets"]}
+    assert sorted(fr) == ["en", "es", "pt"] and fr["es"]["backend"] == "apertium"
+    assert fr["en"]["route"] == ["fr", "es", "pt", "en"] and fr["en"]["measured"] and fr["en"]["chrf"] == 47.1
+    assert all("fr" in {t["language"] for t in body[src]["targets"]} for src in ("en", "es", "pt"))
     assert "vi" not in en and body["vi"]["targets"] == []  # no route: captions show the source, flagged
 
 
@@ -51,8 +58,11 @@ def test_without_models_only_apertium_routes_remain(settings, database_url, redi
 
     with TestClient(create_app(settings.model_copy(update={"database_url": database_url}))) as client:
         body = {entry["language"]: entry for entry in client.get("/api/languages").json()}
-    assert [t["language"] for t in body["en"]["targets"]] == ["es"]
-    assert body["pt"]["targets"] == []
+    # Debian's apertium-eng-spa, -fr-es and -es-pt: English reaches Portuguese and French through Spanish.
+    assert sorted(t["language"] for t in body["en"]["targets"]) == ["es", "fr", "pt"]
+    assert {t["language"]: t["backend"] for t in body["pt"]["targets"]} == {
+        "es": "apertium", "en": "apertium>es>apertium", "fr": "apertium>es>apertium"}
+    assert body["de"]["targets"] == [] and body["vi"]["targets"] == []
 
 
 def test_languages_report_the_models_the_stt_workers_serve(gateway, db_settings) -> None:

@@ -32,13 +32,14 @@ ROOT = Path(__file__).resolve().parents[2]
 MT_DATA = ROOT / "tests" / "data" / "mt"
 #: Bump when the recipe below changes; converter and tokenizer versions are part of the cache key too.
 TINY_NLLB_RECIPE = "1"
-NTREX_FILES = {"en": "ntrex128-dev.eng.txt", "es": "ntrex128-dev.spa.txt", "pt": "ntrex128-dev.por.txt"}
+NTREX_FILES = {"en": "ntrex128-dev.eng.txt", "es": "ntrex128-dev.spa.txt", "pt": "ntrex128-dev.por.txt",
+               "fr": "ntrex128-dev.fra.txt"}
 #: Where `make demo` / `make test` put the offline models (mk/models.mk); the tests install them too.
 MODELS_DIR = ROOT / "models"
 
 
 def read_ntrex(language: str) -> list[str]:
-    """The line-aligned NTREX-128 sentences of ``tests/data/mt`` in ``language`` (``en``, ``es``, ``pt``)."""
+    """The line-aligned NTREX-128 sentences of ``tests/data/mt`` in ``language`` (``en``, ``es``, ``pt``, ``fr``)."""
     return (MT_DATA / NTREX_FILES[language]).read_text(encoding="utf-8").splitlines()
 
 
@@ -122,7 +123,7 @@ def tiny_nllb_hf_dir(tiny_nllb_build: Path) -> Path:
 
 @pytest.fixture(scope="session")
 def ntrex() -> dict[str, list[str]]:
-    """NTREX-128 sentences by language (``en``, ``es``, ``pt``), line-aligned."""
+    """NTREX-128 sentences by language (``en``, ``es``, ``pt``, ``fr``), line-aligned."""
     return {language: read_ntrex(language) for language in NTREX_FILES}
 
 

@@ -1,13 +1,15 @@
-"""ApertiumTranslator on Debian's real apertium-eng-spa: translations, resident pipelines, recovery,
-quality."""
+"""ApertiumTranslator on Debian's real apertium-eng-spa, apertium-fr-es and apertium-es-pt: translations,
+resident pipelines, recovery, quality."""
 
 from __future__ import annotations
 
 import os
 import signal
+import subprocess
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import sacrebleu
@@ -15,8 +17,13 @@ import sacrebleu
 from babelroom.mt.apertium import ApertiumTranslator, deformat, installed_pairs, reformat
 from babelroom.mt.base import TranslationError, UnsupportedLanguagePair
 
-# Measured on the first 50 NTREX-128 sentences: en→es 49.1, es→en 51.3 (apertium-eng-spa 0.8.1).
-CHRF_FLOOR = {("en", "es"): 45.0, ("es", "en"): 47.0}
+# Measured on the first 50 NTREX-128 sentences: en→es 49.1, es→en 51.3 (apertium-eng-spa 0.8.1); fr→es 43.8,
+# es→fr 43.3 (apertium-fr-es 0.9.4); es→pt 50.5, pt→es 53.1 (apertium-es-pt 1.1.6).
+CHRF_FLOOR = {("en", "es"): 45.0, ("es", "en"): 47.0, ("fr", "es"): 40.5, ("es", "fr"): 40.0, ("es", "pt"): 47.0,
+              ("pt", "es"): 50.0}
+#: Debian's older pairs: ISO 639-1 mode names, and (es-pt) a transfer stage that reads its bilingual
+#: dictionary itself, which ``apertium-wblank-mode -z`` splits into ``lt-proc -b`` and ``apertium-transfer -b``.
+OLDER_PAIRS = [("fr", "es"), ("es", "fr"), ("es", "pt"), ("pt", "es")]
 
 
 @pytest.fixture
@@ -29,8 +36,22 @@ def own_apertium() -> Iterator[ApertiumTranslator]:
 
 def test_finds_the_installed_pairs() -> None:
     pairs = installed_pairs()
-    assert {("en", "es"), ("es", "en")} <= pairs.keys()
-    assert pairs[("en", "es")].name == "eng-spa.mode"
+    assert {("en", "es"), ("es", "en"), *OLDER_PAIRS} <= pairs.keys()
+    assert pairs[("en", "es")].name == "eng-spa.mode" and pairs[("fr", "es")].name == "fr-es.mode"
+
+
+def test_reads_iso_639_1_mode_names_and_skips_variants(tmp_path: Path) -> None:
+    """The modes directory with apertium-eng-spa, -fr-es and -es-pt: older pairs name their modes
+    ``fr-es``; variants (``es-pt_BR``, ``spa-eng_US``) and sub-domain modes (``eco-fr-es``) are skipped."""
+    names = ("eng-spa", "spa-eng", "spa-eng_US", "fr-es", "es-fr", "eco-fr-es", "eco-es-fr", "es-pt", "es-pt_BR",
+             "pt-es")
+    for name in names:
+        (tmp_path / f"{name}.mode").write_text("lt-proc x.bin\n")
+    pairs = installed_pairs(tmp_path)
+    assert {pair: mode.stem for pair, mode in pairs.items()} == {
+        ("en", "es"): "eng-spa", ("es", "en"): "spa-eng", ("fr", "es"): "fr-es", ("es", "fr"): "es-fr",
+        ("es", "pt"): "es-pt", ("pt", "es"): "pt-es",
+    }
 
 
 def test_translates_english_to_spanish_and_back(apertium: ApertiumTranslator) -> None:
@@ -53,6 +74,26 @@ def test_inputs_are_single_records(apertium: ApertiumTranslator) -> None:
     assert len(translations) == 4
     assert translations[2] == ""
     assert "Gracias" in translations[3]
+
+
+@pytest.mark.parametrize(("src", "tgt"), OLDER_PAIRS)
+def test_older_pairs_run_resident_and_match_the_apertium_command(
+    apertium: ApertiumTranslator, ntrex: dict[str, list[str]], src: str, tgt: str
+) -> None:
+    """The resident null-flush pipeline of fr-es / es-pt gives what ``apertium -u`` gives, line for line."""
+    lines = ntrex[src][:8]
+    resident = apertium.translate_batch(lines, src, tgt)
+    assert apertium.pipeline(src, tgt).pids  # still running after the batch
+    command = [" ".join(subprocess.run(["apertium", "-u", f"{src}-{tgt}"], input=line, capture_output=True,
+                                       text=True, check=True, timeout=30).stdout.split()) for line in lines]
+    assert resident == command
+
+
+def test_translates_french_spanish_and_portuguese(apertium: ApertiumTranslator) -> None:
+    assert apertium.translate_batch(["Le chat est sur la table."], "fr", "es") == ["El gato es sobre la mesa."]
+    assert apertium.translate_batch(["El gato está sobre la mesa."], "es", "fr") == ["Le chat est sur la table."]
+    assert apertium.translate_batch(["El gato está sobre la mesa."], "es", "pt") == ["O gato está sobre a mesa."]
+    assert apertium.translate_batch(["O gato está na mesa."], "pt", "es") == ["El gato está en la mesa."]
 
 
 def test_deformat_and_reformat_are_inverse() -> None:

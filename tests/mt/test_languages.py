@@ -28,6 +28,11 @@ def test_apertium_codes_round_trip() -> None:
     assert all(from_apertium(to_apertium(iso)) == iso for iso in APERTIUM)
 
 
+def test_older_apertium_pairs_keep_iso_639_1_codes() -> None:
+    """Debian's apertium-fr-es and apertium-es-pt install ``fr-es.mode`` and ``es-pt.mode``."""
+    assert [from_apertium(code) for code in ("fr", "es", "pt", "fra", "por")] == ["fr", "es", "pt", "fr", "pt"]
+
+
 @pytest.mark.parametrize("convert", [to_flores, to_apertium, from_apertium])
 def test_unknown_codes_raise_a_clear_error(convert) -> None:
     with pytest.raises(UnknownLanguage, match="'xx'") as error:

@@ -786,7 +786,7 @@ def dockerfile_policy_problems(text: str, kind: str) -> list[str]:
                     and stage not in ("jobs-builder",)):
                 problems.append(f"stage {stage}: torch belongs to the jobs target only")
         apt = " ".join(a for s, i, a in instrs if i == "RUN" and "apt-get install" in a)
-        for pkg in ("apertium", "apertium-eng-spa", "espeak-ng", "ffmpeg"):
+        for pkg in ("apertium", "apertium-eng-spa", "apertium-fr-es", "apertium-es-pt", "espeak-ng", "ffmpeg"):
             if not re.search(rf"\s{re.escape(pkg)}(\s|$)", apt):
                 problems.append(f"runtime apt packages must include {pkg}")
         if not re.search(r"BABELROOM_MODELS_DIR=/models", text):

@@ -183,6 +183,7 @@ def run_eval(
     mt_dir: Path | None,
     mt_pairs: list[tuple[str, str]] | None,
     mt_lines: int | None,
+    mt_every_route: bool = False,
 ) -> tuple[list[LanguageScore], list[PairScore]]:
     """Run the speech and text evaluations; write ``eval.json`` and ``eval.md`` to ``out_dir``.
 
@@ -200,7 +201,7 @@ def run_eval(
         wanted = mt_pairs if mt_pairs is not None else all_pairs(sets)
         with _progress() as progress:
             task = progress.add_task("text MT", total=len(wanted))
-            pairs = evaluate_mt(settings, sets, wanted, lambda _s, _t: progress.advance(task))
+            pairs = evaluate_mt(settings, sets, wanted, lambda _s, _t: progress.advance(task), mt_every_route)
     out_dir.mkdir(parents=True, exist_ok=True)
     report = markdown(languages, pairs, machine, speed)
     (out_dir / "eval.md").write_text(report, encoding="utf-8")

@@ -5,18 +5,21 @@ A folder holds one file per language, ``<prefix>.<iso 639-3>.txt`` (``ntrex128-d
 those languages that a route reaches, the backends the MT worker would build from the settings
 (:func:`babelroom.mt.factory.backend_names`, no cache) translate the source lines by the pair's best
 route, falling back as the worker does (:class:`babelroom.mt.routes.RoutedTranslator`); the output is
-scored against the target lines (sacrebleu chrF and BLEU) and timed.
+scored against the target lines (sacrebleu chrF and BLEU) and timed. With ``every_route`` each route the
+table knows for the pair is scored instead (direct and pivots, best first): what
+:data:`babelroom.mt.routes.MEASURED` records.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from babelroom.config import Settings
 from babelroom.dev.eval_scoring import chrf_bleu
+from babelroom.mt.base import Translator
 from babelroom.mt.factory import backend_names, build_backend
 from babelroom.mt.routes import RoutedTranslator
 
@@ -63,9 +66,14 @@ def all_pairs(sets: dict[str, list[str]]) -> list[tuple[str, str]]:
     return [(src, tgt) for src in sets for tgt in sets if src != tgt]
 
 
+#: Translates one batch; returns the translations and the route that made them.
+TranslateBatch = Callable[[list[str]], tuple[list[str], str]]
+
+
 def evaluate_mt(settings: Settings, sets: dict[str, list[str]], pairs: list[tuple[str, str]],
-                on_pair: Callable[[str, str], None]) -> list[PairScore]:
-    """Score each pair of ``pairs`` that a route reaches (the others are skipped).
+                on_pair: Callable[[str, str], None], every_route: bool = False) -> list[PairScore]:
+    """Score each pair of ``pairs`` that a route reaches (the others are skipped): by its best route
+    with the worker's fallbacks, or each of its routes when ``every_route``.
 
     Raises:
         ValueError: a pair names a language ``sets`` has no file for.
@@ -77,20 +85,34 @@ def evaluate_mt(settings: Settings, sets: dict[str, list[str]], pairs: list[tupl
     scores = []
     try:
         for src, tgt in pairs:
-            if translator.supports(src, tgt):
-                scores.append(_score(translator, sets, src, tgt))
+            scores += [_score(translate, sets, src, tgt) for translate in _translators(translator, src, tgt,
+                                                                                       every_route)]
             on_pair(src, tgt)
     finally:
         translator.close()
     return scores
 
 
-def _score(translator: RoutedTranslator, sets: dict[str, list[str]], src: str, tgt: str) -> PairScore:
+def _translators(translator: RoutedTranslator, src: str, tgt: str, every_route: bool) -> Iterator[TranslateBatch]:
+    """The pair's routed translator, or each of its routes; nothing when no route reaches the pair."""
+    if not every_route:
+        if translator.supports(src, tgt):
+            yield lambda texts: translator.translate_batch_with_backend(texts, src, tgt)
+        return
+    for route in translator.supporting(src, tgt):
+        yield _by_route(route, src, tgt)
+
+
+def _by_route(route: Translator, src: str, tgt: str) -> TranslateBatch:
+    return lambda texts: (route.translate_batch(texts, src, tgt), route.name)
+
+
+def _score(translate: TranslateBatch, sets: dict[str, list[str]], src: str, tgt: str) -> PairScore:
     hypotheses: list[str] = []
     routes: list[str] = []
     started = time.perf_counter()
     for i in range(0, len(sets[src]), BATCH):
-        out, route = translator.translate_batch_with_backend(sets[src][i : i + BATCH], src, tgt)
+        out, route = translate(sets[src][i : i + BATCH])
         hypotheses += out
         routes.append(route)
     elapsed = time.perf_counter() - started

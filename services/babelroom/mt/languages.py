@@ -4,7 +4,9 @@
   Where ISO 639-1 names a macrolanguage, FLORES-200 uses the individual language NLLB was trained on
   (``ar`` → ``arb_Arab`` Modern Standard Arabic, ``fa`` → ``pes_Arab`` Western Persian, ``ms`` → ``zsm_Latn``
   Standard Malay, ``sw`` → ``swh_Latn``, ``zh`` → ``zho_Hans`` Simplified Chinese …).
-* Apertium names its pairs with ISO 639-3 codes (``eng-spa``), macrolanguage codes where it has them.
+* Apertium names its pairs with ISO 639-3 codes (``eng-spa``), macrolanguage codes where it has them;
+  older pairs keep their ISO 639-1 names (Debian's ``apertium-fr-es`` installs ``fr-es.mode``,
+  ``apertium-es-pt`` ``es-pt.mode``).
 
 Sources: the FLORES-200 language list (https://github.com/facebookresearch/flores/blob/main/flores200/README.md,
 the same 202 codes as ``FAIRSEQ_LANGUAGE_CODES`` in transformers' NLLB tokenizer), the ISO 639-2/3 code tables
@@ -89,11 +91,14 @@ def to_apertium(code: str) -> str:
 
 
 def from_apertium(code: str) -> str:
-    """The ISO 639-1 code (``en``) of an Apertium code (``eng``), as found in installed mode names.
+    """The ISO 639-1 code (``en``) of an Apertium code as found in installed mode names: ISO 639-3
+    (``eng``) or, in older pairs, ISO 639-1 itself (``fr``).
 
     Raises:
-        UnknownLanguage: ``code`` is not in :data:`APERTIUM`.
+        UnknownLanguage: ``code`` is neither a value nor a key of :data:`APERTIUM`.
     """
+    if code in APERTIUM:
+        return code
     try:
         return _ISO_FROM_APERTIUM[code]
     except KeyError:

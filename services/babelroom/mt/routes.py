@@ -1,18 +1,24 @@
 """The route table: for each (source, target), the installed backends ranked by measured chrF, with
 pivots through a third language where no direct pair exists or where the pivot measures better.
 
-A route is one or two hops, each ``(backend, src, tgt)``; its name is what captions carry as
-``backend``: ``bergamot`` (direct) or ``apertium>en>bergamot`` (es→en by Apertium, en→pt by Bergamot).
+A route is one to three hops, each ``(backend, src, tgt)``; its name is what captions carry as
+``backend``: ``bergamot`` (direct), ``apertium>en>bergamot`` (es→en by Apertium, en→pt by Bergamot) or
+``apertium>es>apertium>pt>bergamot`` (fr→es→pt→en). A three-hop route is built only of hops whose chrF
+was measured (so an NLLB that reaches every pair does not multiply the routes of every pair).
 Its score is the chrF recorded in :data:`MEASURED` for that route and pair; an unmeasured direct hop
 scores its backend's :data:`PRIOR` and an unmeasured pivot its weakest hop minus :data:`PIVOT_PENALTY`
+per pivot language
 (measured here, a pivot lands close to its weakest hop: pt→es 47.6 over hops of 64.4 and 47.4; es→pt
-52.6 over 49.6 and 58.9). :class:`RoutedTranslator` tries the routes of a pair best first: it is a
+52.6 over 49.6 and 58.9; en→es 54.4 over 58.9 and 54.8). A pivot can beat a direct pair: en↔es through
+Portuguese (Bergamot, then Apertium's close pt↔es) measures 7-8 points above Apertium's en↔es.
+:class:`RoutedTranslator` tries the routes of a pair best first: it is a
 :class:`~babelroom.mt.fallback.FallbackTranslator` whose chain is chosen per pair, so the cache and
 the ``MT_FALLBACK`` counter work unchanged.
 """
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
@@ -32,6 +38,9 @@ BACKEND_LICENCES = {
 
 _NTREX = ("NTREX-128 dev, all 603 lines, sacrebleu 2.6 corpus chrF, measured 2026-12-06 on this repo's "
           "backends (tests/mt/test_routes.py re-measures the first 100)")
+_NTREX_PAIRS = ("NTREX-128 dev, all 603 lines, sacrebleu 2.6 corpus chrF, measured 2026-12-06 with `babelroom eval "
+                "--mt-dir ../shared/data/mt --mt-every-route` on Debian apertium-eng-spa 0.8.1, apertium-fr-es 0.9.4, "
+                "apertium-es-pt 1.1.6 and the Bergamot en↔pt students")
 
 
 @dataclass(frozen=True)
@@ -48,9 +57,23 @@ MEASURED: dict[tuple[str, str, str], Measurement] = {
     ("apertium", "es", "en"): Measurement(49.6, _NTREX),
     ("bergamot>en>apertium", "pt", "es"): Measurement(47.6, _NTREX),
     ("apertium>en>bergamot", "es", "pt"): Measurement(52.6, _NTREX),
-    ("apertium>es>apertium", "en", "pt"): Measurement(
-        45.6, "NTREX-128 en→es→pt with Debian apertium-eng-spa + apertium-es-pt (shared/MODELS.md)"
-    ),
+    ("apertium>es>apertium", "en", "pt"): Measurement(45.4, _NTREX_PAIRS),
+    # Debian's apertium-fr-es and apertium-es-pt: direct, and as hops of pivots (BLEU, ms: docs/mt-routes.md).
+    ("apertium", "fr", "es"): Measurement(46.6, _NTREX_PAIRS),
+    ("apertium", "es", "fr"): Measurement(45.5, _NTREX_PAIRS),
+    ("apertium", "es", "pt"): Measurement(52.5, _NTREX_PAIRS),
+    ("apertium", "pt", "es"): Measurement(54.8, _NTREX_PAIRS),
+    ("apertium>es>apertium", "fr", "en"): Measurement(42.7, _NTREX_PAIRS),
+    ("apertium>es>apertium", "en", "fr"): Measurement(40.2, _NTREX_PAIRS),
+    ("apertium>es>apertium", "fr", "pt"): Measurement(43.8, _NTREX_PAIRS),
+    ("apertium>es>apertium", "pt", "fr"): Measurement(44.8, _NTREX_PAIRS),
+    ("apertium>es>apertium", "pt", "en"): Measurement(49.5, _NTREX_PAIRS),
+    ("bergamot>pt>apertium", "en", "es"): Measurement(54.4, _NTREX_PAIRS),
+    ("apertium>pt>bergamot", "es", "en"): Measurement(57.7, _NTREX_PAIRS),
+    ("apertium>es>apertium>pt>bergamot", "fr", "en"): Measurement(47.1, _NTREX_PAIRS),
+    ("bergamot>pt>apertium>es>apertium", "en", "fr"): Measurement(43.5, _NTREX_PAIRS),
+    ("apertium>es>apertium>en>bergamot", "fr", "pt"): Measurement(45.0, _NTREX_PAIRS),
+    ("bergamot>en>apertium>es>apertium", "pt", "fr"): Measurement(41.0, _NTREX_PAIRS),
 }
 
 #: chrF assumed for an unmeasured direct hop (not measurements: an ordering). Bergamot tiny students
@@ -71,7 +94,7 @@ class Hop:
 
 @dataclass(frozen=True)
 class Route:
-    """One way to translate ``src`` → ``tgt``: one hop (direct) or two (a pivot)."""
+    """One way to translate ``src`` → ``tgt``: one hop (direct), two (a pivot) or three (two pivots)."""
 
     hops: tuple[Hop, ...]
     chrf: float
@@ -79,7 +102,7 @@ class Route:
 
     @property
     def name(self) -> str:
-        """``bergamot`` or ``apertium>en>bergamot``."""
+        """``bergamot``, ``apertium>en>bergamot`` or ``apertium>es>apertium>pt>bergamot``."""
         parts = [self.hops[0].backend]
         for hop in self.hops[1:]:
             parts += [hop.src, hop.backend]
@@ -101,7 +124,7 @@ def _score(name: str, hops: tuple[Hop, ...]) -> tuple[float, bool]:
         return measured.chrf, True
     if len(hops) == 1:
         return PRIOR.get(name, 0.0), False
-    return min(_score(hop.backend, (hop,))[0] for hop in hops) - PIVOT_PENALTY, False
+    return min(_score(hop.backend, (hop,))[0] for hop in hops) - PIVOT_PENALTY * (len(hops) - 1), False
 
 
 def _route(*hops: Hop) -> Route:
@@ -121,16 +144,22 @@ class RouteTable:
     def _direct(self, src: str, tgt: str) -> list[Hop]:
         return [Hop(name, src, tgt) for name, supports in self.capabilities.items() if supports(src, tgt)]
 
+    def _measured_direct(self, src: str, tgt: str) -> list[Hop]:
+        """The direct hops whose chrF :data:`MEASURED` records (the only hops of three-hop routes)."""
+        return [hop for hop in self._direct(src, tgt) if (hop.backend, src, tgt) in MEASURED]
+
     def routes(self, src: str, tgt: str) -> list[Route]:
         """Every route ``src`` → ``tgt``, best chrF first (direct before pivot on a tie)."""
         if src == tgt:
             return []
         found = [_route(hop) for hop in self._direct(src, tgt)]
-        for pivot in self.languages:
-            if pivot in (src, tgt):
-                continue
+        pivots = [language for language in self.languages if language not in (src, tgt)]
+        for pivot in pivots:
             for first in self._direct(src, pivot):
                 found.extend(_route(first, second) for second in self._direct(pivot, tgt))
+        for first_pivot, second_pivot in itertools.permutations(pivots, 2):
+            legs = [self._measured_direct(a, b) for a, b in itertools.pairwise([src, first_pivot, second_pivot, tgt])]
+            found.extend(_route(*hops) for hops in itertools.product(*legs))
         order = {name: i for i, name in enumerate(self.capabilities)}
         return sorted(found, key=lambda r: (-r.chrf, len(r.hops), [order[h.backend] for h in r.hops]))
 
