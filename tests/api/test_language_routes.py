@@ -41,8 +41,9 @@ def test_languages_lists_routes_backends_and_licences(gateway) -> None:
     assert en["es"]["route"] == ["en", "pt", "es"] and en["es"]["backend"] == "bergamot>pt>apertium"
     assert en["es"]["licence"] == "MPL-2.0 + GPL-2.0" and en["es"]["chrf"] == 54.4
     es = {t["language"]: t for t in body["es"]["targets"]}
-    assert es["pt"]["route"] == ["es", "en", "pt"] and es["pt"]["backend"] == "apertium>en>bergamot"
-    assert es["pt"]["licence"] == "GPL-2.0 + MPL-2.0"
+    assert es["en"]["route"] == ["es", "pt", "en"] and es["en"]["backend"] == "apertium>pt>bergamot"
+    assert es["en"]["licence"] == "GPL-2.0 + MPL-2.0"
+    assert es["pt"]["route"] == ["es", "pt"] and es["pt"]["backend"] == "apertium"  # a tie with the pivot
     # French, through Debian's apertium-fr-es (and -es-pt): it reaches en, es and pt, and they reach it.
     fr = {t["language"]: t for t in body["fr"]["targets"]}
     assert sorted(fr) == ["en", "es", "pt"] and fr["es"]["backend"] == "apertium"

@@ -62,7 +62,7 @@ def test_auto_adds_bergamot_when_its_models_are_installed(
     assert capabilities["bergamot"]("en", "pt") and not capabilities["bergamot"]("en", "es")
     assert capabilities["apertium"]("en", "es")
     translator = build_translator(settings, redis_client)
-    assert translator.translate_batch_with_backends(["Thank you."], "es", "pt")[1] == ["apertium>en>bergamot"]
+    assert translator.translate_batch_with_backends(["Gracias."], "es", "en")[1] == ["apertium>pt>bergamot"]
     translator.close()
 
 

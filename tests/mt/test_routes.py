@@ -62,12 +62,19 @@ def test_unmeasured_routes_rank_by_prior_and_pivot_penalty() -> None:
     assert table.best("en", "es").name == "nllb"
 
 
-def test_measured_pivot_beats_a_weaker_direct_route() -> None:
-    """With Debian's apertium-es-pt installed, es→pt still goes through English: the pivot measured 52.6,
-    Apertium's es→pt 52.5."""
-    table = RouteTable({"bergamot": pairs("en-pt", "pt-en"), "apertium": pairs("en-es", "es-en", "es-pt")})
-    assert [r.name for r in table.routes("es", "pt")][:2] == ["apertium>en>bergamot", "apertium"]
+def test_a_tie_goes_to_the_shorter_route() -> None:
+    """es→pt: Apertium direct (52.5) and through English (52.6) are within CHRF_TIE, so the one hop goes
+    first; pt→es through English (47.6) is well below Apertium's 54.8 and stays behind it."""
+    table = RouteTable({"bergamot": pairs("en-pt", "pt-en"), "apertium": pairs("en-es", "es-en", "es-pt", "pt-es")})
+    assert [r.name for r in table.routes("es", "pt")][:2] == ["apertium", "apertium>en>bergamot"]
+    assert [r.name for r in table.routes("pt", "es")][:2] == ["apertium", "bergamot>en>apertium"]
     assert table.best("en", "pt").name == "bergamot"
+
+
+def test_a_measured_pivot_beats_a_weaker_direct_route() -> None:
+    """en→es through Portuguese (54.4) is 7 points above Apertium's direct en→es (47.4): far past a tie."""
+    table = RouteTable({"bergamot": pairs("en-pt", "pt-en"), "apertium": pairs("en-es", "es-en", "pt-es")})
+    assert [r.name for r in table.routes("en", "es")][:2] == ["bergamot>pt>apertium", "apertium"]
 
 
 #: What `make test` installs: Bergamot en↔pt, Debian's apertium-eng-spa, apertium-fr-es, apertium-es-pt.
@@ -79,7 +86,7 @@ BEST_WITH_DEBIAN_PAIRS = {
     ("es", "en"): ("apertium>pt>bergamot", 57.7),  # 49.6
     ("en", "pt"): ("bergamot", 58.9),
     ("pt", "en"): ("bergamot", 64.4),
-    ("es", "pt"): ("apertium>en>bergamot", 52.6),  # Apertium's es→pt: 52.5
+    ("es", "pt"): ("apertium", 52.5),  # through English: 52.6, a tie (CHRF_TIE) that the shorter route takes
     ("pt", "es"): ("apertium", 54.8),  # through English: 47.6
     ("fr", "es"): ("apertium", 46.6),
     ("es", "fr"): ("apertium", 45.5),
@@ -145,10 +152,10 @@ def test_best_routes_translate_real_text(routed: RoutedTranslator, ntrex: dict[s
 
 def test_cache_keys_follow_the_route(routed: RoutedTranslator, redis_client: redis.Redis) -> None:
     cached = CachedTranslator(routed, redis_client, 60)
-    first = cached.translate_batch_with_backends(["Good morning, friends."], "es", "pt")
-    assert first[1] == ["apertium>en>bergamot"] and "bom dia" in first[0][0].lower()
-    assert cached.translate_batch_with_backends(["Good morning, friends."], "es", "pt") == first
-    assert any(b"apertium>en>bergamot:es:pt" in key for key in redis_client.keys("mt:*"))
+    first = cached.translate_batch_with_backends(["Buenos días, amigos."], "es", "en")
+    assert first[1] == ["apertium>pt>bergamot"] and "friends" in first[0][0].lower()
+    assert cached.translate_batch_with_backends(["Buenos días, amigos."], "es", "en") == first
+    assert any(b"apertium>pt>bergamot:es:en" in key for key in redis_client.keys("mt:*"))
     with pytest.raises(UnsupportedLanguagePair):
         cached.translate_batch_with_backends(["x"], "en", "vi")
 

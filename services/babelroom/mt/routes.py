@@ -80,6 +80,10 @@ MEASURED: dict[tuple[str, str, str], Measurement] = {
 #: of other pairs are assumed near en↔pt; NLLB-200 600M between Bergamot and Apertium.
 PRIOR = {"bergamot": 55.0, "nllb": 50.0, "apertium": 45.0, "libretranslate": 40.0}
 PIVOT_PENALTY = 2.0
+#: chrF difference below which two routes count as equal (points): the shorter one goes first, since each
+#: hop costs a model's latency (es→pt: Apertium direct 52.5 at 1.1 ms/sentence against 52.6 through
+#: English at 41 ms). A 603-line corpus chrF is not that precise.
+CHRF_TIE = 0.5
 
 #: ``supports(src, tgt)`` of each backend, by backend name.
 Capabilities = Mapping[str, Callable[[str, str], bool]]
@@ -149,7 +153,8 @@ class RouteTable:
         return [hop for hop in self._direct(src, tgt) if (hop.backend, src, tgt) in MEASURED]
 
     def routes(self, src: str, tgt: str) -> list[Route]:
-        """Every route ``src`` → ``tgt``, best chrF first (direct before pivot on a tie)."""
+        """Every route ``src`` → ``tgt``, best chrF first; of routes within :data:`CHRF_TIE` of the best,
+        the one with the fewest hops goes first."""
         if src == tgt:
             return []
         found = [_route(hop) for hop in self._direct(src, tgt)]
@@ -161,7 +166,12 @@ class RouteTable:
             legs = [self._measured_direct(a, b) for a, b in itertools.pairwise([src, first_pivot, second_pivot, tgt])]
             found.extend(_route(*hops) for hops in itertools.product(*legs))
         order = {name: i for i, name in enumerate(self.capabilities)}
-        return sorted(found, key=lambda r: (-r.chrf, len(r.hops), [order[h.backend] for h in r.hops]))
+        ranked = sorted(found, key=lambda r: (-r.chrf, len(r.hops), [order[h.backend] for h in r.hops]))
+        if not ranked:
+            return ranked
+        tied = [r for r in ranked if r.chrf >= ranked[0].chrf - CHRF_TIE]
+        first = min(tied, key=lambda r: len(r.hops))  # the best chrF among the shortest (ranked order)
+        return [first, *(r for r in ranked if r is not first)]
 
     def best(self, src: str, tgt: str) -> Route | None:
         routes = self.routes(src, tgt)
