@@ -170,8 +170,8 @@ class RouteTable:
         if not ranked:
             return ranked
         tied = [r for r in ranked if r.chrf >= ranked[0].chrf - CHRF_TIE]
-        first = min(tied, key=lambda r: len(r.hops))  # the best chrF among the shortest (ranked order)
-        return [first, *(r for r in ranked if r is not first)]
+        shortest = min(tied, key=lambda r: len(r.hops))  # the best chrF among the shortest (ranked order)
+        return [shortest, *(r for r in ranked if r is not shortest)]
 
     def best(self, src: str, tgt: str) -> Route | None:
         routes = self.routes(src, tgt)
