@@ -8,7 +8,7 @@ from typer.testing import CliRunner
 
 from babelroom import __version__
 from babelroom.accounts import Role, TierName
-from babelroom.cli import app, speaker_counts
+from babelroom.cli import app, leads, speaker_counts
 
 runner = CliRunner()
 
@@ -33,6 +33,19 @@ def test_bench_refuses_bad_speaker_counts_with_a_message(speakers):
 
 def test_speaker_counts():
     assert speaker_counts("1, 2,4,") == [1, 2, 4]
+
+
+@pytest.mark.parametrize("value", ["0,x", "", "-110", "0,20000"])
+def test_eval_refuses_bad_leads_with_a_message(value, tmp_path):
+    manifest = tmp_path / "m.tsv"
+    manifest.write_text("audio\tlanguage\treference\n")
+    code, out = run("eval", str(manifest), "--leads-ms", value)
+    assert code == 2, out
+    assert "Invalid value for '--leads-ms'" in out and "give leads in ms" in out
+
+
+def test_leads():
+    assert leads("0, 110,220,") == [0, 110, 220]
 
 
 def test_set_user_offers_roles_and_tiers_as_choices():

@@ -377,6 +377,23 @@ def language_pairs(value: str | None) -> list[tuple[str, str]] | None:
     return [(p[0], p[1]) for p in pairs]
 
 
+def leads(value: str) -> list[int]:
+    """``"0,110,220"`` → ``[0, 110, 220]`` (ms of silence before each eval clip).
+
+    Raises:
+        typer.BadParameter: an item is not a whole number of ms from 0 to 10000, or none is given.
+    """
+    items = [item.strip() for item in value.split(",") if item.strip()]
+    if not items or not all(item.isdigit() and int(item) <= 10_000 for item in items):
+        raise typer.BadParameter(f"give leads in ms such as 0,110,220, each 0-10000 (got {value!r})")
+    return [int(item) for item in items]
+
+
+def _check_leads(value: str) -> str:
+    leads(value)
+    return value
+
+
 @app.command("eval")
 def eval_(
     manifests: Annotated[list[Path] | None, typer.Argument(
@@ -393,6 +410,9 @@ def eval_(
                                 help="Line-aligned text sets for text-only MT (e.g. tests/data/mt)"),
     mt_pairs: str = typer.Option(None, help="Text MT pairs, e.g. en-es,es-en (default: every pair of mt-dir)"),
     mt_lines: int = typer.Option(None, min=1, help="Score only the first N lines of each text set"),
+    leads_ms: str = typer.Option(
+        "0", callback=_check_leads, help="Silence before each clip (ms), comma-separated: each clip runs once per "
+        "lead, streamed and offline, and the figures pool the runs (e.g. 0,110,220)"),
     mt_every_route: bool = typer.Option(False, "--mt-every-route", help="Score each route of a text MT pair "
                                         "(direct and pivots), not only its best (babelroom.mt.routes.MEASURED)"),
     diarization: bool = typer.Option(False, "--diarization", help="Score speaker diarization (DER) of --audio "
@@ -422,7 +442,7 @@ def eval_(
     try:
         run_eval(manifests=manifests or [], out_dir=out, settings=settings, stt_models=models, target=target_lang,
                  speed=speed, mt_dir=mt_dir, mt_pairs=pairs, mt_lines=mt_lines,
-                 mt_every_route=mt_every_route)
+                 mt_every_route=mt_every_route, leads_ms=leads(leads_ms))
     except (ManifestError, ValueError) as exc:
         typer.echo(f"babelroom eval: {exc}", err=True)
         raise typer.Exit(2) from None

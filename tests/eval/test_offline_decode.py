@@ -14,10 +14,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+
 from babelroom.audio.pcm import decode_file
 from babelroom.config import Settings
 from babelroom.dev.eval_manifest import read_manifest
-from babelroom.dev.eval_speech import transcribe_offline
+from babelroom.dev.eval_speech import ClipRun, transcribe_offline
 from babelroom.models.manifest import WHISPER_BASE, WHISPER_BASE_DIR
 from babelroom.models.offline import install
 from babelroom.stt.hallucination import HallucinationFilter
@@ -30,11 +32,15 @@ def test_offline_is_the_workers_decoding_and_filter(tmp_path: Path) -> None:
     install(ROOT / "models", [WHISPER_BASE])
     settings = Settings(state_dir=tmp_path, stt_model=str(ROOT / "models" / WHISPER_BASE_DIR))
     clips = read_manifest(ROOT / "tests" / "data" / "eval" / "es.tsv")
-    offline = transcribe_offline(settings, clips, lambda: None)
+    runs = [ClipRun(clip, "en", lead_s) for lead_s in (0.0, 0.11) for clip in clips]
+    transcribe_offline(settings, runs, lambda: None)
 
     worker, kept = WhisperSTT(settings), HallucinationFilter(settings)
     expected = []
-    for clip in clips:
-        hypothesis = worker.transcribe(decode_file(clip.audio), clip.language, final=True)
+    for run in runs:  # a lead is that much silence before the clip
+        audio = np.concatenate([np.zeros(round(run.lead_s * 16_000), np.float32), decode_file(run.clip.audio)])
+        hypothesis = worker.transcribe(audio, run.clip.language, final=True)
         expected.append(hypothesis.text if kept.check(hypothesis) is None else "")
+    offline = [run.offline for run in runs]
     assert offline == expected and all(offline), offline
+    assert [run.audio_s for run in runs[:4]] == [run.audio_s for run in runs[4:]]  # the clip's own length

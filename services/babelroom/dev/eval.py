@@ -16,6 +16,9 @@ fresh local stack with ``BABELROOM_STT_MODEL`` set to it streams them
   reference translations;
 - ``missing_finals``: accepted segments whose final never came (should be 0).
 
+With several ``leads_ms`` every clip runs once per lead (silence before it), and the figures pool the runs
+(:mod:`babelroom.dev.eval_speech`); ``clips`` counts clips, ``runs`` runs.
+
 Text (``mt_dir``, :mod:`babelroom.dev.eval_mt`): chrF/BLEU per language pair over line-aligned files.
 
 Writes ``eval.json`` (everything, per clip too) and ``eval.md`` (the tables) to ``out_dir``.
@@ -27,6 +30,7 @@ import asyncio
 import json
 import platform
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from functools import partial
 from pathlib import Path
@@ -54,6 +58,7 @@ class LanguageScore:
     model: str
     target: str
     clips: int
+    runs: int
     audio_s: float
     streaming_wer: float
     offline_wer: float
@@ -88,8 +93,9 @@ def score_language(language: str, model: str, runs: list[ClipRun], latency: bool
         language=language,
         model=model,
         target=runs[0].target,
-        clips=len(runs),
-        audio_s=round(sum(r.audio_s for r in runs), 1),
+        clips=len({r.clip.audio for r in runs}),
+        runs=len(runs),
+        audio_s=round(sum({r.clip.audio: r.audio_s for r in runs}.values()), 1),
         streaming_wer=round(word_error_rate(references, [r.streamed for r in runs], language), 4),
         offline_wer=round(word_error_rate(references, [r.offline for r in runs], language), 4),
         finals=len(finals),
@@ -103,7 +109,8 @@ def score_language(language: str, model: str, runs: list[ClipRun], latency: bool
     )
 
 
-def markdown(languages: list[LanguageScore], pairs: list[PairScore], machine: str, speed: float) -> str:
+def markdown(languages: list[LanguageScore], pairs: list[PairScore], machine: str, speed: float,
+             leads_ms: Sequence[int] = (0,)) -> str:
     """The Markdown report: one table for speech, one for text MT."""
     lines = [f"Machine: {machine}", ""]
     if languages:
@@ -111,15 +118,18 @@ def markdown(languages: list[LanguageScore], pairs: list[PairScore], machine: st
         lines += [
             f"Speech, streamed at {pace}. WER after normalisation (Whisper's English normaliser; else NFKC, "
             "lower case, punctuation removed).",
+            *([f"Each clip ran {len(leads_ms)} times, after {', '.join(map(str, leads_ms))} ms of silence, streamed "
+               "and offline alike; the figures pool the runs."] if len(leads_ms) > 1 else []),
             "",
-            "| language | model | clips | audio s | streaming WER | offline WER | gap (points) | finals | sentence end "
-            "| pause | sentence end or pause | final p50 ms | final p95 ms | target | chrF | BLEU | missing |",
-            "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|",
+            "| language | model | clips | runs | audio s | streaming WER | offline WER | gap (points) | finals "
+            "| sentence end | pause | sentence end or pause | final p50 ms | final p95 ms | target | chrF | BLEU "
+            "| missing |",
+            "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|",
         ]
         for s in languages:
             p50, p95 = s.final_latency_ms.get("p50"), s.final_latency_ms.get("p95")
             lines.append(
-                f"| {s.language} | {s.model} | {s.clips} | {s.audio_s:.1f} | {s.streaming_wer:.1%} "
+                f"| {s.language} | {s.model} | {s.clips} | {s.runs} | {s.audio_s:.1f} | {s.streaming_wer:.1%} "
                 f"| {s.offline_wer:.1%} | {100 * (s.streaming_wer - s.offline_wer):+.1f} | {s.finals} "
                 f"| {s.sentence_end_share:.0%} | {s.pause_share:.0%} "
                 f"| {s.sentence_or_pause_share:.0%} | {_num(p50)} | {_num(p95)} | {s.target} "
@@ -144,25 +154,27 @@ def _progress() -> Progress:
                     console=console)
 
 
-def run_speech(settings: Settings, clips: list[Clip], stt_models: dict[str | None, str], target: str | None,
-               speed: float, state_dir: Path) -> tuple[list[LanguageScore], list[ClipRun]]:
-    """Offline, then streamed, for each model's group of languages (see the module docstring)."""
+def run_speech(
+    settings: Settings, clips: list[Clip], stt_models: dict[str | None, str], target: str | None, speed: float,
+    state_dir: Path, leads_ms: Sequence[int] = (0,),
+) -> tuple[list[LanguageScore], list[ClipRun]]:
+    """Offline, then streamed, for each model's group of languages, each clip once per lead of silence
+    (ms; see :mod:`babelroom.dev.eval_speech`)."""
     groups: dict[str | None, list[Clip]] = defaultdict(list)
     for clip in clips:
         groups[model_of(stt_models, clip.language)].append(clip)
     scores, every_run = [], []
     for model, group in groups.items():
         name = model or settings.stt_model
-        runs = [ClipRun(clip, target or default_target(clip.language)) for clip in group]
+        runs = [ClipRun(clip, target or default_target(clip.language), lead / 1000) for lead in leads_ms
+                for clip in group]
         with _progress() as progress:
-            offline_task = progress.add_task(f"offline  {name}", total=len(group))
+            offline_task = progress.add_task(f"offline  {name}", total=len(runs))
             model_settings = settings if model is None else settings.model_copy(update={"stt_model": model})
-            offline = transcribe_offline(model_settings, group, partial(progress.advance, offline_task))
-            for run, text in zip(runs, offline, strict=True):
-                run.offline = text
+            transcribe_offline(model_settings, runs, partial(progress.advance, offline_task))
             console.print(f"Starting the local stack with STT model {name}…")
             with LocalStack(state_dir=state_dir / "eval", env=model_env(model)) as stack:
-                stream_task = progress.add_task(f"streamed {name}", total=len(group))
+                stream_task = progress.add_task(f"streamed {name}", total=len(runs))
                 asyncio.run(stream_clips(stack, runs, speed, partial(progress.advance, stream_task)))
         every_run += runs
         by_language: dict[str, list[ClipRun]] = defaultdict(list)
@@ -184,6 +196,7 @@ def run_eval(
     mt_pairs: list[tuple[str, str]] | None,
     mt_lines: int | None,
     mt_every_route: bool = False,
+    leads_ms: Sequence[int] = (0,),
 ) -> tuple[list[LanguageScore], list[PairScore]]:
     """Run the speech and text evaluations; write ``eval.json`` and ``eval.md`` to ``out_dir``.
 
@@ -195,7 +208,8 @@ def run_eval(
     sets = read_sets(mt_dir, mt_lines) if mt_dir is not None else {}
     memory_gib = psutil.virtual_memory().total / 2**30
     machine = f"{platform.node()}: {psutil.cpu_count()} CPUs, {memory_gib:.0f} GiB, {platform.platform()}"
-    languages, runs = run_speech(settings, clips, stt_models, target, speed, settings.state_dir) if clips else ([], [])
+    languages, runs = (run_speech(settings, clips, stt_models, target, speed, settings.state_dir, leads_ms)
+                       if clips else ([], []))
     pairs: list[PairScore] = []
     if sets:
         wanted = mt_pairs if mt_pairs is not None else all_pairs(sets)
@@ -203,14 +217,16 @@ def run_eval(
             task = progress.add_task("text MT", total=len(wanted))
             pairs = evaluate_mt(settings, sets, wanted, lambda _s, _t: progress.advance(task), mt_every_route)
     out_dir.mkdir(parents=True, exist_ok=True)
-    report = markdown(languages, pairs, machine, speed)
+    report = markdown(languages, pairs, machine, speed, leads_ms)
     (out_dir / "eval.md").write_text(report, encoding="utf-8")
     (out_dir / "eval.json").write_text(json.dumps({
         "machine": machine,
         "speed": speed,
+        "leads_ms": list(leads_ms),
         "manifests": [str(p) for p in manifests],
         "languages": [asdict(s) for s in languages],
-        "clips": [{"audio": str(r.clip.audio), "language": r.clip.language, "reference": r.clip.reference,
+        "clips": [{"audio": str(r.clip.audio), "lead_ms": round(r.lead_s * 1000), "language": r.clip.language,
+                   "reference": r.clip.reference,
                    "streamed": r.streamed, "offline": r.offline, "translated": r.translated,
                    "finals": [asdict(f) for f in r.finals], "missing_finals": r.missing} for r in runs],
         "mt": [asdict(p) for p in pairs],

@@ -20,6 +20,12 @@ sentence cuts, partial-driven prompts): the reference the streaming WER is held 
 ``transcribe()`` decodes differently: a 30 s window, timestamps, temperature fallback, conditioning on
 previous text; its WER is not the pipeline's.)
 
+Leads: where a clip's speech falls on the VAD's 30 ms frames and Whisper's 10 ms hops is arbitrary, and
+moving it changes words (a language's WER moves by several points over start offsets of 0–500 ms:
+docs/stt-models.md). So each clip may run once per lead (``--leads-ms``, e.g. 0, 110, 220: other frame
+phases too), with that much silence before it, streamed and offline alike; WER, shares and latency pool
+the runs, which estimates each figure instead of drawing it once.
+
 Per final: whether its text ends a sentence (:func:`~babelroom.dev.eval_scoring.ends_sentence`),
 whether a pause ended its segment (the segment notice's ``cut`` is false), and its latency (caption
 received minus the moment its last speech sample was sent, as ``make bench``; only at ``speed`` 1).
@@ -68,6 +74,7 @@ class ClipRun:
 
     clip: Clip
     target: str
+    lead_s: float = 0.0  # silence put before the clip, streamed and offline alike
     finals: list[FinalCaption] = field(default_factory=list)
     offline: str = ""
     audio_s: float = 0.0  # the clip's length, without the silence appended
@@ -81,9 +88,16 @@ class ClipRun:
     def translated(self) -> str:
         return " ".join(f.translation for f in self.finals if f.translation)
 
+    def audio(self) -> np.ndarray:
+        """The clip as ``(n,) float32`` 16 kHz, after ``lead_s`` of silence (sets :attr:`audio_s`)."""
+        clip = decode_file(self.clip.audio)
+        self.audio_s = len(clip) / SAMPLE_RATE
+        return np.concatenate([np.zeros(round(self.lead_s * SAMPLE_RATE), np.float32), clip])
 
-def transcribe_offline(settings: Settings, clips: list[Clip], on_clip: Callable[[], None]) -> list[str]:
-    """Each clip transcribed whole by the worker's decoder and filter (see the module docstring).
+
+def transcribe_offline(settings: Settings, runs: list[ClipRun], on_clip: Callable[[], None]) -> None:
+    """Each run's clip (after its lead) transcribed whole by the worker's decoder and filter, into
+    :attr:`ClipRun.offline` (see the module docstring).
 
     Raises:
         FileNotFoundError: the model directory is incomplete or missing (as the worker would).
@@ -94,16 +108,14 @@ def transcribe_offline(settings: Settings, clips: list[Clip], on_clip: Callable[
     engine = WhisperSTT(settings, resolve_model(settings))
     hallucinations = HallucinationFilter(settings)
     window = round(engine.window_s * SAMPLE_RATE)
-    texts = []
-    for clip in clips:
-        audio, text = decode_file(clip.audio), ""
+    for run in runs:
+        audio, text = run.audio(), ""
         for start in range(0, audio.size, window):
-            hypothesis = engine.transcribe(audio[start : start + window], clip.language, text or None, final=True)
+            hypothesis = engine.transcribe(audio[start : start + window], run.clip.language, text or None, final=True)
             if hypothesis.text and hallucinations.check(hypothesis) is None:
                 text = f"{text} {hypothesis.text}".strip()
-        texts.append(text)
+        run.offline = text
         on_clip()
-    return texts
 
 
 async def stream_clips(stack: LocalStack, runs: list[ClipRun], speed: float, on_clip: Callable[[], None]) -> None:
@@ -131,9 +143,7 @@ async def _stream_one(stack: LocalStack, room: str, speaker_token: str, listener
                token=listener_token))
     try:
         await asyncio.wait_for(connected.wait(), 10)
-        clip = decode_file(run.clip.audio)
-        run.audio_s = len(clip) / SAMPLE_RATE
-        audio = np.concatenate([clip, np.zeros(int(TAIL_SILENCE_S * SAMPLE_RATE), np.float32)])
+        audio = np.concatenate([run.audio(), np.zeros(int(TAIL_SILENCE_S * SAMPLE_RATE), np.float32)])
         speaker = SpeakerRun("speaker")
         await stream_speaker(stack.ws_url(f"/ws/rooms/{room}/audio"), speaker, token=speaker_token, name="Speaker",
                              language=run.clip.language, audio=audio, realtime=speed > 0, speed=speed or 1.0)
