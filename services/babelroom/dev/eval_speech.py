@@ -54,6 +54,9 @@ from babelroom.stt.models import resolve_model
 TAIL_SILENCE_S = 1.5
 #: How long to wait for a clip's finals after its stream ended (s).
 SETTLE_TIMEOUT_S = 60.0
+#: Runs streamed by one speaker account: each costs it two API requests (open and close a room), and a
+#: free account may make 100 an hour (``requests_per_hour``: 429 past it).
+RUNS_PER_ACCOUNT = 40
 
 
 @dataclass
@@ -119,7 +122,14 @@ def transcribe_offline(settings: Settings, runs: list[ClipRun], on_clip: Callabl
 
 
 async def stream_clips(stack: LocalStack, runs: list[ClipRun], speed: float, on_clip: Callable[[], None]) -> None:
-    """Stream every clip of ``runs`` through ``stack`` (one at a time) and fill in its finals."""
+    """Stream every clip of ``runs`` through ``stack`` (one at a time) and fill in its finals; a new pair of
+    accounts every :data:`RUNS_PER_ACCOUNT` runs."""
+    for first in range(0, len(runs), RUNS_PER_ACCOUNT):
+        await _stream_with_new_accounts(stack, runs[first : first + RUNS_PER_ACCOUNT], speed, on_clip)
+
+
+async def _stream_with_new_accounts(stack: LocalStack, runs: list[ClipRun], speed: float,
+                                    on_clip: Callable[[], None]) -> None:
     tag = uuid.uuid4().hex[:6]
     async with ApiClient(stack.gateway_url) as speaker, ApiClient(stack.gateway_url) as listener:
         await speaker.register(f"eval-{tag}-speaker@eval.babelroom.local", secrets.token_urlsafe(16), "Speaker")
