@@ -45,4 +45,5 @@ def test_two_english_clips_and_ntrex(project_state_dir, tmp_path: Path, monkeypa
     assert all(c["streamed"] and c["offline"] and c["translated"] for c in report["clips"])
     assert report["languages"][0]["streaming_wer"] == en.streaming_wer and report["mt"][0]["route"] == "apertium"
     table = (tmp_path / "out" / "eval.md").read_text()
-    assert "| en | tiny.en | 2 | 4 |" in table and "Each clip ran 2 times, after 0, 110 ms of silence" in table and "| en→es | apertium | 20 |" in table
+    assert "| en | tiny.en | 2 | 4 |" in table and "Each clip ran 2 times, after 0, 110 ms of silence" in table
+    assert "| en→es | apertium | 20 |" in table
