@@ -110,7 +110,8 @@ def check_english_from_spanish(finals: list[dict], speaker: str, setup: dict) ->
     english = " ".join(f["text"] for f in en)
     print(f"\nSpanish WER {error:.2f}: {spanish}\nEnglish: {english}")
     assert error < 0.45, spanish
-    assert "surprise" in english.lower() and "carlos" in english.lower(), english
+    # "Carlos", whom the speaker addresses: Apertium keeps the name, Bergamot (es→pt→en) writes "Charles".
+    assert "surprise" in english.lower() and ("carlos" in english.lower() or "charles" in english.lower()), english
 
 
 def test_changing_the_spoken_language_in_the_room(spanish_setup):
