@@ -5,8 +5,8 @@ Joins JFK's inaugural-address excerpt and the first LJSpeech clips, in that orde
 as 16 kHz mono s16 WAV. Writes beside it ``demo_en.txt`` (the reference transcript, one line per
 source clip, in clip order) and ``ATTRIBUTION.md``.
 
-A development tool: it reads the shared data folder (``../shared/data/speech`` from the repo root by
-default); the project itself uses only the committed output.
+A development tool: it reads ``tests/data/speech`` (the repository's copy of the shared speech set, with
+its ``ATTRIBUTION.md``) by default; the project itself uses only the committed output.
 
 Usage: ``python scripts/build_demo_clip.py [--src DIR] [--out DIR]``
 """
@@ -30,7 +30,7 @@ PAUSE_S = 1.2
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--src", type=Path, default=ROOT.parent / "shared" / "data" / "speech")
+    parser.add_argument("--src", type=Path, default=ROOT / "tests" / "data" / "speech")
     parser.add_argument("--out", type=Path, default=ROOT / "assets" / "demo")
     args = parser.parse_args()
 

@@ -177,7 +177,7 @@ def main() -> None:
     """Print offline vs streaming WER and the share of finals at a sentence end or a pause."""
     parser = argparse.ArgumentParser()
     parser.add_argument("--model", default="tiny.en", help="tiny.en (bundled) or a model directory")
-    parser.add_argument("--data", type=Path, default=Path("/work/shared/data/speech"))
+    parser.add_argument("--data", type=Path, default=Path(__file__).resolve().parents[1] / "data" / "speech")
     parser.add_argument("--lang", default="en")
     parser.add_argument("--realtime", action="store_true")
     args = parser.parse_args()

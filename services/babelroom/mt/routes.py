@@ -36,11 +36,9 @@ BACKEND_LICENCES = {
     "libretranslate": "AGPL-3.0 (server; models per its install)",
 }
 
-_NTREX = ("NTREX-128 dev, all 603 lines, sacrebleu 2.6 corpus chrF, measured 2026-12-06 on this repo's "
-          "backends (tests/mt/test_routes.py re-measures the first 100)")
-_NTREX_PAIRS = ("NTREX-128 dev, all 603 lines, sacrebleu 2.6 corpus chrF, measured 2026-12-06 with `babelroom eval "
-                "--mt-dir ../shared/data/mt --mt-every-route` on Debian apertium-eng-spa 0.8.1, apertium-fr-es 0.9.4, "
-                "apertium-es-pt 1.1.6 and the Bergamot en↔pt students")
+_NTREX = ("NTREX-128 dev, all 603 lines, sacrebleu 2.6 corpus chrF, measured 2026-12-06 with `babelroom eval "
+          "--mt-dir tests/data/mt --mt-every-route` on Debian apertium-eng-spa 0.8.1, apertium-fr-es 0.9.4, "
+          "apertium-es-pt 1.1.6 and the Bergamot en↔pt students (tests/mt/test_routes.py re-measures the first 100)")
 
 
 @dataclass(frozen=True)
@@ -57,23 +55,23 @@ MEASURED: dict[tuple[str, str, str], Measurement] = {
     ("apertium", "es", "en"): Measurement(49.6, _NTREX),
     ("bergamot>en>apertium", "pt", "es"): Measurement(47.6, _NTREX),
     ("apertium>en>bergamot", "es", "pt"): Measurement(52.6, _NTREX),
-    ("apertium>es>apertium", "en", "pt"): Measurement(45.4, _NTREX_PAIRS),
+    ("apertium>es>apertium", "en", "pt"): Measurement(45.4, _NTREX),
     # Debian's apertium-fr-es and apertium-es-pt: direct, and as hops of pivots (BLEU, ms: docs/mt-routes.md).
-    ("apertium", "fr", "es"): Measurement(46.6, _NTREX_PAIRS),
-    ("apertium", "es", "fr"): Measurement(45.5, _NTREX_PAIRS),
-    ("apertium", "es", "pt"): Measurement(52.5, _NTREX_PAIRS),
-    ("apertium", "pt", "es"): Measurement(54.8, _NTREX_PAIRS),
-    ("apertium>es>apertium", "fr", "en"): Measurement(42.7, _NTREX_PAIRS),
-    ("apertium>es>apertium", "en", "fr"): Measurement(40.2, _NTREX_PAIRS),
-    ("apertium>es>apertium", "fr", "pt"): Measurement(43.8, _NTREX_PAIRS),
-    ("apertium>es>apertium", "pt", "fr"): Measurement(44.8, _NTREX_PAIRS),
-    ("apertium>es>apertium", "pt", "en"): Measurement(49.5, _NTREX_PAIRS),
-    ("bergamot>pt>apertium", "en", "es"): Measurement(54.4, _NTREX_PAIRS),
-    ("apertium>pt>bergamot", "es", "en"): Measurement(57.7, _NTREX_PAIRS),
-    ("apertium>es>apertium>pt>bergamot", "fr", "en"): Measurement(47.1, _NTREX_PAIRS),
-    ("bergamot>pt>apertium>es>apertium", "en", "fr"): Measurement(43.5, _NTREX_PAIRS),
-    ("apertium>es>apertium>en>bergamot", "fr", "pt"): Measurement(45.0, _NTREX_PAIRS),
-    ("bergamot>en>apertium>es>apertium", "pt", "fr"): Measurement(41.0, _NTREX_PAIRS),
+    ("apertium", "fr", "es"): Measurement(46.6, _NTREX),
+    ("apertium", "es", "fr"): Measurement(45.5, _NTREX),
+    ("apertium", "es", "pt"): Measurement(52.5, _NTREX),
+    ("apertium", "pt", "es"): Measurement(54.8, _NTREX),
+    ("apertium>es>apertium", "fr", "en"): Measurement(42.7, _NTREX),
+    ("apertium>es>apertium", "en", "fr"): Measurement(40.2, _NTREX),
+    ("apertium>es>apertium", "fr", "pt"): Measurement(43.8, _NTREX),
+    ("apertium>es>apertium", "pt", "fr"): Measurement(44.8, _NTREX),
+    ("apertium>es>apertium", "pt", "en"): Measurement(49.5, _NTREX),
+    ("bergamot>pt>apertium", "en", "es"): Measurement(54.4, _NTREX),
+    ("apertium>pt>bergamot", "es", "en"): Measurement(57.7, _NTREX),
+    ("apertium>es>apertium>pt>bergamot", "fr", "en"): Measurement(47.1, _NTREX),
+    ("bergamot>pt>apertium>es>apertium", "en", "fr"): Measurement(43.5, _NTREX),
+    ("apertium>es>apertium>en>bergamot", "fr", "pt"): Measurement(45.0, _NTREX),
+    ("bergamot>en>apertium>es>apertium", "pt", "fr"): Measurement(41.0, _NTREX),
 }
 
 #: chrF assumed for an unmeasured direct hop (not measurements: an ordering). Bergamot tiny students
