@@ -31,7 +31,7 @@ tts, media, jobs) do not wait: they start, retry Redis themselves and say so in 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
@@ -68,24 +68,48 @@ def main(
     """Babelroom services and tools."""
 
 
+def _whole_numbers(value: str, wanted: str, low: int, high: int | None = None) -> list[int]:
+    """``"1, 2,4,"`` → ``[1, 2, 4]``, each in [``low``, ``high``].
+
+    Raises:
+        typer.BadParameter: "give ``wanted``": an item is not a whole number in range, or there is none.
+    """
+    try:
+        numbers = [int(n) for n in value.split(",") if n.strip()]
+    except ValueError:
+        numbers = []
+    if not numbers or min(numbers) < low or (high is not None and max(numbers) > high):
+        raise typer.BadParameter(f"give {wanted} (got {value!r})")
+    return numbers
+
+
 def speaker_counts(value: str) -> list[int]:
     """``"1,2,4"`` → ``[1, 2, 4]``.
 
     Raises:
         typer.BadParameter: an item is not a positive integer, or there is none.
     """
-    try:
-        counts = [int(n) for n in value.split(",") if n.strip()]
-    except ValueError:
-        counts = []
-    if not counts or min(counts) < 1:
-        raise typer.BadParameter(f"give positive whole numbers separated by commas, e.g. 1,2,4 (got {value!r})")
-    return counts
+    return _whole_numbers(value, "positive whole numbers separated by commas, e.g. 1,2,4", 1)
 
 
-def _check_speaker_counts(value: str) -> str:
-    speaker_counts(value)
-    return value
+def leads(value: str) -> list[int]:
+    """``"0,110,220"`` → ``[0, 110, 220]`` (ms of silence before each eval clip).
+
+    Raises:
+        typer.BadParameter: an item is not a whole number of ms from 0 to 10000, or none is given.
+    """
+    return _whole_numbers(value, "leads in ms such as 0,110,220, each 0-10000", 0, 10_000)
+
+
+def _validated(parse: Callable[[str], object]) -> Callable[[str], str]:
+    """A Typer callback that refuses what ``parse`` refuses (a usage error naming the option) and keeps
+    the text, which the command parses again."""
+
+    def check(value: str) -> str:
+        parse(value)
+        return value
+
+    return check
 
 
 def _check_port_range(value: str | None) -> str | None:
@@ -304,7 +328,7 @@ def demo(
 
 @app.command()
 def bench(
-    speakers: str = typer.Option("1,2,4", callback=_check_speaker_counts,
+    speakers: str = typer.Option("1,2,4", callback=_validated(speaker_counts),
                                  help="Concurrent speaker counts, comma-separated (with --find-max: the largest "
                                  "is the search's limit)"),
     audio: Annotated[list[Path] | None, typer.Option(
@@ -377,23 +401,6 @@ def language_pairs(value: str | None) -> list[tuple[str, str]] | None:
     return [(p[0], p[1]) for p in pairs]
 
 
-def leads(value: str) -> list[int]:
-    """``"0,110,220"`` → ``[0, 110, 220]`` (ms of silence before each eval clip).
-
-    Raises:
-        typer.BadParameter: an item is not a whole number of ms from 0 to 10000, or none is given.
-    """
-    items = [item.strip() for item in value.split(",") if item.strip()]
-    if not items or not all(item.isdigit() and int(item) <= 10_000 for item in items):
-        raise typer.BadParameter(f"give leads in ms such as 0,110,220, each 0-10000 (got {value!r})")
-    return [int(item) for item in items]
-
-
-def _check_leads(value: str) -> str:
-    leads(value)
-    return value
-
-
 @app.command("eval")
 def eval_(
     manifests: Annotated[list[Path] | None, typer.Argument(
@@ -411,7 +418,7 @@ def eval_(
     mt_pairs: str = typer.Option(None, help="Text MT pairs, e.g. en-es,es-en (default: every pair of mt-dir)"),
     mt_lines: int = typer.Option(None, min=1, help="Score only the first N lines of each text set"),
     leads_ms: str = typer.Option(
-        "0", callback=_check_leads, help="Silence before each clip (ms), comma-separated: each clip runs once per "
+        "0", callback=_validated(leads), help="Silence before each clip (ms), comma-separated: each clip runs once per "
         "lead, streamed and offline, and the figures pool the runs (e.g. 0,110,220)"),
     mt_every_route: bool = typer.Option(False, "--mt-every-route", help="Score each route of a text MT pair "
                                         "(direct and pivots), not only its best (babelroom.mt.routes.MEASURED)"),
