@@ -39,6 +39,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 
@@ -80,7 +81,6 @@ class ClipRun:
     lead_s: float = 0.0  # silence put before the clip, streamed and offline alike
     finals: list[FinalCaption] = field(default_factory=list)
     offline: str = ""
-    audio_s: float = 0.0  # the clip's length, without the silence appended
     missing: int = 0  # accepted segments that got no final in time
 
     @property
@@ -91,11 +91,19 @@ class ClipRun:
     def translated(self) -> str:
         return " ".join(f.translation for f in self.finals if f.translation)
 
+    @cached_property
+    def samples(self) -> np.ndarray:
+        """The clip alone, ``(n,) float32`` 16 kHz, decoded once (offline and streaming both take it)."""
+        return decode_file(self.clip.audio)
+
+    @property
+    def audio_s(self) -> float:
+        """The clip's length (s), without the lead or the silence appended."""
+        return self.samples.size / SAMPLE_RATE
+
     def audio(self) -> np.ndarray:
-        """The clip as ``(n,) float32`` 16 kHz, after ``lead_s`` of silence (sets :attr:`audio_s`)."""
-        clip = decode_file(self.clip.audio)
-        self.audio_s = len(clip) / SAMPLE_RATE
-        return np.concatenate([np.zeros(round(self.lead_s * SAMPLE_RATE), np.float32), clip])
+        """The clip after ``lead_s`` of silence, ``(n,) float32`` 16 kHz."""
+        return np.concatenate([np.zeros(round(self.lead_s * SAMPLE_RATE), np.float32), self.samples])
 
 
 def transcribe_offline(settings: Settings, runs: list[ClipRun], on_clip: Callable[[], None]) -> None:
