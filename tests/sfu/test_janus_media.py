@@ -60,7 +60,7 @@ async def run_call(netns, janus_url, janus_ns_url, stack, tmp_path) -> dict:
     publisher = await asyncio.create_subprocess_exec(
         *netns.exec_prefix(netns.client), sys.executable, str(PUBLISHER),
         "--janus", janus_ns_url, "--api-secret", API_SECRET,
-        "--room", room, "--id", "alice", "--display", "Alice", "--token", token, "--audio", str(wav),
+        "--room", room, "--id", "alice", "--display", "Alice", f"--token={token}", "--audio", str(wav),
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
     )
     speakers = {"alice": Speaker("alice", "Alice", "en")}

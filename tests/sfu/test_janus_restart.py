@@ -54,7 +54,7 @@ class Publisher:
         self.process = await asyncio.create_subprocess_exec(
             *netns.exec_prefix(netns.client), sys.executable, str(PUBLISHER),
             "--janus", janus_ns_url, "--api-secret", API_SECRET, "--room", room, "--id", "alice",
-            "--display", "Alice", "--token", token, "--audio", str(wav), "--no-video", *args,
+            "--display", "Alice", f"--token={token}", "--audio", str(wav), "--no-video", *args,
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
         )
         self._reader = asyncio.create_task(self._read())
