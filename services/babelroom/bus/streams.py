@@ -80,6 +80,13 @@ def cut_key(segment_id: str) -> str:
     return f"stt:cut:{segment_id}"
 
 
+def sentence_end_key(segment_id: str) -> str:
+    """Redis key holding the speech end (ms in the speaker's timeline) through which STT's latest
+    hypothesis of ``segment_id`` ends a sentence: the ingest may end that segment early
+    (:meth:`babelroom.audio.segmenter.Segmenter.end_sentence`)."""
+    return f"stt:end:{segment_id}"
+
+
 def notices_stream(room: str) -> str:
     """The per-room stream of room events (:class:`~babelroom.bus.schemas.Notice`)."""
     return f"notices:{room}"

@@ -7,6 +7,12 @@ cuts the open segment there (:meth:`babelroom.audio.segmenter.Segmenter.cut_at`)
 the cut goes to STT as a final like any other. The audio after the cut stays in the growing segment,
 which goes on under the next segment id.
 
+Early end: when a partial's hypothesis ends with a sentence (:func:`ends_with_sentence`), the STT
+worker stores the speech end it covers under :func:`babelroom.bus.streams.sentence_end_key`; if no
+speech follows, the ingest ends the segment after ``vad_sentence_end_silence_ms`` of silence instead of
+``vad_trailing_silence_ms`` (:meth:`babelroom.audio.segmenter.Segmenter.end_sentence`). The segmenter's
+tail update, sent after a short silence, gives STT all of the segment's speech for that.
+
 Fallback (speech with no sentence end, or a model that leaves the punctuation out): once the growing
 segment is ``sentence_word_cut_s`` long, each partial is aligned too and the segment is cut at the
 best committed word boundary of its second half (:func:`word_gap_cut_s`: the quietest pause between
@@ -50,6 +56,16 @@ def ends_sentence(word: str) -> bool:
     [True, True, False, False, True]
     """
     return bool(_SENTENCE_END.search(word)) and not _ABBREVIATION.match(word)
+
+
+def ends_with_sentence(words: list[str]) -> bool:
+    """Whether a hypothesis ends with a complete sentence: its last word ends one and is no ellipsis
+    (Whisper writes "..." where the speech trails off, and the speaker may go on).
+
+    >>> [ends_with_sentence(w.split()) for w in ("It works.", "It works", "And then...", "Really?\u201d", "")]
+    [True, False, False, True, False]
+    """
+    return bool(words) and ends_sentence(words[-1]) and not words[-1].rstrip("\"'”’»)]").endswith(("...", "…"))
 
 
 def has_sentence_end(words: list[str]) -> bool:

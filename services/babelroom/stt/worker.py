@@ -16,7 +16,9 @@ same MGET as the previous final; a room without documents decodes as before.
 When a partial's committed words complete a sentence, the cut time (from word timestamps) goes to
 :func:`babelroom.bus.streams.cut_key` for the ingest, which ends the segment there: finals are
 sentences (see :mod:`babelroom.stt.sentences`). A segment ``sentence_word_cut_s`` long with no committed
-sentence end is cut at a committed word gap instead.
+sentence end is cut at a committed word gap instead. A partial whose hypothesis ends with a sentence
+tells the ingest, under :func:`babelroom.bus.streams.sentence_end_key`, that the segment may end after a
+shorter silence.
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ from babelroom.bus.streams import (
     Entry,
     Publisher,
     cut_key,
+    sentence_end_key,
 )
 from babelroom.config import Settings
 from babelroom.context.room_cache import RoomContext
@@ -53,7 +56,7 @@ from babelroom.stt.local_agreement import LocalAgreement
 from babelroom.stt.models import SERVED_MODELS_KEY
 from babelroom.stt.overlap import strip_repeated_prefix
 from babelroom.stt.per_language import PerLanguageSTT
-from babelroom.stt.sentences import has_sentence_end, segment_cut_s
+from babelroom.stt.sentences import ends_with_sentence, has_sentence_end, segment_cut_s
 from babelroom.stt.whisper import SAMPLE_RATE
 
 log = structlog.get_logger(__name__)
@@ -173,6 +176,8 @@ class SttStage:
         if cut_s is not None:
             cut_ms = msg.audio_start_ms + round(cut_s * 1000)
             await self.redis.set(cut_key(msg.segment_id), cut_ms, nx=True, ex=STATE_TTL_S)
+        if ends_with_sentence(words):
+            await self.redis.set(sentence_end_key(msg.segment_id), msg.audio_end_ms, ex=STATE_TTL_S)
         await self.publisher.publish(
             Transcript(
                 **msg.header(),
