@@ -8,13 +8,19 @@ from faster_whisper.tokenizer import Tokenizer
 from streaming import demo_clips
 
 from babelroom.config import Settings
-from babelroom.stt.sentences import ends_sentence, quietest_s, sentence_cut_s, word_gap_cut_s
+from babelroom.stt.sentences import ends_sentence, ends_with_sentence, quietest_s, sentence_cut_s, word_gap_cut_s
 from babelroom.stt.whisper import SAMPLE_RATE
 
 
 def test_sentence_ends():
     assert [ends_sentence(w) for w in ("modern.", "you?", "Mr.", "U.S.", "country,", '"Go!"')] == [
         True, True, False, False, False, True]
+
+
+def test_a_hypothesis_that_ends_with_a_sentence():
+    """The early end's test: the last word ends a sentence and trails off in no ellipsis."""
+    hyps = ("It works.", "Does it?", "It works", "Mr.", "And then...", "And then…", 'He said "go."', "")
+    assert [ends_with_sentence(h.split()) for h in hyps] == [True, True, False, False, False, False, True, False]
 
 
 def test_word_timestamps_of_a_real_clip(whisper, clips):
