@@ -322,7 +322,8 @@ def test_a_hypothesis_that_ends_a_sentence_ends_its_segment_after_300_ms(demo_au
 
 def test_speech_after_the_hypothesis_or_a_short_silence_voids_it(demo_audio):
     """``end_sentence`` ends nothing before 300 ms of silence, for a segment that is not open, or when
-    speech came after the speech end the hypothesis covered; off (the default), it never ends one."""
+    speech came after the speech end the hypothesis covered; off (the default), it never ends one. The
+    early end's silence must be below the trailing silence."""
     seg = Segmenter(sentence_end_silence_ms=300)
     events = seg.feed(demo_audio[: 16_000 * 2])  # inside JFK's first phrase
     index = seg.open_index
@@ -332,3 +333,12 @@ def test_speech_after_the_hypothesis_or_a_short_silence_voids_it(demo_audio):
     assert tail  # partials every second
     assert seg.end_sentence(index + 1, tail[-1].audio_end_ms) == []
     assert not Segmenter().may_end_early and events
+    with pytest.raises(ValueError, match="sentence_end_silence_ms must be in"):
+        Segmenter(sentence_end_silence_ms=500)  # no earlier than any segment's end
+    with pytest.raises(ValueError, match="vad_sentence_end_silence_ms=500 must be below vad_trailing_silence_ms"):
+        Settings(vad_sentence_end_silence_ms=500)
+    configured = Segmenter.from_settings(Settings(vad_sentence_end_silence_ms=300))
+    configured.feed(np.concatenate([demo_audio[: 16_000 * 2], np.zeros(150 * SR_MS, np.float32)]))
+    assert configured.open_index is not None and not configured.may_end_early  # under 300 ms of silence
+    configured.feed(np.zeros(300 * SR_MS, np.float32))  # 450 ms in all, less WebRTC's hangover (≤ 110 ms)
+    assert configured.open_index is not None and configured.may_end_early

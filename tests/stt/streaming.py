@@ -184,7 +184,7 @@ def main() -> None:
     parser.add_argument("--lang", default="en")
     parser.add_argument("--realtime", action="store_true")
     parser.add_argument("--sentence-end-silence-ms", type=int, default=Settings().vad_sentence_end_silence_ms,
-                        help="vad_sentence_end_silence_ms (at or above vad_trailing_silence_ms: no early end)")
+                        help="vad_sentence_end_silence_ms, the early end (unset: off)")
     args = parser.parse_args()
     configure_logging("WARNING", json=False)
     if args.model == "tiny.en":

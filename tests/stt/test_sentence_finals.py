@@ -6,10 +6,8 @@ Clips: LJ Speech recordings of the demo (``assets/demo/ATTRIBUTION.md``) and of 
 and three Spanish sentences of ``tests/data/speech-multi`` (Picovoice cheetah v2.1, v2.3 and leopard
 ``resources/audio_samples/test_es.wav``, Apache-2.0; see that folder's ``ATTRIBUTION.md``). Joined
 with no gap at all, so that no pause of 500 ms (``vad_trailing_silence_ms``) ends a segment: only the
-sentence cut, the word-gap cut or the cap can; but a pause of 300 ms whose hypothesis ends with a full
-stop ends a segment too (the early end:
-:func:`test_a_final_that_ends_a_sentence_does_not_wait_for_the_whole_pause`), so the test of the
-sentence cut alone turns that off (:data:`CUTS_ONLY`).
+sentence cut, the word-gap cut or the cap can. The early end (``vad_sentence_end_silence_ms``, off by
+default) is tested with pauses.
 """
 
 from __future__ import annotations
@@ -18,10 +16,11 @@ import asyncio
 from pathlib import Path
 
 import numpy as np
+import redis
 from faster_whisper import decode_audio
 from streaming import demo_clips, stream_finals, wer
 
-from babelroom.config import Settings
+from babelroom.bus.streams import sentence_end_key
 from babelroom.stt.whisper import SAMPLE_RATE
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -45,19 +44,16 @@ ES = {
                                              "nacho Monreal.",
     "es_picovoice-leopard_test_es.wav": "Las arenas son blanquecinas de grano medio y tiene muy poca asistencia",
 }
-#: Settings updates that leave the cuts alone to end a segment inside speech: no early end.
-CUTS_ONLY = {"vad_sentence_end_silence_ms": Settings().vad_trailing_silence_ms}
 ES_SKIPPED = "es_picovoice-cheetah-v2.3_test_es.wav"  # "Un homenaje a Cabré era más que necesario."
 
 
 def test_a_sentence_end_inside_pauseless_speech_ends_a_final(whisper, stt_settings, redis_url):
     """LJ001-0008 to 0010 (16 s) with no pause: the first final is "has never been surpassed.", cut at
     that sentence end (no repeated audio) although the speech goes on; the finals' WER stays within
-    2 points of each clip decoded whole. With the early end on, the reader's pause after "Printing,
-    then, for our purpose," (its tail hypothesis: "… for our purpose.") would end the first final there."""
+    2 points of each clip decoded whole. (With the early end on, the reader's pause after "Printing,
+    then, for our purpose," would end the first final there: its tail hypothesis is "… for our purpose.")"""
     clips = [decode_audio(str(SPEECH / f"LJ001-00{i:02d}.wav")) for i in (8, 9, 10)]
-    settings = stt_settings.model_copy(update=CUTS_ONLY)
-    finals = asyncio.run(stream_finals(np.concatenate(clips), "en", settings, whisper, redis_url))
+    finals = asyncio.run(stream_finals(np.concatenate(clips), "en", stt_settings, whisper, redis_url))
     assert finals[0].text.lower() == "has never been surpassed.", finals
     assert finals[0].cut and not any(f.blind_cut for f in finals), finals
     offline = [whisper.transcribe(clip, "en").text for clip in clips]
@@ -65,19 +61,24 @@ def test_a_sentence_end_inside_pauseless_speech_ends_a_final(whisper, stt_settin
 
 
 def test_a_final_that_ends_a_sentence_does_not_wait_for_the_whole_pause(whisper, stt_settings, redis_url):
-    """LJ001-0008, a pause, LJ001-0003 stopped mid-sentence after "… of the Netherlands," and a pause
-    (0.8 s each; tiny.en). The tail update's hypothesis of the first ends a sentence ("surpassed."), so
-    its segment ends after 300 ms of silence (``vad_sentence_end_silence_ms``); the second ends with a
-    comma and waits the full 500 ms. The finals are those of the early end turned off, to the word."""
+    """The early end on (``vad_sentence_end_silence_ms=300``): LJ001-0008, a pause, LJ001-0003 stopped
+    mid-sentence after "… of the Netherlands," and a pause (0.8 s each; tiny.en). The tail update's
+    hypothesis of the first ends a sentence ("surpassed."), so its segment ends after 300 ms of silence;
+    the second ends with a comma and waits the full 500 ms. The finals are those of the default (off),
+    to the word."""
     gap = np.zeros(SAMPLE_RATE * 4 // 5, np.float32)
     lj3 = demo_clips()[2]
     netherlands = whisper.transcribe(lj3, "en", None, True).words[20][1]  # its 21st word's end (s)
     head = lj3[: round((netherlands + 0.05) * SAMPLE_RATE)]
     audio = np.concatenate([decode_audio(str(SPEECH / "LJ001-0008.wav")), gap, head, gap])
-    finals = asyncio.run(stream_finals(audio, "en", stt_settings, whisper, redis_url))
+    early = stt_settings.model_copy(update={"vad_sentence_end_silence_ms": 300})
+    finals = asyncio.run(stream_finals(audio, "en", early, whisper, redis_url))
     assert [f.early for f in finals] == [True, False], finals
     assert finals[1].text.endswith("Netherlands,"), finals
-    waited = asyncio.run(stream_finals(audio, "en", stt_settings.model_copy(update=CUTS_ONLY), whisper, redis_url))
+    with redis.Redis.from_url(redis_url) as client:
+        assert client.keys(sentence_end_key("*"))  # the STT stage said where hypotheses ended sentences
+        waited = asyncio.run(stream_finals(audio, "en", stt_settings, whisper, redis_url))
+        assert not client.keys(sentence_end_key("*"))  # off: it says nothing
     assert [f.text for f in finals] == [f.text for f in waited] and not any(f.early for f in waited)
 
 

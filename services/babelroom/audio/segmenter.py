@@ -198,7 +198,8 @@ class Segmenter:
 
     Raises:
         ValueError: ``overlap_s`` leaves no progress after a cut
-            (it must be below ``max_segment_s - CUT_SEARCH_S``), or an invalid ``frame_ms``.
+            (it must be below ``max_segment_s - CUT_SEARCH_S``), ``sentence_end_silence_ms`` (None: no
+            early end) is not below ``trailing_silence_ms``, or an invalid ``frame_ms``.
     """
 
     def __init__(
@@ -220,6 +221,9 @@ class Segmenter:
             raise ValueError(f"silero_doubt_threshold must be in [0, {silero_threshold}], not {silero_doubt_threshold}")
         if not 0 <= overlap_s < max_segment_s - CUT_SEARCH_S:
             raise ValueError(f"overlap_s must be in [0, {max_segment_s - CUT_SEARCH_S}), not {overlap_s}")
+        if sentence_end_silence_ms is not None and not 0 <= sentence_end_silence_ms < trailing_silence_ms:
+            raise ValueError(f"sentence_end_silence_ms must be in [0, {trailing_silence_ms}), "
+                             f"not {sentence_end_silence_ms}")
         self._vad = WebRtcVad(aggressiveness, frame_ms)
         self._silero = SileroConfirm(silero_threshold)
         self._doubt = silero_doubt_threshold
@@ -236,7 +240,7 @@ class Segmenter:
         # Early end (off: None): the silence run that sends the tail update, and the one that ends a sentence.
         self._tail_frames: int | None = None
         self._early_frames: int | None = None
-        if sentence_end_silence_ms is not None and sentence_end_silence_ms < trailing_silence_ms:
+        if sentence_end_silence_ms is not None:
             self._tail_frames = math.ceil(TAIL_UPDATE_MS / frame_ms)
             self._early_frames = math.ceil(sentence_end_silence_ms / frame_ms)
 

@@ -18,7 +18,7 @@ When a partial's committed words complete a sentence, the cut time (from word ti
 sentences (see :mod:`babelroom.stt.sentences`). A segment ``sentence_word_cut_s`` long with no committed
 sentence end is cut at a committed word gap instead. A partial whose hypothesis ends with a sentence
 tells the ingest, under :func:`babelroom.bus.streams.sentence_end_key`, that the segment may end after a
-shorter silence.
+shorter silence (with the early end on: ``vad_sentence_end_silence_ms``).
 """
 
 from __future__ import annotations
@@ -176,7 +176,7 @@ class SttStage:
         if cut_s is not None:
             cut_ms = msg.audio_start_ms + round(cut_s * 1000)
             await self.redis.set(cut_key(msg.segment_id), cut_ms, nx=True, ex=STATE_TTL_S)
-        if ends_with_sentence(words):
+        if self.settings.vad_sentence_end_silence_ms is not None and ends_with_sentence(words):
             await self.redis.set(sentence_end_key(msg.segment_id), msg.audio_end_ms, ex=STATE_TTL_S)
         await self.publisher.publish(
             Transcript(
