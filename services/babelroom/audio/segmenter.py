@@ -293,8 +293,7 @@ class Segmenter:
         """End of stream: finalise the open segment, if any. Samples short of a frame are ignored."""
         events: list[SegmentEvent] = []
         if self._open is not None:
-            self._finish(self._open, len(self._open.frame_ends), None, events)
-            self._open = None
+            self._end(self._open, events)
         return events
 
     # --- per frame ---
@@ -311,17 +310,16 @@ class Segmenter:
         seg.blocks.append(frame)
         seg.add_frame(self._pos, frame, voiced)
         if self._silence_run >= self._trailing_frames:
-            self._open = None
-            self._finish(seg, len(seg.frame_ends), None, events)
+            self._end(seg, events)
         elif self._pos + self._frame - seg.start > self._max:  # one more frame would pass the cap
             self._cut(seg, events)
         elif voiced and self._pos - seg.last_update >= self._interval:
             # The speech end moves only on voiced frames, where it is ``self._pos``.
             seg.last_update = self._pos
             self._update(seg, self._pos, events)
-        elif self._silence_run == self._tail_frames and self._speech_end() > seg.last_update:
-            seg.last_update = self._speech_end()
-            self._update(seg, seg.last_update, events)
+        elif self._silence_run == self._tail_frames and (speech_end := self._speech_end()) > seg.last_update:
+            seg.last_update = speech_end
+            self._update(seg, speech_end, events)
 
     def _speech_end(self) -> int:
         """End of the open segment's last voiced frame (sample): the silence run follows it."""
@@ -387,8 +385,7 @@ class Segmenter:
         events: list[SegmentEvent] = []
         if seg is None or seg.index != index or not self.may_end_early or self._speech_end() > through_ms * _MS:
             return events
-        self._open = None
-        self._finish(seg, len(seg.frame_ends), None, events)
+        self._end(seg, events)
         return events
 
     def _cut(self, seg: _Open, events: list[SegmentEvent]) -> None:
@@ -398,10 +395,14 @@ class Segmenter:
         rms = np.asarray(seg.frame_rms)[recent]
         k = int(recent[len(recent) - 1 - int(np.argmin(rms[::-1]))])  # latest of equally quiet
         if not any(seg.frame_voiced[k + 1 :]):  # the speech stopped before the cut: a plain end
-            self._open = None
-            self._finish(seg, len(seg.frame_ends), None, events)
+            self._end(seg, events)
             return
         self._split(seg, k, self._overlap, events)
+
+    def _end(self, seg: _Open, events: list[SegmentEvent]) -> None:
+        """Close the open segment ``seg`` with all its frames, as a pause or the end of the stream does."""
+        self._open = None
+        self._finish(seg, len(seg.frame_ends), None, events)
 
     def _split(self, seg: _Open, k: int, overlap: int, events: list[SegmentEvent]) -> None:
         """Finish ``seg`` after its frame ``k``; it goes on as the next index from ``overlap``
