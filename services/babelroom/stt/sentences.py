@@ -35,10 +35,14 @@ import numpy as np
 
 from babelroom.audio.pcm import SAMPLE_RATE
 
+#: Closing quotes or brackets that may follow a word's final punctuation, up to the word's end.
+_CLOSERS = r"[\"'”’»)\]]*$"
 #: A word that ends a sentence: terminal punctuation, maybe followed by closing quotes or brackets.
-_SENTENCE_END = re.compile(r"[.?!。？！…][\"'”’»)\]]*$")
+_SENTENCE_END = re.compile(r"[.?!。？！…]" + _CLOSERS)
 #: A word that ends a clause: a comma, semicolon, colon or dash.
-_CLAUSE_END = re.compile(r"[,;:，、；：—–-][\"'”’»)\]]*$")
+_CLAUSE_END = re.compile(r"[,;:，、；：—–-]" + _CLOSERS)
+#: A word that trails off: an ellipsis.
+_ELLIPSIS = re.compile(r"(?:\.\.\.|…)" + _CLOSERS)
 #: What a clause end adds to the quietness of the pause after it when :func:`word_gap_cut_s` ranks
 #: word boundaries (dB).
 CLAUSE_BONUS_DB = 6.0
@@ -69,7 +73,7 @@ def ends_with_sentence(words: list[str]) -> bool:
     >>> [ends_with_sentence(w.split()) for w in ("It works.", "It works", "And then...", "Really?\u201d", "")]
     [True, False, False, True, False]
     """
-    return bool(words) and ends_sentence(words[-1]) and not words[-1].rstrip("\"'”’»)]").endswith(("...", "…"))
+    return bool(words) and ends_sentence(words[-1]) and not _ELLIPSIS.search(words[-1])
 
 
 def has_sentence_end(words: list[str]) -> bool:
