@@ -321,18 +321,27 @@ def test_a_hypothesis_that_ends_a_sentence_ends_its_segment_after_300_ms(demo_au
 
 
 def test_speech_after_the_hypothesis_or_a_short_silence_voids_it(demo_audio):
-    """``end_sentence`` ends nothing before 300 ms of silence, for a segment that is not open, or when
-    speech came after the speech end the hypothesis covered; off (the default), it never ends one. The
-    early end's silence must be below the trailing silence."""
-    seg = Segmenter(sentence_end_silence_ms=300)
-    events = seg.feed(demo_audio[: 16_000 * 2])  # inside JFK's first phrase
-    index = seg.open_index
-    assert index is not None and not seg.may_end_early
-    assert seg.end_sentence(index, 1_900) == []
-    tail = [e for e in seg.feed(demo_audio[16_000 * 2 : 16_000 * 6]) if isinstance(e, SegmentUpdate)]
-    assert tail  # partials every second
-    assert seg.end_sentence(index + 1, tail[-1].audio_end_ms) == []
-    assert not Segmenter().may_end_early and events
+    """JFK's first phrase, fed frame by frame into the pause after it. ``end_sentence`` ends nothing at
+    the tail update (90 ms of silence), for another segment, or for a hypothesis whose speech end lies
+    before the segment's (speech came after it); from 300 ms of silence on it ends the segment with a
+    final. Off (the default), the same call on the same open segment ends nothing. The early end's
+    silence must be below the trailing silence."""
+    seg, off = Segmenter(sentence_end_silence_ms=300), Segmenter()
+    tail: SegmentUpdate | None = None
+    for i in range(0, len(demo_audio), 480):
+        off.feed(demo_audio[i : i + 480])
+        for e in seg.feed(demo_audio[i : i + 480]):
+            tail = e if isinstance(e, SegmentUpdate) else tail
+        if tail is not None and tail.audio_start_ms + len(tail.audio) // SR_MS == (i + 480) // SR_MS:
+            assert not seg.may_end_early and seg.end_sentence(tail.index, tail.audio_end_ms) == []
+        if seg.may_end_early:
+            break
+    assert tail is not None and seg.open_index == tail.index == off.open_index
+    assert seg.end_sentence(tail.index + 1, tail.audio_end_ms) == []  # not the open segment
+    assert seg.end_sentence(tail.index, tail.audio_end_ms - 30) == []  # a hypothesis of less speech
+    assert off.end_sentence(tail.index, tail.audio_end_ms) == [] and not off.may_end_early
+    (final,) = seg.end_sentence(tail.index, tail.audio_end_ms)
+    assert isinstance(final, SegmentFinal) and final.audio_end_ms == tail.audio_end_ms and seg.open_index is None
     with pytest.raises(ValueError, match="sentence_end_silence_ms must be in"):
         Segmenter(sentence_end_silence_ms=500)  # no earlier than any segment's end
     with pytest.raises(ValueError, match="vad_sentence_end_silence_ms=500 must be below vad_trailing_silence_ms"):
